@@ -1,0 +1,23 @@
+//! rackscope: a datacenter and HPC cluster monitoring host, extended by Lua plugins.
+//!
+//! # Layout
+//!
+//! - [`config`]: the `app.yaml` model, its validation (pydantic-compatible error shapes),
+//!   loading with path resolution, and redaction of secrets.
+//! - [`fsutil`]: atomic, serialised file writes shared by every writer of config files.
+//! - [`topology`]: the on-disk topology (segmented and single-file), device templates,
+//!   the one nodeset expander and the instance index.
+//! - [`prometheus`]: the Prometheus HTTP API client with its TTL cache and merged in-flight
+//!   queries; the primitive that plugins use.
+//! - [`state`]: the running state (config, topology, catalog) behind one atomic pointer, and
+//!   the reload path that rebuilds it from disk.
+//! - [`http`]: the axum application: core routes, error type, middleware.
+//! - [`server`]: `run(listener, shutdown)`, the entry point used by `main` and by tests.
+
+pub mod config;
+pub mod fsutil;
+pub mod http;
+pub mod prometheus;
+pub mod server;
+pub mod state;
+pub mod topology;

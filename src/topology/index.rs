@@ -1,0 +1,9 @@
+//! Index from node instance name to its placement.
+
+/// Where one node instance sits.
+#[derive(Debug, Clone)]
+pub struct Placement {}
+
+/// Lookups over a loaded topology.
+#[derive(Debug, Clone, Default)]
+pub struct TopologyIndex {}
