@@ -1,0 +1,1 @@
+//! Starts a real Prometheus for tests.

@@ -1,0 +1,1 @@
+//! Starts the real rackscope binary for tests.
