@@ -12,8 +12,10 @@
 //! - [`state`]: the running state (config, topology, catalog) behind one atomic pointer, and
 //!   the reload path that rebuilds it from disk.
 //! - [`http`]: the axum application: core routes, error type, middleware.
+//! - [`check`]: the `rackscope check` command.
 //! - [`server`]: `run(listener, shutdown)`, the entry point used by `main` and by tests.
 
+pub mod check;
 pub mod config;
 pub mod fsutil;
 pub mod http;

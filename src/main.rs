@@ -1,1 +1,106 @@
-fn main() {}
+//! The `rackscope` command: a thin shim that parses the command line, sets up logging and
+//! hands over to the library (`serve`, `check`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use rackscope::state::AppState;
+
+#[derive(Parser)]
+#[command(
+    name = "rackscope",
+    version,
+    about = "Datacenter and HPC cluster monitoring with Lua plugins"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve {
+        /// Path of app.yaml.
+        #[arg(long, env = "RACKSCOPE_APP_CONFIG", default_value = "config/app.yaml")]
+        config: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        listen: SocketAddr,
+    },
+    /// Load and validate app.yaml and everything it names, without serving.
+    Check {
+        /// Path of app.yaml.
+        #[arg(long, env = "RACKSCOPE_APP_CONFIG", default_value = "config/app.yaml")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command {
+        Command::Serve { config, listen } => serve(config, listen),
+        Command::Check { config } => rackscope::check::run(&config),
+    }
+}
+
+/// Level from `RACKSCOPE_LOG_LEVEL`, else `RUST_LOG`, else `info`. Logs go to stderr;
+/// `RACKSCOPE_LOG_FORMAT=json` writes JSON lines.
+fn init_tracing() {
+    let filter = std::env::var("RACKSCOPE_LOG_LEVEL")
+        .ok()
+        .map(|l| l.to_lowercase())
+        .and_then(|l| EnvFilter::try_new(l).ok())
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("RACKSCOPE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn serve(config: PathBuf, listen: SocketAddr) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let state = match AppState::load(&config) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(config = %config.display(), "refusing to start: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let listener = match tokio::net::TcpListener::bind(listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(%listen, error = %e, "cannot listen");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(%listen, config = %config.display(), "rackscope serving");
+        match rackscope::server::run(listener, state, rackscope::server::shutdown_signal()).await {
+            Ok(()) => {
+                tracing::info!("stopped");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "server failed");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

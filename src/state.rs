@@ -1,1 +1,230 @@
-//! Running state.
+//! The running state of the server and the one path that changes it.
+//!
+//! Everything a request reads (config, topology, index, catalog) lives in one immutable
+//! [`Snapshot`] behind an [`ArcSwap`]: readers take a cheap `Arc` and never block, and a
+//! change builds a whole new snapshot aside, then swaps it in at once. A failed build
+//! leaves the old snapshot serving untouched.
+//!
+//! Changes come from `PUT /api/config`, `POST /api/system/restart` and edits of app.yaml
+//! on disk; [`AppState::write_lock`] serialises them, together with every write of
+//! app.yaml, so two writers can never interleave a file or swap in an older state.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+
+use crate::config::{self, AppConfig, ConfigLoadError, Paths};
+use crate::fsutil;
+use crate::prometheus::{PromClient, PromSettings};
+use crate::topology::{self, Catalog, Topology, TopologyError, TopologyIndex};
+
+/// Prometheus URL used while `telemetry.prometheus_url` is null and `PROMETHEUS_URL` is unset.
+pub const DEFAULT_PROMETHEUS_URL: &str = "http://127.0.0.1:9090";
+
+/// One consistent view of the running state. Never mutated once published.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The config as written in app.yaml (relative paths unresolved, secrets included).
+    pub config: Arc<AppConfig>,
+    /// `config.paths` resolved against the app.yaml directory (core.md §2.3).
+    pub paths: Paths,
+    pub topology: Arc<Topology>,
+    pub index: Arc<TopologyIndex>,
+    pub catalog: Arc<Catalog>,
+    /// Increases by one on every successful swap.
+    pub generation: u64,
+    pub loaded_at: SystemTime,
+}
+
+/// Why a new state could not be built. The running state is untouched when this happens.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Config(#[from] ConfigLoadError),
+    #[error("Topology path not found: {0}")]
+    TopologyNotFound(PathBuf),
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    /// The loader itself failed (a panic in blocking work): a bug, reported not crashed.
+    #[error("internal error while loading: {0}")]
+    Internal(String),
+}
+
+/// Shared handle to the running state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Path of app.yaml: `--config`, else `RACKSCOPE_APP_CONFIG`, else `config/app.yaml`.
+    config_path: PathBuf,
+    snapshot: ArcSwap<Snapshot>,
+    /// Serialises state changes and app.yaml writes. A tokio mutex because holders await
+    /// blocking file work (`spawn_blocking`) while holding it.
+    write_lock: tokio::sync::Mutex<()>,
+    generation: AtomicU64,
+    prometheus: PromClient,
+}
+
+impl AppState {
+    /// Loads app.yaml and everything it names. Any problem is an error: the server refuses
+    /// to start rather than serve an empty topology with auth silently off.
+    pub fn load(config_path: &Path) -> Result<AppState, BuildError> {
+        let cfg = config::load_file(config_path)?;
+        let snapshot = build_snapshot(cfg, config_path, 1)?;
+        let settings = PromSettings::from_config(&snapshot.config, &fallback_prometheus_url());
+        let prometheus = PromClient::new(settings).map_err(|e| {
+            BuildError::Config(ConfigLoadError::Parse {
+                path: config_path.to_path_buf(),
+                line: None,
+                message: format!("telemetry: {e}"),
+            })
+        })?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                config_path: config_path.to_path_buf(),
+                snapshot: ArcSwap::from_pointee(snapshot),
+                write_lock: tokio::sync::Mutex::new(()),
+                generation: AtomicU64::new(1),
+                prometheus,
+            }),
+        })
+    }
+
+    /// The current snapshot. Cheap; never blocks.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.snapshot.load_full()
+    }
+
+    pub fn config_path(&self) -> &Path {
+        &self.inner.config_path
+    }
+
+    pub fn prometheus(&self) -> &PromClient {
+        &self.inner.prometheus
+    }
+
+    /// The lock that serialises state changes and config file writes.
+    pub fn write_lock(&self) -> &tokio::sync::Mutex<()> {
+        &self.inner.write_lock
+    }
+
+    /// Builds a snapshot for `cfg` off the async runtime. Does not publish it.
+    pub async fn build(&self, cfg: AppConfig) -> Result<Snapshot, BuildError> {
+        let path = self.inner.config_path.clone();
+        let generation = self.inner.generation.load(Ordering::SeqCst) + 1;
+        run_blocking(move || build_snapshot(cfg, &path, generation))
+            .await
+            .map_err(BuildError::Internal)?
+    }
+
+    /// Publishes `snapshot` and reconfigures the services that depend on the config.
+    /// Call with the write lock held.
+    pub fn publish(&self, snapshot: Snapshot) {
+        let settings = PromSettings::from_config(&snapshot.config, &fallback_prometheus_url());
+        if let Err(e) = self.inner.prometheus.reconfigure(settings) {
+            // The config validated, so only an unreadable TLS file gets here; keep the old client.
+            tracing::warn!(error = %e, "Prometheus client not reconfigured");
+        }
+        self.inner
+            .generation
+            .store(snapshot.generation, Ordering::SeqCst);
+        tracing::info!(
+            generation = snapshot.generation,
+            instances = snapshot.index.instance_count(),
+            "state published"
+        );
+        self.inner.snapshot.store(Arc::new(snapshot));
+    }
+
+    /// Re-reads app.yaml and everything it names, and swaps the result in. On failure the
+    /// running state is kept and the error returned.
+    pub async fn reload_from_disk(&self) -> Result<u64, BuildError> {
+        let _guard = self.inner.write_lock.lock().await;
+        let path = self.inner.config_path.clone();
+        let cfg = run_blocking(move || config::load_file(&path))
+            .await
+            .map_err(BuildError::Internal)??;
+        let snapshot = self.build(cfg).await?;
+        let generation = snapshot.generation;
+        self.publish(snapshot);
+        Ok(generation)
+    }
+
+    /// Validated config -> built -> written to app.yaml -> published, in that order, so a
+    /// refused config changes nothing and a failed write leaves memory as it was.
+    /// The caller holds the write lock.
+    pub async fn apply_and_write(&self, cfg: AppConfig) -> Result<Arc<Snapshot>, ApplyError> {
+        let snapshot = self.build(cfg).await.map_err(ApplyError::Build)?;
+        let text = config::view::file_yaml(&snapshot.config);
+        let path = self.inner.config_path.clone();
+        run_blocking(move || fsutil::write_atomic(&path, text.as_bytes()))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+            .map_err(ApplyError::Write)?;
+        self.publish(snapshot);
+        Ok(self.snapshot())
+    }
+}
+
+/// Why `apply_and_write` did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Build(BuildError),
+    #[error("Failed to write config: {0}")]
+    Write(std::io::Error),
+}
+
+/// `PROMETHEUS_URL`, else [`DEFAULT_PROMETHEUS_URL`].
+pub fn fallback_prometheus_url() -> String {
+    std::env::var("PROMETHEUS_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_PROMETHEUS_URL.to_string())
+}
+
+/// Loads topology, catalog and index for `cfg`. Blocking file IO.
+pub fn build_snapshot(
+    cfg: AppConfig,
+    config_path: &Path,
+    generation: u64,
+) -> Result<Snapshot, BuildError> {
+    let mut resolved = cfg.clone();
+    config::resolve_paths(&mut resolved, config_path);
+    let paths = resolved.paths;
+    let topo_path = PathBuf::from(&paths.topology);
+    if !topo_path.exists() {
+        return Err(BuildError::TopologyNotFound(topo_path));
+    }
+    let topology = topology::load_topology(&topo_path)?;
+    let (catalog, warnings) = topology::load_catalog(Path::new(&paths.templates));
+    for w in &warnings {
+        tracing::warn!(templates = %paths.templates, "{w}");
+    }
+    let index = TopologyIndex::build(&topology)?;
+    Ok(Snapshot {
+        config: Arc::new(cfg),
+        paths,
+        topology: Arc::new(topology),
+        index: Arc::new(index),
+        catalog: Arc::new(catalog),
+        generation,
+        loaded_at: SystemTime::now(),
+    })
+}
+
+/// Runs blocking work on tokio's blocking pool; a panic there becomes an error message
+/// for the caller instead of taking the request (or the server) down.
+async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("background task failed: {e}"))
+}

@@ -11,14 +11,24 @@ pub enum ConfigLoadError {
     #[error("Config file not found: {0}")]
     NotFound(PathBuf),
     #[error("Cannot read config file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// YAML syntax error; `line` is 1-based when the parser gives one.
     #[error("Error parsing YAML file {path}{}: {message}", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
-    Parse { path: PathBuf, line: Option<usize>, message: String },
+    Parse {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
     #[error("Config file is empty: {0}")]
     Empty(PathBuf),
     #[error("Validation failed for {path}:\n{}", errors.iter().map(|e| format!("  {}: {}", e.loc.iter().map(|l| match l { super::Loc::Key(k) => k.clone(), super::Loc::Index(i) => i.to_string() }).collect::<Vec<_>>().join("."), e.msg)).collect::<Vec<_>>().join("\n"))]
-    Invalid { path: PathBuf, errors: Vec<FieldError> },
+    Invalid {
+        path: PathBuf,
+        errors: Vec<FieldError>,
+    },
 }
 
 /// Reads, parses and validates `path`, then resolves relative paths against it.

@@ -9,6 +9,7 @@
 pub mod load;
 pub mod model;
 pub mod validate;
+pub mod view;
 
 pub use load::{load_file, resolve_paths, ConfigLoadError};
 pub use model::*;

@@ -1,1 +1,75 @@
-//! HTTP application.
+//! The HTTP application: one composition root ([`app`]) that merges each feature's router,
+//! plus the middleware every request passes (request id and access log) and the JSON
+//! answers for unknown routes and wrong methods.
+
+pub mod config_routes;
+pub mod error;
+pub mod extract;
+pub mod guard;
+pub mod system;
+
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde_json::json;
+
+pub use crate::state::AppState;
+pub use error::{ApiError, ApiResult};
+
+/// The authenticated user, placed in request extensions by the auth gate.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub String);
+
+/// The whole application for `state`.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(config_routes::router())
+        .merge(system::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(request_log))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "detail": "Not Found" })),
+    )
+        .into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json!({ "detail": "Method Not Allowed" })),
+    )
+        .into_response()
+}
+
+/// Gives every request an `X-Request-ID` (UUIDv4) and writes one access log line.
+async fn request_log(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let mut response = next.run(req).await;
+    let status = response.status().as_u16();
+    let duration_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
+    tracing::info!(
+        request_id = %request_id,
+        %method,
+        %path,
+        status,
+        duration_ms,
+        "{method} {path} - {status}"
+    );
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}

@@ -1,0 +1,59 @@
+//! `rackscope check`: loads app.yaml and everything it names without serving, printing
+//! each problem with its file (and line when known). Exit status 1 on any problem.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config;
+use crate::topology;
+
+/// Runs the check and reports on stdout/stderr.
+#[allow(clippy::print_stdout)]
+pub fn run(config_path: &Path) -> ExitCode {
+    let mut problems: Vec<String> = Vec::new();
+    let cfg = match config::load_file(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut resolved = cfg.clone();
+    config::resolve_paths(&mut resolved, config_path);
+    let paths = &resolved.paths;
+    let topo_path = Path::new(&paths.topology);
+    let mut instances = 0;
+    if !topo_path.exists() {
+        problems.push(format!(
+            "error: Topology path not found: {}",
+            topo_path.display()
+        ));
+    } else {
+        match topology::load::load_topology_with_warnings(topo_path) {
+            Ok((topo, warnings)) => {
+                problems.extend(warnings.into_iter().map(|w| format!("warning: {w}")));
+                match topology::TopologyIndex::build(&topo) {
+                    Ok(index) => instances = index.instance_count(),
+                    Err(e) => problems.push(format!("error: {e}")),
+                }
+            }
+            Err(e) => problems.push(format!("error: {e}")),
+        }
+    }
+    let (_catalog, warnings) = topology::load_catalog(Path::new(&paths.templates));
+    problems.extend(warnings.into_iter().map(|w| format!("warning: {w}")));
+    if problems.is_empty() {
+        println!(
+            "ok: {} ({} node instances)",
+            config_path.display(),
+            instances
+        );
+        ExitCode::SUCCESS
+    } else {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        eprintln!("{} problem(s) found", problems.len());
+        ExitCode::FAILURE
+    }
+}

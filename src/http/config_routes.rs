@@ -1,0 +1,129 @@
+//! `GET/PUT /api/config` and `GET /api/env`.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::JsonBody;
+use super::guard::Admin;
+use super::AppState;
+use crate::config::{self, FieldError, Loc};
+use crate::state::{fallback_prometheus_url, ApplyError, BuildError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/config", get(get_config).put(put_config))
+        .route("/api/env", get(get_env))
+}
+
+/// The running config, secrets omitted.
+async fn get_config(State(state): State<AppState>) -> Json<Value> {
+    Json(config::view::redacted_json(&state.snapshot().config))
+}
+
+/// Validates the whole config, keeps the stored secrets the body leaves empty, loads what
+/// it names, writes app.yaml atomically, then swaps the running state. A refused request
+/// changes nothing, on disk or in memory.
+async fn put_config(
+    State(state): State<AppState>,
+    _admin: Admin,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
+    let mut cfg = config::validate::validate_with(
+        &body,
+        config::validate::Options {
+            require_hash_when_auth_enabled: false,
+        },
+    )
+    .map_err(|errors| ApiError::Validation(prefix_body(errors)))?;
+
+    let _guard = state.write_lock().lock().await;
+    let current = state.snapshot();
+    config::view::preserve_secrets(&mut cfg, &current.config);
+    if cfg.auth.enabled && cfg.auth.password_hash.is_empty() {
+        return Err(ApiError::Validation(vec![FieldError {
+            kind: "value_error".into(),
+            loc: keys(&["body", "auth", "enabled"]),
+            msg: format!("Value error, {AUTH_WITHOUT_HASH}"),
+            input: json!(true),
+            ctx: Some(json!({ "error": AUTH_WITHOUT_HASH })),
+        }]));
+    }
+    let topology = cfg.paths.topology.clone();
+    let snapshot = state.apply_and_write(cfg).await.map_err(|e| match e {
+        ApplyError::Build(BuildError::TopologyNotFound(p)) => {
+            let text = format!("Topology path not found: {}", p.display());
+            ApiError::Validation(vec![FieldError {
+                kind: "value_error".into(),
+                loc: keys(&["body", "paths", "topology"]),
+                msg: format!("Value error, {text}"),
+                input: json!(topology),
+                ctx: Some(json!({ "error": text })),
+            }])
+        }
+        ApplyError::Build(BuildError::Internal(msg)) => ApiError::Internal(msg),
+        ApplyError::Build(other) => {
+            ApiError::Unprocessable(format!("The new config could not be loaded: {other}"))
+        }
+        ApplyError::Write(io) => ApiError::Internal(format!("Failed to write config: {io}")),
+    })?;
+    Ok(Json(config::view::redacted_json(&snapshot.config)))
+}
+
+/// Why enabling auth needs a password hash first: we never lock the admin out.
+pub const AUTH_WITHOUT_HASH: &str = "auth.enabled requires a password hash: set one with `rackscope hash-password` (then auth.password_hash) or POST /api/auth/change-password before enabling auth";
+
+fn keys(parts: &[&str]) -> Vec<Loc> {
+    parts.iter().map(|s| Loc::Key((*s).to_string())).collect()
+}
+
+fn prefix_body(errors: Vec<FieldError>) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|mut e| {
+            e.loc.insert(0, Loc::Key("body".into()));
+            e
+        })
+        .collect()
+}
+
+/// The environment variables that shape this server, with effective values where the
+/// contract asks for them (the config path and the Prometheus URL).
+async fn get_env(State(state): State<AppState>) -> Json<Value> {
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(Value::String)
+            .unwrap_or(Value::Null)
+    };
+    let snapshot = state.snapshot();
+    let prom_url = snapshot
+        .config
+        .telemetry
+        .prometheus_url
+        .clone()
+        .unwrap_or_else(fallback_prometheus_url);
+    Json(json!({
+        "RACKSCOPE_APP_CONFIG": state.config_path().display().to_string(),
+        "PROMETHEUS_URL": strip_userinfo(&prom_url),
+        "RACKSCOPE_CONFIG_DIR": var("RACKSCOPE_CONFIG_DIR"),
+        "RACKSCOPE_CONFIG": var("RACKSCOPE_CONFIG"),
+        "RACKSCOPE_TEMPLATES": var("RACKSCOPE_TEMPLATES"),
+        "RACKSCOPE_CHECKS": var("RACKSCOPE_CHECKS"),
+        "PROMETHEUS_CACHE_TTL": var("PROMETHEUS_CACHE_TTL"),
+    }))
+}
+
+/// Credentials embedded in a URL from the environment never leave the server.
+fn strip_userinfo(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}

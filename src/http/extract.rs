@@ -1,0 +1,61 @@
+//! Request extractors that answer bad input with Rackscope's 422 shapes instead of
+//! axum's plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use crate::config::{FieldError, Loc};
+
+/// A JSON request body, parsed whatever the content type says (clients written for the
+/// Python server do not always send one). Invalid JSON is a 422 `json_invalid` item.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            ApiError::BadRequest(format!("Could not read request body: {}", e.body_text()))
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses `bytes` as JSON, or returns the 422 `json_invalid` error with the byte offset.
+pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let offset = byte_offset(bytes, e.line(), e.column());
+        ApiError::Validation(vec![FieldError {
+            kind: "json_invalid".into(),
+            loc: vec![Loc::Key("body".into()), Loc::Index(offset)],
+            msg: "JSON decode error".into(),
+            input: json!({}),
+            ctx: Some(json!({ "error": e.to_string() })),
+        }])
+    })
+}
+
+fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in bytes.split(|b| *b == b'\n').enumerate() {
+        if i + 1 == line {
+            return offset + column.saturating_sub(1);
+        }
+        offset += l.len() + 1;
+    }
+    bytes.len()
+}
+
+/// Checks that `body` is an object and returns it, else a 422 at `["body"]`.
+pub fn require_object<'a>(body: &'a Value) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
+    body.as_object().ok_or_else(|| {
+        ApiError::field(
+            &["body"],
+            "model_attributes_type",
+            "Input should be a valid dictionary or object to extract fields from",
+            body.clone(),
+        )
+    })
+}
