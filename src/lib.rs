@@ -9,6 +9,9 @@
 //!   the one nodeset expander and the instance index.
 //! - [`prometheus`]: the Prometheus HTTP API client with its TTL cache and merged in-flight
 //!   queries; the primitive that plugins use.
+//! - [`lua`]: the sandboxed Lua states, budgets, errors and the `rackscope.*` API.
+//! - [`plugin`]: the plugin runtime: instances on their own threads, the manager that
+//!   loads and hot-reloads them, route dispatch data, metrics listeners.
 //! - [`state`]: the running state (config, topology, catalog) behind one atomic pointer, and
 //!   the reload path that rebuilds it from disk.
 //! - [`http`]: the axum application: core routes, error type, middleware.
@@ -19,6 +22,8 @@ pub mod check;
 pub mod config;
 pub mod fsutil;
 pub mod http;
+pub mod lua;
+pub mod plugin;
 pub mod prometheus;
 pub mod server;
 pub mod state;

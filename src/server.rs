@@ -16,10 +16,21 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = http::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    state.plugins().reconcile(&state).await;
+    // Keep the watcher alive for as long as we serve.
+    let _watcher = match crate::plugin::watch::start(state.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %e, "file watching unavailable; edits need POST /api/system/restart");
+            None
+        }
+    };
+    let app = http::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    state.plugins().shutdown_all().await;
+    served
 }
 
 /// Completes on SIGINT or SIGTERM.

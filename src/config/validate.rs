@@ -2429,10 +2429,3 @@ mod tests {
         assert_eq!(python_scheme("svn+ssh://x"), "svn+ssh");
     }
 }
-// TEMPORARY STUB
-pub struct Options {
-    pub require_hash_when_auth_enabled: bool,
-}
-pub fn validate_with(doc: &Value, _o: Options) -> Result<AppConfig, Vec<FieldError>> {
-    validate(doc)
-}

@@ -64,7 +64,9 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
                     let used = b.used.get() + u64::from(HOOK_EVERY);
                     b.used.set(used);
                     if used > b.limit {
-                        Err(mlua::Error::RuntimeError(exceeded_message(b.limit, &b.what)))
+                        Err(mlua::Error::RuntimeError(exceeded_message(
+                            b.limit, &b.what,
+                        )))
                     } else {
                         Ok(VmState::Continue)
                     }

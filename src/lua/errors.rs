@@ -47,7 +47,12 @@ pub fn bad_argument(lua: &Lua, func: &str, n: usize, msg: impl std::fmt::Display
 
 /// `bad argument #n to 'func' (<expected> expected, got <type>)`.
 pub fn type_error(lua: &Lua, func: &str, n: usize, expected: &str, got: &Value) -> mlua::Error {
-    bad_argument(lua, func, n, format!("{expected} expected, got {}", type_name(got)))
+    bad_argument(
+        lua,
+        func,
+        n,
+        format!("{expected} expected, got {}", type_name(got)),
+    )
 }
 
 /// Lua's name for a value's type (`nil`, `number`, `table`...).

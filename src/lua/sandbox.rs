@@ -28,7 +28,12 @@ pub struct SandboxSpec {
 
 /// Creates the sandboxed state. The caller registers the `rackscope` API afterwards.
 pub fn new_state(spec: &SandboxSpec) -> mlua::Result<Lua> {
-    let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::UTF8 | StdLib::COROUTINE | StdLib::OS;
+    let libs = StdLib::TABLE
+        | StdLib::STRING
+        | StdLib::MATH
+        | StdLib::UTF8
+        | StdLib::COROUTINE
+        | StdLib::OS;
     let lua = Lua::new_with(libs, LuaOptions::new())?;
     budget::install(&lua)?;
     let g = lua.globals();
@@ -133,9 +138,12 @@ fn install_require(lua: &Lua, spec: &SandboxSpec) -> mlua::Result<()> {
 /// `a.b.c` -> `a/b/c`, refusing anything that could leave the folder.
 fn module_path(name: &str) -> Option<PathBuf> {
     if name.is_empty()
-        || !name
-            .split('.')
-            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        || !name.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
     {
         return None;
     }
@@ -163,8 +171,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lua = state(dir.path());
         for expr in [
-            "os.execute", "os.exit", "os.getenv", "os.remove", "io", "debug", "package",
-            "dofile", "loadfile", "string.dump",
+            "os.execute",
+            "os.exit",
+            "os.getenv",
+            "os.remove",
+            "io",
+            "debug",
+            "package",
+            "dofile",
+            "loadfile",
+            "string.dump",
         ] {
             let v: Value = lua.load(format!("return {expr}")).eval().unwrap();
             assert!(v.is_nil(), "{expr} must not be reachable");
@@ -177,7 +193,10 @@ mod tests {
     fn load_refuses_bytecode() {
         let dir = tempfile::tempdir().unwrap();
         let lua = state(dir.path());
-        let err = lua.load(r#"return load("\27Lua", "x", "b")"#).exec().unwrap_err();
+        let err = lua
+            .load(r#"return load("\27Lua", "x", "b")"#)
+            .exec()
+            .unwrap_err();
         assert!(err.to_string().contains("only text chunks"), "{err}");
         let (f, e): (Value, Option<String>) = lua.load(r#"return load("\27Lua")"#).eval().unwrap();
         assert!(f.is_nil());
@@ -194,11 +213,21 @@ mod tests {
         let lua = state(dir.path());
         let x: i64 = lua.load(r#"return require("lib.util").x"#).eval().unwrap();
         assert_eq!(x, 42);
-        let same: bool = lua.load(r#"return require("lib.util") == require("lib.util")"#).eval().unwrap();
+        let same: bool = lua
+            .load(r#"return require("lib.util") == require("lib.util")"#)
+            .eval()
+            .unwrap();
         assert!(same);
         for bad in ["../etc/passwd", "..", "/etc/passwd", "lib/../../x"] {
-            let err = lua.load(format!("require({bad:?})")).set_name("@plugins/t/init.lua").exec().unwrap_err();
-            assert!(err.to_string().contains("invalid module name"), "{bad}: {err}");
+            let err = lua
+                .load(format!("require({bad:?})"))
+                .set_name("@plugins/t/init.lua")
+                .exec()
+                .unwrap_err();
+            assert!(
+                err.to_string().contains("invalid module name"),
+                "{bad}: {err}"
+            );
             assert!(err.to_string().contains("plugins/t/init.lua:1:"), "{err}");
         }
         let err = lua.load("require('nope')").exec().unwrap_err();
@@ -218,7 +247,10 @@ mod tests {
             .load("local t = {} for i = 1, 1e8 do t[i] = ('x'):rep(100) .. i end")
             .exec()
             .unwrap_err();
-        assert!(matches!(errors::classify(&err), errors::Failure::Memory), "{err}");
+        assert!(
+            matches!(errors::classify(&err), errors::Failure::Memory),
+            "{err}"
+        );
         // The state is still usable afterwards.
         lua.load("collectgarbage()").exec().unwrap();
         let n: i64 = lua.load("return 1").eval().unwrap();
@@ -236,7 +268,10 @@ mod tests {
         ] {
             let b = budget::Budget::new(1_000_000, "test");
             let err = budget::run_with(&b, || lua.load(src).exec()).unwrap_err();
-            assert!(matches!(errors::classify(&err), errors::Failure::Budget(_)), "{src}: {err}");
+            assert!(
+                matches!(errors::classify(&err), errors::Failure::Budget(_)),
+                "{src}: {err}"
+            );
         }
     }
 }

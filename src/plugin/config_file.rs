@@ -47,7 +47,10 @@ pub fn read(path: &Path) -> Result<Loaded, String> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let config = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            Ok(Loaded { config, source: "file" })
+            Ok(Loaded {
+                config,
+                source: "file",
+            })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Loaded {
             config: Value::Object(Map::new()),
@@ -63,7 +66,11 @@ pub fn parse(text: &str) -> Result<Value, String> {
         Some(l) => format!("line {}: {e}", l.line()),
         None => e.to_string(),
     })?;
-    Ok(if v.is_null() { Value::Object(Map::new()) } else { v })
+    Ok(if v.is_null() {
+        Value::Object(Map::new())
+    } else {
+        v
+    })
 }
 
 /// Merges `update`'s top-level keys into `current` (a key set to null is removed).
@@ -107,7 +114,10 @@ mod tests {
         assert_eq!((l.config, l.source), (json!({}), "defaults"));
         write(&p, "X", &json!({"greeting": "hi", "n": 2})).unwrap();
         let l = read(&p).unwrap();
-        assert_eq!((l.config, l.source), (json!({"greeting": "hi", "n": 2}), "file"));
+        assert_eq!(
+            (l.config, l.source),
+            (json!({"greeting": "hi", "n": 2}), "file")
+        );
         std::fs::write(&p, "a: [\n").unwrap();
         assert!(read(&p).unwrap_err().contains("line"));
     }

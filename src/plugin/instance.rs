@@ -235,7 +235,10 @@ struct Vm {
 }
 
 fn thread_main(spec: LoadSpec, state: AppState, main: tokio::runtime::Handle, loaded_tx: LoadedTx) {
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             let _ = loaded_tx.send(Err(format!("cannot start plugin runtime: {e}")));
@@ -286,15 +289,19 @@ async fn load(
         limits: spec.limits,
         metrics: Arc::new(MetricsRegistry::default()),
     });
-    api::register(&lua, ctx.clone()).map_err(|e| format!("cannot register the rackscope API: {e}"))?;
+    api::register(&lua, ctx.clone())
+        .map_err(|e| format!("cannot register the rackscope API: {e}"))?;
 
     let init = spec.code_dir.join("init.lua");
     if !init.is_file() {
         return Err(format!("{display_prefix}/init.lua not found"));
     }
-    let chunk = sandbox::load_file(&lua, &sspec, std::path::Path::new("init.lua")).map_err(|e| lua_message(&e))?;
+    let chunk = sandbox::load_file(&lua, &sspec, std::path::Path::new("init.lua"))
+        .map_err(|e| lua_message(&e))?;
     let b = Budget::new(spec.limits.instructions, "init.lua");
-    let module: Value = Budgeted::new(b, chunk.call_async::<Value>(())).await.map_err(|e| lua_message(&e))?;
+    let module: Value = Budgeted::new(b, chunk.call_async::<Value>(()))
+        .await
+        .map_err(|e| lua_message(&e))?;
     let Value::Table(module) = module else {
         return Err(format!(
             "{display_prefix}/init.lua must return a table {{ id = ..., name = ..., setup = function(config) ... end }}, got {}",
@@ -304,7 +311,10 @@ async fn load(
     let meta = read_meta(&module, &display_prefix)?;
     *ctx.plugin_id.borrow_mut() = meta.id.clone();
 
-    let config_rel = match module.get::<Value>("config_file").map_err(|e| lua_message(&e))? {
+    let config_rel = match module
+        .get::<Value>("config_file")
+        .map_err(|e| lua_message(&e))?
+    {
         Value::Nil => PathBuf::from(config_file::DEFAULT_CONFIG_FILE),
         Value::String(s) => {
             let s = s.to_string_lossy();
@@ -312,7 +322,12 @@ async fn load(
                 format!("{display_prefix}/init.lua: config_file must be a relative path inside the plugin's config folder, got '{s}'")
             })?
         }
-        other => return Err(format!("{display_prefix}/init.lua: config_file must be a string, got {}", errors::type_name(&other))),
+        other => {
+            return Err(format!(
+                "{display_prefix}/init.lua: config_file must be a string, got {}",
+                errors::type_name(&other)
+            ))
+        }
     };
     let config_path = spec.config_dir.join(config_rel);
     let (config, source) = match &spec.config_override {
@@ -326,11 +341,15 @@ async fn load(
     *ctx.config.borrow_mut() = config.clone();
     let config_value = lua.to_value(&config).map_err(|e| e.to_string())?;
 
-    if let Some(validate) = module.get::<Option<Function>>("validate_config").map_err(|e| lua_message(&e))? {
+    if let Some(validate) = module
+        .get::<Option<Function>>("validate_config")
+        .map_err(|e| lua_message(&e))?
+    {
         let b = Budget::new(spec.limits.instructions, "validate_config");
-        let out: MultiValue = Budgeted::new(b, validate.call_async::<MultiValue>(config_value.clone()))
-            .await
-            .map_err(|e| lua_message(&e))?;
+        let out: MultiValue =
+            Budgeted::new(b, validate.call_async::<MultiValue>(config_value.clone()))
+                .await
+                .map_err(|e| lua_message(&e))?;
         let mut it = out.into_iter();
         let ok = it.next().unwrap_or(Value::Nil);
         if matches!(ok, Value::Nil | Value::Boolean(false)) {
@@ -350,7 +369,12 @@ async fn load(
                 .map_err(|e| lua_message(&e))?;
         }
         Value::Nil => {}
-        other => return Err(format!("{display_prefix}/init.lua: setup must be a function, got {}", errors::type_name(&other))),
+        other => {
+            return Err(format!(
+                "{display_prefix}/init.lua: setup must be a function, got {}",
+                errors::type_name(&other)
+            ))
+        }
     }
 
     let reg = {
@@ -390,10 +414,14 @@ fn read_meta(module: &Table, prefix: &str) -> Result<PluginMeta, String> {
         match module.get::<Value>(k).map_err(|e| e.to_string())? {
             Value::Nil => Ok(None),
             Value::String(s) => Ok(Some(s.to_string_lossy())),
-            other => Err(format!("{prefix}/init.lua: '{k}' must be a string, got {}", errors::type_name(&other))),
+            other => Err(format!(
+                "{prefix}/init.lua: '{k}' must be a string, got {}",
+                errors::type_name(&other)
+            )),
         }
     };
-    let id = get("id")?.ok_or_else(|| format!("{prefix}/init.lua: the returned table needs an 'id'"))?;
+    let id =
+        get("id")?.ok_or_else(|| format!("{prefix}/init.lua: the returned table needs an 'id'"))?;
     if !crate::plugin::manager::is_safe_id(&id) {
         return Err(format!(
             "{prefix}/init.lua: invalid plugin id '{id}': ids must contain only lowercase letters, digits, dots, hyphens and underscores (max 128 characters)"
@@ -460,9 +488,13 @@ async fn run_job(vm: Rc<Vm>, job: Job) {
                 match Budgeted::new(b, f.call_async::<Value>(())).await {
                     Ok(v) => match parse_sections(&vm.lua, v) {
                         Ok(mut s) => sections.append(&mut s),
-                        Err(e) => tracing::warn!(plugin = %vm.ctx.folder, error = %e, "menu function returned a bad section; skipped"),
+                        Err(e) => {
+                            tracing::warn!(plugin = %vm.ctx.folder, error = %e, "menu function returned a bad section; skipped")
+                        }
                     },
-                    Err(e) => tracing::warn!(plugin = %vm.ctx.folder, error = %lua_message(&e), "menu function failed; its sections are skipped"),
+                    Err(e) => {
+                        tracing::warn!(plugin = %vm.ctx.folder, error = %lua_message(&e), "menu function failed; its sections are skipped")
+                    }
                 }
             }
             let _ = reply.send(sections);
@@ -499,7 +531,10 @@ pub fn parse_sections(lua: &Lua, v: Value) -> Result<Vec<MenuSection>, String> {
                 lua.from_value(Value::Table(t)).map_err(|e| e.to_string())
             }
         }
-        other => Err(format!("menu section must be a table, got {}", errors::type_name(&other))),
+        other => Err(format!(
+            "menu section must be a table, got {}",
+            errors::type_name(&other)
+        )),
     }
 }
 
@@ -539,9 +574,18 @@ fn request_table(lua: &Lua, req: &RequestData) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.set("method", req.method.as_str())?;
     t.set("path", req.path.as_str())?;
-    t.set("params", lua.create_table_from(req.params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?)?;
-    t.set("query", lua.create_table_from(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))?)?;
-    t.set("headers", lua.create_table_from(req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))?)?;
+    t.set(
+        "params",
+        lua.create_table_from(req.params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?,
+    )?;
+    t.set(
+        "query",
+        lua.create_table_from(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))?,
+    )?;
+    t.set(
+        "headers",
+        lua.create_table_from(req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))?,
+    )?;
     if let Some(b) = &req.body {
         t.set("body", lua.to_value(b)?)?;
     }

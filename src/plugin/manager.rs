@@ -36,7 +36,10 @@ impl PluginSlot {
     /// The id the API knows it by: the plugin's declared id, or its folder while it has
     /// never loaded.
     pub fn id(&self) -> &str {
-        self.handle.as_ref().map(|h| h.meta.id.as_str()).unwrap_or(&self.folder)
+        self.handle
+            .as_ref()
+            .map(|h| h.meta.id.as_str())
+            .unwrap_or(&self.folder)
     }
 }
 
@@ -86,7 +89,11 @@ impl PluginSet {
             if let Some(params) = pattern.matches(path) {
                 if m == method || (method == "HEAD" && m == "GET") {
                     if let Some(h) = &self.slots[*si].handle {
-                        return Ok(RouteMatch { handle: h.clone(), index: *ri, params });
+                        return Ok(RouteMatch {
+                            handle: h.clone(),
+                            index: *ri,
+                            params,
+                        });
                     }
                 }
                 other_method = true;
@@ -121,7 +128,8 @@ struct Inner {
     change: tokio::sync::Mutex<()>,
     generation: AtomicU64,
     /// Scrape listeners by plugin folder. A std mutex: never held across an await.
-    listeners: parking_lot::Mutex<HashMap<String, (std::net::SocketAddr, tokio::task::JoinHandle<()>)>>,
+    listeners:
+        parking_lot::Mutex<HashMap<String, (std::net::SocketAddr, tokio::task::JoinHandle<()>)>>,
 }
 
 /// Why `POST /api/plugins/{id}/config` did not apply.
@@ -144,7 +152,8 @@ pub fn is_safe_id(s: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c))
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c))
 }
 
 impl PluginManager {
@@ -209,7 +218,12 @@ impl PluginManager {
         if fp == current.slots[pos].fingerprint {
             return;
         }
-        let others: Vec<PluginSlot> = current.slots.iter().filter(|s| s.folder != folder).cloned().collect();
+        let others: Vec<PluginSlot> = current
+            .slots
+            .iter()
+            .filter(|s| s.folder != folder)
+            .cloned()
+            .collect();
         let new_slot = self.load_slot(state, folder, None, &others).await;
         let mut slots = current.slots.clone();
         slots[pos] = merge_slot(&current.slots[pos], new_slot);
@@ -240,17 +254,29 @@ impl PluginManager {
         };
         let stored = config_file::read(&old.config_path).map_err(ConfigUpdateError::Read)?;
         let merged = config_file::merge(&stored.config, update);
-        let others: Vec<PluginSlot> = current.slots.iter().filter(|s| s.folder != slot.folder).cloned().collect();
-        let new_slot = self.load_slot(state, &slot.folder, Some(merged.clone()), &others).await;
+        let others: Vec<PluginSlot> = current
+            .slots
+            .iter()
+            .filter(|s| s.folder != slot.folder)
+            .cloned()
+            .collect();
+        let new_slot = self
+            .load_slot(state, &slot.folder, Some(merged.clone()), &others)
+            .await;
         let Some(handle) = new_slot.handle.clone() else {
-            return Err(ConfigUpdateError::Rejected(new_slot.error.unwrap_or_default()));
+            return Err(ConfigUpdateError::Rejected(
+                new_slot.error.unwrap_or_default(),
+            ));
         };
         if let Err(e) = config_file::write(&handle.config_path, &handle.meta.name, &merged) {
             handle.shutdown();
             return Err(ConfigUpdateError::Write(e));
         }
         let mut slots = current.slots.clone();
-        slots[pos] = PluginSlot { fingerprint: fingerprint(state, &slot.folder), ..new_slot };
+        slots[pos] = PluginSlot {
+            fingerprint: fingerprint(state, &slot.folder),
+            ..new_slot
+        };
         if let Some(h) = &slots[pos].handle {
             let _ = h;
         }
@@ -295,23 +321,34 @@ impl PluginManager {
             limits: limits_for(state, folder),
             generation,
         };
-        let result = instance::spawn(spec, state.clone()).await.and_then(|h| {
-            match collision(&h, others) {
-                Some(msg) => {
-                    h.shutdown();
-                    Err(msg)
-                }
-                None => Ok(h),
-            }
-        });
+        let result =
+            instance::spawn(spec, state.clone())
+                .await
+                .and_then(|h| match collision(&h, others) {
+                    Some(msg) => {
+                        h.shutdown();
+                        Err(msg)
+                    }
+                    None => Ok(h),
+                });
         match result {
             Ok(h) => {
                 tracing::info!(plugin = %h.meta.id, folder, generation, routes = h.routes.len(), "plugin loaded");
-                PluginSlot { folder: folder.to_string(), handle: Some(Arc::new(h)), error: None, fingerprint: fp }
+                PluginSlot {
+                    folder: folder.to_string(),
+                    handle: Some(Arc::new(h)),
+                    error: None,
+                    fingerprint: fp,
+                }
             }
             Err(e) => {
                 tracing::error!(folder, error = %e, "plugin failed to load");
-                PluginSlot { folder: folder.to_string(), handle: None, error: Some(e), fingerprint: fp }
+                PluginSlot {
+                    folder: folder.to_string(),
+                    handle: None,
+                    error: Some(e),
+                    fingerprint: fp,
+                }
             }
         }
     }
@@ -324,7 +361,9 @@ impl PluginManager {
         // Stop replaced instances (those whose handle is no longer in the new set).
         for o in &old.slots {
             if let Some(oh) = &o.handle {
-                let kept = slots.iter().any(|s| s.handle.as_ref().is_some_and(|h| Arc::ptr_eq(h, oh)));
+                let kept = slots
+                    .iter()
+                    .any(|s| s.handle.as_ref().is_some_and(|h| Arc::ptr_eq(h, oh)));
                 if !kept {
                     oh.shutdown();
                 }
@@ -350,7 +389,10 @@ impl PluginManager {
                         return;
                     }
                 };
-                let listener = match std_listener.set_nonblocking(true).and_then(|_| tokio::net::TcpListener::from_std(std_listener)) {
+                let listener = match std_listener
+                    .set_nonblocking(true)
+                    .and_then(|_| tokio::net::TcpListener::from_std(std_listener))
+                {
                     Ok(l) => l,
                     Err(e) => {
                         tracing::error!(plugin = %h.meta.id, %addr, error = %e, "cannot open metrics listener");
@@ -391,7 +433,10 @@ fn merge_slot(old: &PluginSlot, new: PluginSlot) -> PluginSlot {
     if new.handle.is_some() {
         new
     } else {
-        PluginSlot { handle: old.handle.clone(), ..new }
+        PluginSlot {
+            handle: old.handle.clone(),
+            ..new
+        }
     }
 }
 
@@ -399,10 +444,17 @@ fn collision(h: &PluginHandle, others: &[PluginSlot]) -> Option<String> {
     for o in others {
         let Some(oh) = &o.handle else { continue };
         if oh.meta.id == h.meta.id {
-            return Some(format!("plugin id '{}' is already used by the plugin in folder '{}'", h.meta.id, o.folder));
+            return Some(format!(
+                "plugin id '{}' is already used by the plugin in folder '{}'",
+                h.meta.id, o.folder
+            ));
         }
         for r in &h.routes {
-            if oh.routes.iter().any(|x| x.method == r.method && x.pattern.overlaps(&r.pattern) && x.pattern.specificity() == r.pattern.specificity()) {
+            if oh.routes.iter().any(|x| {
+                x.method == r.method
+                    && x.pattern.overlaps(&r.pattern)
+                    && x.pattern.specificity() == r.pattern.specificity()
+            }) {
                 return Some(format!(
                     "route {} {} is already registered by plugin '{}'",
                     r.method,
@@ -469,7 +521,10 @@ fn limits_for(state: &AppState, folder: &str) -> Limits {
 pub fn fingerprint(state: &AppState, folder: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    for root in [code_root(state).join(folder), config_file::config_dir(state.config_path(), folder)] {
+    for root in [
+        code_root(state).join(folder),
+        config_file::config_dir(state.config_path(), folder),
+    ] {
         let mut files = Vec::new();
         collect_files(&root, &mut files, 0);
         files.sort();
@@ -487,7 +542,9 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     if depth > 8 {
         return;
     }
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         let name = e.file_name();

@@ -45,23 +45,39 @@ pub fn valid_name(name: &str, allow_colon: bool) -> bool {
 
 impl MetricsRegistry {
     /// Declares a family (idempotent when the declaration is the same).
-    pub fn declare(&self, name: &str, kind: Kind, help: &str, labels: Vec<String>) -> Result<(), String> {
+    pub fn declare(
+        &self,
+        name: &str,
+        kind: Kind,
+        help: &str,
+        labels: Vec<String>,
+    ) -> Result<(), String> {
         if !valid_name(name, true) {
             return Err(format!("invalid metric name '{name}'"));
         }
-        if let Some(bad) = labels.iter().find(|l| !valid_name(l, false) || l.starts_with("__")) {
+        if let Some(bad) = labels
+            .iter()
+            .find(|l| !valid_name(l, false) || l.starts_with("__"))
+        {
             return Err(format!("invalid label name '{bad}'"));
         }
         let mut fams = self.families.write();
         if let Some(f) = fams.get(name) {
             if f.kind != kind || f.labels != labels {
-                return Err(format!("metric '{name}' is already declared with other labels or type"));
+                return Err(format!(
+                    "metric '{name}' is already declared with other labels or type"
+                ));
             }
             return Ok(());
         }
         fams.insert(
             name.to_string(),
-            Family { kind, help: help.to_string(), labels, series: IndexMap::new() },
+            Family {
+                kind,
+                help: help.to_string(),
+                labels,
+                series: IndexMap::new(),
+            },
         );
         Ok(())
     }
@@ -74,9 +90,15 @@ impl MetricsRegistry {
     /// Sets (or, with `add`, increments) one series.
     pub fn set(&self, name: &str, values: Vec<String>, v: f64, add: bool) -> Result<(), String> {
         let mut fams = self.families.write();
-        let f = fams.get_mut(name).ok_or_else(|| format!("unknown metric '{name}'"))?;
+        let f = fams
+            .get_mut(name)
+            .ok_or_else(|| format!("unknown metric '{name}'"))?;
         if values.len() != f.labels.len() {
-            return Err(format!("metric '{name}' expects {} label values, got {}", f.labels.len(), values.len()));
+            return Err(format!(
+                "metric '{name}' expects {} label values, got {}",
+                f.labels.len(),
+                values.len()
+            ));
         }
         let slot = f.series.entry(values).or_insert(0.0);
         if add {
@@ -116,7 +138,8 @@ impl MetricsRegistry {
     /// The text exposition format, every family with `# HELP` and `# TYPE`.
     pub fn render(&self) -> String {
         let fams = self.families.read();
-        let mut out = String::with_capacity(64 * fams.values().map(|f| f.series.len() + 2).sum::<usize>());
+        let mut out =
+            String::with_capacity(64 * fams.values().map(|f| f.series.len() + 2).sum::<usize>());
         for (name, f) in fams.iter() {
             let kind = match f.kind {
                 Kind::Gauge => "gauge",
@@ -162,7 +185,9 @@ fn escape_help(s: &str) -> String {
 }
 
 fn escape_label(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Serves `/metrics` for whatever registry `current` returns at scrape time, until the
@@ -179,10 +204,19 @@ pub fn serve(
             let current = current.clone();
             async move {
                 let body = match current() {
-                    Some(reg) => tokio::task::spawn_blocking(move || reg.render()).await.unwrap_or_default(),
+                    Some(reg) => tokio::task::spawn_blocking(move || reg.render())
+                        .await
+                        .unwrap_or_default(),
                     None => String::new(),
                 };
-                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    body,
+                )
+                    .into_response()
             }
         }),
     );
@@ -200,7 +234,13 @@ mod tests {
     #[test]
     fn renders_exposition_format() {
         let r = MetricsRegistry::default();
-        r.declare("node_up", Kind::Gauge, "Node is up", vec!["instance".into()]).unwrap();
+        r.declare(
+            "node_up",
+            Kind::Gauge,
+            "Node is up",
+            vec!["instance".into()],
+        )
+        .unwrap();
         r.set("node_up", vec!["n\"1".into()], 1.0, false).unwrap();
         r.declare("x_total", Kind::Counter, "X", vec![]).unwrap();
         r.set("x_total", vec![], 2.5, true).unwrap();
@@ -212,7 +252,9 @@ mod tests {
         );
         assert!(r.set("node_up", vec![], 1.0, false).is_err());
         assert!(r.declare("bad name", Kind::Gauge, "", vec![]).is_err());
-        assert!(r.declare("node_up", Kind::Counter, "", vec!["instance".into()]).is_err());
+        assert!(r
+            .declare("node_up", Kind::Counter, "", vec!["instance".into()])
+            .is_err());
         assert!(r.remove("node_up", &["n\"1".to_string()]));
         assert_eq!(r.series_count(), 1);
     }

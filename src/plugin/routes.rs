@@ -34,7 +34,11 @@ impl PathPattern {
         if !raw.starts_with('/') {
             return Err(format!("route path must start with '/', got '{raw}'"));
         }
-        if raw == "/healthz" || CORE_PREFIXES.iter().any(|p| raw == *p || raw.starts_with(&format!("{p}/"))) {
+        if raw == "/healthz"
+            || CORE_PREFIXES
+                .iter()
+                .any(|p| raw == *p || raw.starts_with(&format!("{p}/")))
+        {
             return Err(format!("route path '{raw}' would shadow a core route"));
         }
         let mut segments = Vec::new();
@@ -48,7 +52,9 @@ impl PathPattern {
                     return Err(format!("bad parameter '{part}' in route path '{raw}'"));
                 }
                 if seen.contains(&name) {
-                    return Err(format!("parameter '{name}' appears twice in route path '{raw}'"));
+                    return Err(format!(
+                        "parameter '{name}' appears twice in route path '{raw}'"
+                    ));
                 }
                 seen.push(name);
                 segments.push(Segment::Param(name.to_string()));
@@ -58,7 +64,10 @@ impl PathPattern {
                 segments.push(Segment::Literal(part.to_string()));
             }
         }
-        Ok(PathPattern { raw: raw.to_string(), segments })
+        Ok(PathPattern {
+            raw: raw.to_string(),
+            segments,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -94,10 +103,14 @@ impl PathPattern {
     /// True when some path matches both patterns (so two plugins would collide).
     pub fn overlaps(&self, other: &PathPattern) -> bool {
         self.segments.len() == other.segments.len()
-            && self.segments.iter().zip(&other.segments).all(|(a, b)| match (a, b) {
-                (Segment::Literal(x), Segment::Literal(y)) => x == y,
-                _ => true,
-            })
+            && self
+                .segments
+                .iter()
+                .zip(&other.segments)
+                .all(|(a, b)| match (a, b) {
+                    (Segment::Literal(x), Segment::Literal(y)) => x == y,
+                    _ => true,
+                })
     }
 
     /// Literal segments first: `/a/b` outranks `/a/{x}` when both match.
@@ -145,7 +158,17 @@ mod tests {
 
     #[test]
     fn refuses_bad_and_core_paths() {
-        for bad in ["api/x", "/api/config", "/api/plugins/x", "/api/auth/login", "/healthz", "/api/x/{}", "/api/{a}/{a}", "/api//x", "/api/x{y}"] {
+        for bad in [
+            "api/x",
+            "/api/config",
+            "/api/plugins/x",
+            "/api/auth/login",
+            "/healthz",
+            "/api/x/{}",
+            "/api/{a}/{a}",
+            "/api//x",
+            "/api/x{y}",
+        ] {
             assert!(PathPattern::parse(bad).is_err(), "{bad}");
         }
         assert!(PathPattern::parse("/api/configuration").is_ok());

@@ -39,9 +39,16 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             let Value::Table(_) = &t else {
                 return Err(errors::type_error(lua, F, 1, "table", &t));
             };
-            let json: serde_json::Value = lua.from_value(t).map_err(|e| errors::bad_argument(lua, F, 1, e))?;
+            let json: serde_json::Value = lua
+                .from_value(t)
+                .map_err(|e| errors::bad_argument(lua, F, 1, e))?;
             if !json.is_object() {
-                return Err(errors::bad_argument(lua, F, 1, "the config must be a table with string keys"));
+                return Err(errors::bad_argument(
+                    lua,
+                    F,
+                    1,
+                    "the config must be a table with string keys",
+                ));
             }
             let path = c.config_path.borrow().clone();
             match config_file::write(&path, &c.plugin_id.borrow(), &json) {

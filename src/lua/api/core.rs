@@ -22,17 +22,33 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             const F: &str = "rackscope.route";
             let method = arg_string(lua, F, 1, &method)?.to_ascii_uppercase();
             if !METHODS.contains(&method.as_str()) {
-                return Err(errors::bad_argument(lua, F, 1, format!("unknown method '{method}', expected one of {}", METHODS.join(", "))));
+                return Err(errors::bad_argument(
+                    lua,
+                    F,
+                    1,
+                    format!(
+                        "unknown method '{method}', expected one of {}",
+                        METHODS.join(", ")
+                    ),
+                ));
             }
             let path = arg_string(lua, F, 2, &path)?;
-            let pattern = PathPattern::parse(&path).map_err(|e| errors::bad_argument(lua, F, 2, e))?;
+            let pattern =
+                PathPattern::parse(&path).map_err(|e| errors::bad_argument(lua, F, 2, e))?;
             let Value::Function(handler) = handler else {
                 return Err(errors::type_error(lua, F, 3, "function", &handler));
             };
             let mut reg = c.registrar.borrow_mut();
             check_open(lua, F, reg.sealed)?;
-            if reg.routes.iter().any(|r| r.method == method && r.pattern.overlaps(&pattern) && r.pattern.specificity() == pattern.specificity()) {
-                return Err(errors::misuse(lua, format!("{F}: {method} {path} is already registered")));
+            if reg.routes.iter().any(|r| {
+                r.method == method
+                    && r.pattern.overlaps(&pattern)
+                    && r.pattern.specificity() == pattern.specificity()
+            }) {
+                return Err(errors::misuse(
+                    lua,
+                    format!("{F}: {method} {path} is already registered"),
+                ));
             }
             reg.routes.push(RouteDef { method, pattern });
             reg.handlers.push(handler);
@@ -50,7 +66,8 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             match section {
                 Value::Function(f) => reg.menu_fns.push(f),
                 Value::Table(_) => {
-                    let mut s = parse_sections(lua, section).map_err(|e| errors::bad_argument(lua, F, 1, e))?;
+                    let mut s = parse_sections(lua, section)
+                        .map_err(|e| errors::bad_argument(lua, F, 1, e))?;
                     reg.static_menu.append(&mut s);
                 }
                 other => return Err(errors::type_error(lua, F, 1, "table or function", &other)),
@@ -92,7 +109,14 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
                 Some(m) => m,
                 None => match c.state.plugins().status_map(&name) {
                     Some(m) => m,
-                    None => return Err(errors::bad_argument(lua, F, 1, format!("no status map named '{name}'"))),
+                    None => {
+                        return Err(errors::bad_argument(
+                            lua,
+                            F,
+                            1,
+                            format!("no status map named '{name}'"),
+                        ))
+                    }
                 },
             };
             Ok(severity_of(&map, &st))
@@ -107,13 +131,23 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             const F: &str = "rackscope.http_error";
             let code = arg_number(lua, F, 1, &status)?;
             if code.fract() != 0.0 || !(400.0..=599.0).contains(&code) {
-                return Err(errors::bad_argument(lua, F, 1, format!("HTTP error status must be 400..599, got {code}")));
+                return Err(errors::bad_argument(
+                    lua,
+                    F,
+                    1,
+                    format!("HTTP error status must be 400..599, got {code}"),
+                ));
             }
             let detail: serde_json::Value = match detail {
                 Value::Nil => serde_json::Value::String(default_reason(code as u16).into()),
-                other => lua.from_value(other).map_err(|e| errors::bad_argument(lua, F, 2, e))?,
+                other => lua
+                    .from_value(other)
+                    .map_err(|e| errors::bad_argument(lua, F, 2, e))?,
             };
-            Ok(errors::http_error_value(HttpError { status: code as u16, detail }))
+            Ok(errors::http_error_value(HttpError {
+                status: code as u16,
+                detail,
+            }))
         })?,
     )?;
 
@@ -124,13 +158,23 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             const F: &str = "rackscope.every";
             let secs = arg_number(lua, F, 1, &seconds)?;
             if !(secs.is_finite() && secs >= 0.05) {
-                return Err(errors::bad_argument(lua, F, 1, format!("interval must be at least 0.05 seconds, got {secs}")));
+                return Err(errors::bad_argument(
+                    lua,
+                    F,
+                    1,
+                    format!("interval must be at least 0.05 seconds, got {secs}"),
+                ));
             }
             let Value::Function(f) = f else {
                 return Err(errors::type_error(lua, F, 2, "function", &f));
             };
             let cancelled = Rc::new(std::cell::Cell::new(false));
-            spawn_timer(c.clone(), Duration::from_secs_f64(secs), f, cancelled.clone());
+            spawn_timer(
+                c.clone(),
+                Duration::from_secs_f64(secs),
+                f,
+                cancelled.clone(),
+            );
             let cancel = lua.create_function(move |_, ()| {
                 cancelled.set(true);
                 Ok(())
@@ -163,7 +207,10 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
 
 fn check_open(lua: &Lua, func: &str, sealed: bool) -> mlua::Result<()> {
     if sealed {
-        Err(errors::misuse(lua, format!("{func} can only be called during setup")))
+        Err(errors::misuse(
+            lua,
+            format!("{func} can only be called during setup"),
+        ))
     } else {
         Ok(())
     }
@@ -177,27 +224,43 @@ fn parse_status_map(t: &Table) -> Result<BTreeMap<String, String>, String> {
         let (k, v) = pair.map_err(|e| e.to_string())?;
         let key = match &k {
             Value::String(s) => s.to_string_lossy(),
-            other => return Err(format!("status map keys must be strings, got {}", errors::type_name(other))),
+            other => {
+                return Err(format!(
+                    "status map keys must be strings, got {}",
+                    errors::type_name(other)
+                ))
+            }
         };
         match v {
             Value::String(sev) => {
                 let sev = sev.to_string_lossy().to_ascii_uppercase();
                 if !SEVERITIES.contains(&sev.as_str()) {
-                    return Err(format!("unknown severity '{sev}' for '{key}' (expected one of {})", SEVERITIES.join(", ")));
+                    return Err(format!(
+                        "unknown severity '{sev}' for '{key}' (expected one of {})",
+                        SEVERITIES.join(", ")
+                    ));
                 }
                 out.insert(key.to_ascii_lowercase(), sev);
             }
             Value::Table(list) => {
                 let sev = key.to_ascii_uppercase();
                 if !SEVERITIES.contains(&sev.as_str()) {
-                    return Err(format!("unknown severity '{key}' (expected one of {})", SEVERITIES.join(", ")));
+                    return Err(format!(
+                        "unknown severity '{key}' (expected one of {})",
+                        SEVERITIES.join(", ")
+                    ));
                 }
                 for item in list.sequence_values::<String>() {
                     let st = item.map_err(|e| e.to_string())?;
                     out.insert(st.to_ascii_lowercase(), sev.clone());
                 }
             }
-            other => return Err(format!("value for '{key}' must be a severity or a list of statuses, got {}", errors::type_name(&other))),
+            other => {
+                return Err(format!(
+                    "value for '{key}' must be a severity or a list of statuses, got {}",
+                    errors::type_name(&other)
+                ))
+            }
         }
     }
     Ok(out)
@@ -220,7 +283,12 @@ fn default_reason(status: u16) -> &'static str {
         .unwrap_or("Error")
 }
 
-fn spawn_timer(ctx: Rc<HostCtx>, every: Duration, f: Function, cancelled: Rc<std::cell::Cell<bool>>) {
+fn spawn_timer(
+    ctx: Rc<HostCtx>,
+    every: Duration,
+    f: Function,
+    cancelled: Rc<std::cell::Cell<bool>>,
+) {
     tokio::task::spawn_local(async move {
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -21,7 +21,9 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
         lua.create_function(move |lua, p: Value| -> mlua::Result<MultiValue> {
             let path = confined(lua, &c.config_dir, "rackscope.fs.read", &p)?;
             match std::fs::read_to_string(&path) {
-                Ok(s) => Ok(MultiValue::from_iter([Value::String(lua.create_string(s)?)])),
+                Ok(s) => Ok(MultiValue::from_iter([Value::String(
+                    lua.create_string(s)?,
+                )])),
                 Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir, &path))),
             }
         })?,
@@ -29,14 +31,16 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
     let c = ctx.clone();
     ns.set(
         "write",
-        lua.create_function(move |lua, (p, text): (Value, Value)| -> mlua::Result<MultiValue> {
-            let path = confined(lua, &c.config_dir, "rackscope.fs.write", &p)?;
-            let text = arg_string(lua, "rackscope.fs.write", 2, &text)?;
-            match fsutil::write_atomic(&path, text.as_bytes()) {
-                Ok(()) => Ok(MultiValue::from_iter([Value::Boolean(true)])),
-                Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir, &path))),
-            }
-        })?,
+        lua.create_function(
+            move |lua, (p, text): (Value, Value)| -> mlua::Result<MultiValue> {
+                let path = confined(lua, &c.config_dir, "rackscope.fs.write", &p)?;
+                let text = arg_string(lua, "rackscope.fs.write", 2, &text)?;
+                match fsutil::write_atomic(&path, text.as_bytes()) {
+                    Ok(()) => Ok(MultiValue::from_iter([Value::Boolean(true)])),
+                    Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir, &path))),
+                }
+            },
+        )?,
     )?;
     let c = ctx.clone();
     ns.set(
@@ -56,9 +60,14 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             };
             match std::fs::read_dir(&path) {
                 Ok(rd) => {
-                    let mut names: Vec<String> = rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+                    let mut names: Vec<String> = rd
+                        .filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect();
                     names.sort();
-                    Ok(MultiValue::from_iter([Value::Table(lua.create_sequence_from(names)?)]))
+                    Ok(MultiValue::from_iter([Value::Table(
+                        lua.create_sequence_from(names)?,
+                    )]))
                 }
                 Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir, &path))),
             }
@@ -75,7 +84,12 @@ fn display(base: &Path, p: &Path) -> String {
 fn confined(lua: &Lua, base: &Path, func: &str, p: &Value) -> mlua::Result<PathBuf> {
     let rel = arg_string(lua, func, 1, p)?;
     let Some(rel) = config_file::safe_relative(&rel) else {
-        return Err(errors::bad_argument(lua, func, 1, format!("path '{rel}' must be relative to the plugin's config folder, without '..'")));
+        return Err(errors::bad_argument(
+            lua,
+            func,
+            1,
+            format!("path '{rel}' must be relative to the plugin's config folder, without '..'"),
+        ));
     };
     let path = base.join(&rel);
     // Follow symlinks of the part that exists and check it is still inside.
@@ -87,7 +101,15 @@ fn confined(lua: &Lua, base: &Path, func: &str, p: &Value) -> mlua::Result<PathB
     }
     if let (Ok(real), Ok(real_base)) = (existing.canonicalize(), base.canonicalize()) {
         if !real.starts_with(&real_base) {
-            return Err(errors::bad_argument(lua, func, 1, format!("path '{}' leads outside the plugin's config folder", rel.display())));
+            return Err(errors::bad_argument(
+                lua,
+                func,
+                1,
+                format!(
+                    "path '{}' leads outside the plugin's config folder",
+                    rel.display()
+                ),
+            ));
         }
     }
     Ok(path)

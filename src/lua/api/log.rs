@@ -36,7 +36,9 @@ fn emit(lua: &Lua, ctx: &HostCtx, level: &str, args: MultiValue) {
         .iter()
         .map(|v| match v {
             Value::String(s) => s.to_string_lossy(),
-            other => other.to_string().unwrap_or_else(|_| errors::type_name(other).into()),
+            other => other
+                .to_string()
+                .unwrap_or_else(|_| errors::type_name(other).into()),
         })
         .collect::<Vec<_>>()
         .join(" ");

@@ -22,12 +22,20 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
         lua.create_function(move |lua, addr: Value| {
             const F: &str = "rackscope.metrics.serve";
             let a = arg_string(lua, F, 1, &addr)?;
-            let sock: std::net::SocketAddr = a
-                .parse()
-                .map_err(|_| errors::bad_argument(lua, F, 1, format!("expected an address like 127.0.0.1:9000, got '{a}'")))?;
+            let sock: std::net::SocketAddr = a.parse().map_err(|_| {
+                errors::bad_argument(
+                    lua,
+                    F,
+                    1,
+                    format!("expected an address like 127.0.0.1:9000, got '{a}'"),
+                )
+            })?;
             let mut reg = c.registrar.borrow_mut();
             if reg.sealed {
-                return Err(errors::misuse(lua, format!("{F} can only be called during setup")));
+                return Err(errors::misuse(
+                    lua,
+                    format!("{F} can only be called during setup"),
+                ));
             }
             reg.metrics_listen = Some(sock);
             Ok(())
@@ -83,7 +91,8 @@ fn family(lua: &Lua, reg: Arc<MetricsRegistry>, name: String) -> mlua::Result<Ta
                     (Value::Nil, true) => 1.0,
                     _ => arg_number(lua, &f, 2, &v)?,
                 };
-                reg.set(&name, values, v, add).map_err(|e| errors::misuse(lua, e))
+                reg.set(&name, values, v, add)
+                    .map_err(|e| errors::misuse(lua, e))
             })?,
         )?;
     }
@@ -105,7 +114,13 @@ fn family(lua: &Lua, reg: Arc<MetricsRegistry>, name: String) -> mlua::Result<Ta
     Ok(t)
 }
 
-fn label_values(lua: &Lua, reg: &MetricsRegistry, name: &str, f: &str, labels: &Value) -> mlua::Result<Vec<String>> {
+fn label_values(
+    lua: &Lua,
+    reg: &MetricsRegistry,
+    name: &str,
+    f: &str,
+    labels: &Value,
+) -> mlua::Result<Vec<String>> {
     let names = reg.labels_of(name).unwrap_or_default();
     let t = match labels {
         Value::Nil if names.is_empty() => return Ok(Vec::new()),
@@ -117,16 +132,34 @@ fn label_values(lua: &Lua, reg: &MetricsRegistry, name: &str, f: &str, labels: &
             Value::Integer(i) => i.to_string(),
             Value::Number(n) => n.to_string(),
             Value::Boolean(b) => b.to_string(),
-            other => return Err(errors::bad_argument(lua, f, 1, format!("label values must be strings, got {}", errors::type_name(&other)))),
+            other => {
+                return Err(errors::bad_argument(
+                    lua,
+                    f,
+                    1,
+                    format!(
+                        "label values must be strings, got {}",
+                        errors::type_name(&other)
+                    ),
+                ))
+            }
         })
     };
     if t.raw_len() > 0 {
-        return t.sequence_values::<Value>().map(|v| as_string(v?)).collect();
+        return t
+            .sequence_values::<Value>()
+            .map(|v| as_string(v?))
+            .collect();
     }
     names
         .iter()
         .map(|n| match t.get::<Value>(n.as_str())? {
-            Value::Nil => Err(errors::bad_argument(lua, f, 1, format!("missing label '{n}'"))),
+            Value::Nil => Err(errors::bad_argument(
+                lua,
+                f,
+                1,
+                format!("missing label '{n}'"),
+            )),
             v => as_string(v),
         })
         .collect()

@@ -74,5 +74,8 @@ pub fn arg_table(lua: &Lua, func: &str, n: usize, v: &Value) -> mlua::Result<Tab
 
 /// `nil, message`: the shape of an expected failure.
 pub fn fail(lua: &Lua, msg: impl Into<String>) -> mlua::Result<mlua::MultiValue> {
-    Ok(mlua::MultiValue::from_iter([Value::Nil, Value::String(lua.create_string(msg.into())?)]))
+    Ok(mlua::MultiValue::from_iter([
+        Value::Nil,
+        Value::String(lua.create_string(msg.into())?),
+    ]))
 }

@@ -51,23 +51,30 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
     let c = ctx.clone();
     ns.set(
         "query_range",
-        lua.create_async_function(move |lua, (q, start, end, step): (Value, Value, Value, Value)| {
-            let c = c.clone();
-            async move {
-                const F: &str = "rackscope.prometheus.query_range";
-                let q = arg_string(&lua, F, 1, &q)?;
-                let start = arg_number(&lua, F, 2, &start)?;
-                let end = arg_number(&lua, F, 3, &end)?;
-                let step = match &step {
-                    Value::Nil => "60s".to_string(),
-                    Value::Integer(_) | Value::Number(_) => format!("{}s", arg_number(&lua, F, 4, &step)?),
-                    other => arg_string(&lua, F, 4, other)?,
-                };
-                let prom = c.state.prometheus().clone();
-                let joined = c.main.spawn(async move { prom.query_range(&q, start, end, &step).await }).await;
-                answer(&lua, joined)
-            }
-        })?,
+        lua.create_async_function(
+            move |lua, (q, start, end, step): (Value, Value, Value, Value)| {
+                let c = c.clone();
+                async move {
+                    const F: &str = "rackscope.prometheus.query_range";
+                    let q = arg_string(&lua, F, 1, &q)?;
+                    let start = arg_number(&lua, F, 2, &start)?;
+                    let end = arg_number(&lua, F, 3, &end)?;
+                    let step = match &step {
+                        Value::Nil => "60s".to_string(),
+                        Value::Integer(_) | Value::Number(_) => {
+                            format!("{}s", arg_number(&lua, F, 4, &step)?)
+                        }
+                        other => arg_string(&lua, F, 4, other)?,
+                    };
+                    let prom = c.state.prometheus().clone();
+                    let joined = c
+                        .main
+                        .spawn(async move { prom.query_range(&q, start, end, &step).await })
+                        .await;
+                    answer(&lua, joined)
+                }
+            },
+        )?,
     )?;
     let _ = arg_table;
     root.set("prometheus", ns)
@@ -79,8 +86,14 @@ fn answer(
 ) -> mlua::Result<MultiValue> {
     match joined {
         Ok(Ok(data)) => Ok(MultiValue::from_iter([lua.to_value(&*data)?])),
-        Ok(Err(e)) => Ok(MultiValue::from_iter([Value::Nil, Value::Table(error_table(lua, e.kind(), &e.to_string())?)])),
-        Err(e) => Ok(MultiValue::from_iter([Value::Nil, Value::Table(error_table(lua, "internal", &e.to_string())?)])),
+        Ok(Err(e)) => Ok(MultiValue::from_iter([
+            Value::Nil,
+            Value::Table(error_table(lua, e.kind(), &e.to_string())?),
+        ])),
+        Err(e) => Ok(MultiValue::from_iter([
+            Value::Nil,
+            Value::Table(error_table(lua, "internal", &e.to_string())?),
+        ])),
     }
 }
 
@@ -90,7 +103,10 @@ pub fn error_table(lua: &Lua, kind: &str, message: &str) -> mlua::Result<Table> 
     t.set("kind", kind)?;
     t.set("message", message)?;
     let mt = lua.create_table()?;
-    mt.set("__tostring", lua.create_function(|_, t: Table| t.get::<String>("message"))?)?;
+    mt.set(
+        "__tostring",
+        lua.create_function(|_, t: Table| t.get::<String>("message"))?,
+    )?;
     mt.set(
         "__concat",
         lua.create_function(|_, (a, b): (Value, Value)| {
