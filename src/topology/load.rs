@@ -882,11 +882,13 @@ fn load_segmented(dir: &Path, ctx: &mut Ctx) -> Topology {
         ctx.problem(&sites_file, "Topology sites file not found");
         return Topology::default();
     }
-    let Some(raw) = read_yaml::<RawSitesFile>(&sites_file, ctx) else {
-        return Topology::default();
-    };
-    let Some(raw) = raw else {
-        return Topology::default(); // an empty sites.yaml is an empty topology
+    let raw = match read_yaml::<RawSitesFile>(&sites_file, ctx) {
+        Some(Some(raw)) => raw,
+        Some(None) => return Topology::default(), // an empty sites.yaml is an empty topology
+        None => match salvage_sites(&sites_file, ctx) {
+            Some(raw) => raw,
+            None => return Topology::default(),
+        },
     };
     let mut sites = Vec::new();
     for (i, entry) in list(raw.sites, "`sites`", &sites_file, ctx)
@@ -959,6 +961,30 @@ fn load_segmented(dir: &Path, ctx: &mut Ctx) -> Topology {
         ctx.problem(&sites_file, format!("duplicate site id `{dup}`"));
     }
     Topology { sites }
+}
+
+/// After a type error in `sites.yaml` (already reported), keeps the site entries that do
+/// parse, so that the problems of every other site are reported too.
+fn salvage_sites(file: &Path, ctx: &mut Ctx) -> Option<RawSitesFile> {
+    let text = fs::read_to_string(file).ok()?;
+    let root: serde_norway::Value = serde_norway::from_str(&text).ok()?;
+    let entries = root.get("sites")?.as_sequence()?;
+    let mut sites = Vec::with_capacity(entries.len());
+    let mut first_error = true;
+    for (i, entry) in entries.iter().enumerate() {
+        // Round-trip through YAML text so that scalars are read exactly as in a full parse.
+        let parsed = serde_norway::to_string(entry)
+            .and_then(|yaml| serde_norway::from_str::<StrOr<RawSiteEntry>>(&yaml));
+        match parsed {
+            Ok(site) => sites.push(site),
+            // The first bad entry is the error already reported, with its line.
+            Err(_) if first_error => first_error = false,
+            Err(err) => ctx.problem(file, format!("sites[{i}]: {err}")),
+        }
+    }
+    Some(RawSitesFile {
+        sites: Maybe::Value(sites),
+    })
 }
 
 /// The sub-directories of a site's `rooms/`, sorted by name (§1.2).
