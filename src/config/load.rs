@@ -56,12 +56,12 @@ pub fn load_file_with(path: &Path, options: Options) -> Result<AppConfig, Config
     if doc.is_null() {
         return Err(ConfigLoadError::Empty(path.to_path_buf()));
     }
-    let mut cfg = validate_with(&doc, options).map_err(|errors| ConfigLoadError::Invalid {
+    // Paths stay as written: the file is the source of truth and is written back as is;
+    // callers resolve them (`resolve_paths`) when they use them.
+    validate_with(&doc, options).map_err(|errors| ConfigLoadError::Invalid {
         path: path.to_path_buf(),
         errors,
-    })?;
-    resolve_paths(&mut cfg, path);
-    Ok(cfg)
+    })
 }
 
 /// Parses one YAML document into JSON values. `path` only names the source in errors.
