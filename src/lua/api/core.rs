@@ -197,6 +197,31 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
         })?,
     )?;
     root.set("null", lua.null())?;
+    root.set(
+        "sleep",
+        lua.create_async_function(|lua, secs: Value| async move {
+            let s = arg_number(&lua, "rackscope.sleep", 1, &secs)?;
+            if !(s.is_finite() && (0.0..=3600.0).contains(&s)) {
+                return Err(errors::bad_argument(
+                    &lua,
+                    "rackscope.sleep",
+                    1,
+                    format!("seconds must be within 0..3600, got {s}"),
+                ));
+            }
+            tokio::time::sleep(Duration::from_secs_f64(s)).await;
+            Ok(())
+        })?,
+    )?;
+    root.set(
+        "now",
+        lua.create_function(|_, ()| {
+            Ok(std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0))
+        })?,
+    )?;
 
     let info = lua.create_table()?;
     info.set("folder", ctx.folder.as_str())?;

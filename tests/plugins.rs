@@ -1,0 +1,443 @@
+//! The plugin runtime end to end, driving the example plugin (`examples/plugins/hello`)
+//! and a "lab" plugin written here: routes with params, query and body, errors, menus,
+//! config read/write, live edits, broken edits, deleted files, a runaway loop, a memory
+//! hog, concurrent slow requests, and a plugin that never loads.
+
+mod support;
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::server::{copy_dir, project_root, Api, ConfigDir, TestServer};
+
+const LAB: &str = r#"
+return {
+  id = "lab", name = "Lab", version = "0.1.0",
+  setup = function()
+    rackscope.route("GET", "/api/lab/fast", function() return { ok = true } end)
+    rackscope.route("GET", "/api/lab/slow", function() rackscope.sleep(1.5) return { ok = "slow" } end)
+    rackscope.route("GET", "/api/lab/spin", function() while true do end end)
+    rackscope.route("GET", "/api/lab/hog", function()
+      local t = {}
+      for i = 1, 1e9 do t[i] = ("x"):rep(64) .. i end
+    end)
+    rackscope.route("GET", "/api/lab/boom", function() local x = nil; return x.field end)
+    rackscope.menu(function() return { id = "lab", label = "Lab", icon = "FlaskConical", order = 5, items = {} } end)
+  end,
+}
+"#;
+
+struct Env {
+    cd: ConfigDir,
+    server: TestServer,
+    api: Api,
+}
+
+impl Env {
+    fn plugin_dir(&self, folder: &str) -> PathBuf {
+        self.cd.root().join("plugins").join(folder)
+    }
+}
+
+fn start() -> Env {
+    let cd = ConfigDir::demo();
+    let plugins = cd.root().join("plugins");
+    copy_dir(
+        &project_root().join("examples/plugins/hello"),
+        &plugins.join("hello"),
+    );
+    fs::create_dir_all(plugins.join("lab")).unwrap();
+    fs::write(plugins.join("lab/init.lua"), LAB).unwrap();
+    fs::create_dir_all(plugins.join("broken")).unwrap();
+    fs::write(
+        plugins.join("broken/init.lua"),
+        "return {\n  id = 'broken',\n  setup = function( end\n}\n",
+    )
+    .unwrap();
+    fs::create_dir_all(cd.root().join("config/plugins/hello")).unwrap();
+    fs::write(
+        cd.root().join("config/plugins/hello/config.yml"),
+        "greeting: hi\n",
+    )
+    .unwrap();
+    cd.edit_app_yaml(|d| {
+        d["plugins"] = json!({
+            "hello": {"enabled": true},
+            "lab": {"enabled": true, "memory_limit_mb": 32, "instruction_limit": 200_000_000u64},
+            "broken": {"enabled": true},
+            "absent": {"enabled": false},
+        });
+    });
+    let server = TestServer::start(&cd.app_yaml());
+    let api = Api::new(&server);
+    Env { cd, server, api }
+}
+
+/// Polls `f` until it returns true (at most 10 s).
+async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+#[tokio::test]
+async fn routes_params_query_body_and_errors() {
+    let e = start();
+    let api = &e.api;
+    assert_eq!(
+        api.get("/api/hello/bob?punct=!").await,
+        (200, json!({"message": "hi bob!", "greeting": "hi"}))
+    );
+    assert_eq!(api.get("/api/hello/a%20b").await.1["message"], "hi a b");
+    assert_eq!(
+        api.get("/api/hello/nobody").await,
+        (404, json!({"detail": "no such person"}))
+    );
+    assert_eq!(
+        api.post("/api/hello", &json!({"name": "x"})).await,
+        (201, json!({"created": "x"}))
+    );
+    assert_eq!(api.post("/api/hello", &json!({"nom": "x"})).await.0, 422);
+    let (status, body) = api.raw(reqwest::Method::POST, "/api/hello", "{bad").await;
+    assert_eq!(status, 422);
+    assert_eq!(body["detail"][0]["type"], "json_invalid");
+    assert_eq!(
+        api.get("/api/hello").await,
+        (405, json!({"detail": "Method Not Allowed"}))
+    );
+    assert_eq!(
+        api.get("/api/hello/a/b/c").await,
+        (404, json!({"detail": "Not Found"}))
+    );
+    assert_eq!(
+        api.get("/api/hello/bob/mood/grumpy").await.1["severity"],
+        "WARN"
+    );
+    assert_eq!(
+        api.get("/api/hello/bob/mood/weird").await.1["severity"],
+        "UNKNOWN"
+    );
+
+    let (status, body) = api.get("/api/lab/boom").await;
+    assert_eq!(status, 500);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Plugin 'lab' failed"),
+        "{body}"
+    );
+    assert!(
+        !body.to_string().contains("init.lua"),
+        "no internals in the body"
+    );
+    let log = e.server.log();
+    assert!(
+        log.contains("plugins/lab/init.lua:12:"),
+        "the log points at the line: {log}"
+    );
+}
+
+#[tokio::test]
+async fn listing_detail_and_menu() {
+    let e = start();
+    let (status, list) = e.api.get("/api/plugins").await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["plugin_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["broken", "hello", "lab"]);
+    let hello = &list[1];
+    assert_eq!(hello["plugin_name"], "Hello");
+    assert_eq!(hello["enabled"], true);
+    assert_eq!(hello["version"], "1.0.0");
+    let broken = &list[0];
+    assert_eq!(broken["running"], false);
+    assert!(
+        broken["error"]
+            .as_str()
+            .unwrap()
+            .contains("plugins/broken/init.lua:3:"),
+        "{broken}"
+    );
+
+    let (status, d) = e.api.get("/api/plugins/hello").await;
+    assert_eq!(status, 200);
+    assert_eq!(d["plugin_id"], "hello");
+    assert!(d["generation"].as_u64().unwrap() >= 1);
+    assert_eq!(
+        e.api.get("/api/plugins/nope").await,
+        (404, json!({"detail": "Plugin 'nope' not found"}))
+    );
+
+    let (status, menu) = e.api.get("/api/plugins/menu").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        menu,
+        json!([
+            {"id": "lab", "label": "Lab", "icon": "FlaskConical", "order": 5, "items": []},
+            {"id": "hello", "label": "Hello", "icon": "Smile", "order": 10,
+             "items": [{"id": "hello-home", "label": "Home", "path": "/hello", "icon": "Home"}]}
+        ])
+    );
+}
+
+#[tokio::test]
+async fn plugin_config_read_and_write() {
+    let e = start();
+    let api = &e.api;
+    let (status, c) = api.get("/api/plugins/hello/config").await;
+    assert_eq!(status, 200);
+    assert_eq!(c["config"], json!({"greeting": "hi"}));
+    assert_eq!(c["source"], "file");
+    let path = e.cd.root().join("config/plugins/hello/config.yml");
+    assert_eq!(PathBuf::from(c["path"].as_str().unwrap()), path);
+    assert_eq!(
+        api.get("/api/plugins/lab/config").await.1["source"],
+        "defaults"
+    );
+
+    let (status, r) = api
+        .post(
+            "/api/plugins/hello/config",
+            &json!({"config": {"greeting": "hey", "extra": 1}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["status"], "saved");
+    assert_eq!(r["config"], json!({"greeting": "hey", "extra": 1}));
+    assert_eq!(
+        api.get("/api/hello/bob").await.1["message"],
+        "hey bob",
+        "applied at once"
+    );
+    let (_, r) = api
+        .post(
+            "/api/plugins/hello/config",
+            &json!({"config": {"extra": null}}),
+        )
+        .await;
+    assert_eq!(
+        r["config"],
+        json!({"greeting": "hey"}),
+        "null removes a key"
+    );
+
+    let before = fs::read(&path).unwrap();
+    let (status, r) = api
+        .post(
+            "/api/plugins/hello/config",
+            &json!({"config": {"greeting": 5}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{r}");
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains("greeting must be a string"),
+        "{r}"
+    );
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        before,
+        "a refused config is not written"
+    );
+    assert_eq!(api.get("/api/hello/bob").await.1["message"], "hey bob");
+    assert_eq!(
+        api.post("/api/plugins/hello/config", &json!({"config": []}))
+            .await
+            .0,
+        422
+    );
+    assert_eq!(
+        api.post("/api/plugins/hello/config", &json!({})).await.0,
+        422
+    );
+    assert_eq!(
+        api.post("/api/plugins/nope/config", &json!({"config": {}}))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(api.get("/api/plugins/nope/config").await.0, 404);
+}
+
+#[tokio::test]
+async fn live_edit_broken_edit_and_deleted_file() {
+    let e = start();
+    let api = &e.api;
+    let init = e.plugin_dir("hello").join("init.lua");
+    let util = e.plugin_dir("hello").join("lib/util.lua");
+    let gen0 = api.get("/api/plugins/hello").await.1["generation"]
+        .as_u64()
+        .unwrap();
+
+    // A live edit of a required file.
+    let src = fs::read_to_string(&util).unwrap();
+    fs::write(&util, src.replace("(punct or \"\")", "(punct or \"?\")")).unwrap();
+    eventually("util.lua edit served", || async {
+        api.get("/api/hello/bob").await.1["message"] == "hi bob?"
+    })
+    .await;
+    let gen1 = api.get("/api/plugins/hello").await.1["generation"]
+        .as_u64()
+        .unwrap();
+    assert!(gen1 > gen0);
+
+    // A broken edit keeps the old version serving and reports the error with its line.
+    let good = fs::read_to_string(&init).unwrap();
+    fs::write(
+        &init,
+        good.replace("setup = function(config)", "setup = function(config"),
+    )
+    .unwrap();
+    eventually("error reported", || async {
+        api.get("/api/plugins/hello").await.1["error"].is_string()
+    })
+    .await;
+    let d = api.get("/api/plugins/hello").await.1;
+    assert!(
+        d["error"]
+            .as_str()
+            .unwrap()
+            .contains("plugins/hello/init.lua:"),
+        "{d}"
+    );
+    assert_eq!(
+        d["generation"].as_u64().unwrap(),
+        gen1,
+        "old instance still live"
+    );
+    assert_eq!(api.get("/api/hello/bob").await.1["message"], "hi bob?");
+
+    // Fixing it clears the error.
+    fs::write(
+        &init,
+        good.replace(
+            "local greeting = config.greeting or \"hello\"",
+            "local greeting = config.greeting or \"hello\" -- fixed",
+        ),
+    )
+    .unwrap();
+    eventually("fixed", || async {
+        api.get("/api/plugins/hello").await.1["error"].is_null()
+    })
+    .await;
+
+    // Deleting a file the plugin requires is a failed reload, not an outage.
+    fs::remove_file(&util).unwrap();
+    eventually("missing module reported", || async {
+        api.get("/api/plugins/hello").await.1["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("module 'lib.util' not found"))
+    })
+    .await;
+    assert_eq!(api.get("/api/hello/bob").await.1["message"], "hi bob?");
+
+    // Editing the config file on disk reloads too.
+    fs::write(
+        e.cd.root().join("config/plugins/hello/config.yml"),
+        "greeting: yo\n",
+    )
+    .unwrap();
+    fs::write(&util, src).unwrap();
+    eventually("config edit served", || async {
+        api.get("/api/hello/bob").await.1["message"] == "yo bob"
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn runaway_loop_and_memory_hog_fail_only_their_request() {
+    let e = start();
+    let api = std::sync::Arc::new(Api::new(&e.server));
+    let spin = {
+        let api = api.clone();
+        tokio::spawn(async move { api.get("/api/lab/spin").await })
+    };
+    // While the loop burns its budget, core routes and other plugins still answer.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(api.get("/api/config").await.0, 200);
+    assert_eq!(api.get("/api/hello/bob").await.0, 200);
+    let (status, body) = spin.await.unwrap();
+    assert_eq!(status, 500);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("instruction budget exceeded"),
+        "{body}"
+    );
+
+    let (status, body) = api.get("/api/lab/hog").await;
+    assert_eq!(status, 500);
+    assert!(
+        body["detail"].as_str().unwrap().contains("memory"),
+        "{body}"
+    );
+    assert_eq!(
+        api.get("/api/lab/fast").await,
+        (200, json!({"ok": true})),
+        "the plugin still serves"
+    );
+}
+
+#[tokio::test]
+async fn slow_requests_do_not_stall_the_plugin() {
+    let e = start();
+    let api = std::sync::Arc::new(Api::new(&e.server));
+    let slow: Vec<_> = (0..4)
+        .map(|_| {
+            let api = api.clone();
+            tokio::spawn(async move { api.get("/api/lab/slow").await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    for _ in 0..5 {
+        assert_eq!(api.get("/api/lab/fast").await.0, 200);
+    }
+    assert!(
+        slow.iter().all(|h| !h.is_finished()),
+        "fast calls answered while the slow ones wait"
+    );
+    for h in slow {
+        assert_eq!(h.await.unwrap(), (200, json!({"ok": "slow"})));
+    }
+}
+
+#[tokio::test]
+async fn enabling_and_disabling_through_put_config() {
+    let e = start();
+    let (_, mut cfg) = e.api.get("/api/config").await;
+    cfg["plugins"]["lab"] = json!({"enabled": false});
+    assert_eq!(e.api.put("/api/config", &cfg).await.0, 200);
+    assert_eq!(e.api.get("/api/lab/fast").await.0, 404);
+    let ids: Vec<Value> = e
+        .api
+        .get("/api/plugins")
+        .await
+        .1
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["plugin_id"].clone())
+        .collect();
+    assert!(!ids.contains(&json!("lab")));
+    cfg["plugins"]["lab"] = json!({"enabled": true});
+    assert_eq!(e.api.put("/api/config", &cfg).await.0, 200);
+    assert_eq!(e.api.get("/api/lab/fast").await.0, 200);
+}
