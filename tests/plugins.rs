@@ -24,6 +24,16 @@ return {
       for i = 1, 1e9 do t[i] = ("x"):rep(64) .. i end
     end)
     rackscope.route("GET", "/api/lab/boom", function() local x = nil; return x.field end)
+    rackscope.route("GET", "/api/lab/where/{name}", function(req)
+      local p = rackscope.topology.instance(req.params.name)
+      if not p then error(rackscope.http_error(404, "unknown node")) end
+      return { placement = p, expanded = rackscope.topology.expand("cn[0001-0003]") }
+    end)
+    rackscope.route("GET", "/api/lab/prom", function(req)
+      local data, err = rackscope.prometheus.query(req.query.q or "vector(1)")
+      if not data then return 503, { kind = err.kind, detail = tostring(err) } end
+      return data
+    end)
     rackscope.menu(function() return { id = "lab", label = "Lab", icon = "FlaskConical", order = 5, items = {} } end)
   end,
 }
@@ -440,4 +450,40 @@ async fn enabling_and_disabling_through_put_config() {
     cfg["plugins"]["lab"] = json!({"enabled": true});
     assert_eq!(e.api.put("/api/config", &cfg).await.0, 200);
     assert_eq!(e.api.get("/api/lab/fast").await.0, 200);
+}
+
+#[tokio::test]
+async fn topology_lookups_from_lua() {
+    let e = start();
+    let (status, body) = e.api.get("/api/lab/where/cn0001").await;
+    assert_eq!(status, 200, "{body}");
+    let p = &body["placement"];
+    for k in ["site_id", "room_id", "rack_id", "device_id"] {
+        assert!(p[k].is_string(), "{k}: {body}");
+    }
+    assert_eq!(body["expanded"], json!(["cn0001", "cn0002", "cn0003"]));
+    assert_eq!(e.api.get("/api/lab/where/nope").await.0, 404);
+}
+
+#[tokio::test]
+async fn prometheus_from_lua_against_a_real_prometheus() {
+    let prom = support::prometheus::RealPrometheus::start(&[]);
+    let cd = ConfigDir::demo();
+    let plugins = cd.root().join("plugins");
+    fs::create_dir_all(plugins.join("lab")).unwrap();
+    fs::write(plugins.join("lab/init.lua"), LAB).unwrap();
+    cd.edit_app_yaml(|d| d["plugins"] = json!({"lab": {"enabled": true}}));
+    let server = TestServer::start_with_env(&cd.app_yaml(), &[("PROMETHEUS_URL", &prom.url())]);
+    let api = Api::new(&server);
+    let (status, body) = api.get("/api/lab/prom").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["resultType"], "vector");
+    assert_eq!(body["result"][0]["value"][1], "1");
+    let (status, body) = api.get("/api/lab/prom?q=sum(").await;
+    assert_eq!(status, 503);
+    assert_eq!(body["kind"], "query", "{body}");
+    drop(prom);
+    let (status, body) = api.get("/api/lab/prom?q=vector(2)").await;
+    assert_eq!(status, 503);
+    assert_eq!(body["kind"], "unreachable", "{body}");
 }

@@ -1,13 +1,128 @@
-//! `rackscope.topology.*`: read-only views of the running topology.
-//! (Filled in once the topology module lands.)
+//! `rackscope.topology.*`: read-only views of the running topology, always the current
+//! one (a reload is seen by the next call).
+//!
+//! - `sites()`, `rooms()`: the nested Rackscope JSON shapes (`rooms()` flattens rooms
+//!   with their `site_id`).
+//! - `room(id)`, `rack(id)`: one object (first match) or nil.
+//! - `instance(name)`: the placement `{site_id, site_name, room_id, room_name, aisle_id,
+//!   aisle_name, rack_id, rack_name, device_id, device_name, template_id}` or nil.
+//! - `instances([room_id])`: every node instance in topology order, each a placement
+//!   with `name`.
+//! - `expand(pattern)`: the one nodeset expander (`compute[001-004]` -> list).
 
 use std::rc::Rc;
 
-use mlua::{Lua, Table};
+use mlua::{Lua, LuaSerdeExt, Table, Value};
+use serde_json::json;
 
+use super::arg_string;
+use crate::lua::errors;
 use crate::plugin::instance::HostCtx;
+use crate::topology::{nodeset, Placement};
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
-    let _ = ctx;
-    root.set("topology", lua.create_table()?)
+    let ns = lua.create_table()?;
+    let c = ctx.clone();
+    ns.set(
+        "sites",
+        lua.create_function(move |lua, ()| lua.to_value(&c.state.snapshot().topology.sites))?,
+    )?;
+    let c = ctx.clone();
+    ns.set(
+        "rooms",
+        lua.create_function(move |lua, ()| {
+            let snap = c.state.snapshot();
+            let mut out = Vec::new();
+            for site in &snap.topology.sites {
+                for room in &site.rooms {
+                    let mut v = serde_json::to_value(room).map_err(mlua::Error::external)?;
+                    v["site_id"] = json!(site.id);
+                    out.push(v);
+                }
+            }
+            lua.to_value(&out)
+        })?,
+    )?;
+    let c = ctx.clone();
+    ns.set(
+        "room",
+        lua.create_function(move |lua, id: Value| {
+            let id = arg_string(lua, "rackscope.topology.room", 1, &id)?;
+            let snap = c.state.snapshot();
+            match snap.index.room(&id).and_then(|r| r.resolve(&snap.topology)) {
+                Some(room) => lua.to_value(room),
+                None => Ok(Value::Nil),
+            }
+        })?,
+    )?;
+    let c = ctx.clone();
+    ns.set(
+        "rack",
+        lua.create_function(move |lua, id: Value| {
+            let id = arg_string(lua, "rackscope.topology.rack", 1, &id)?;
+            let snap = c.state.snapshot();
+            match snap.index.rack(&id).and_then(|r| r.resolve(&snap.topology)) {
+                Some(rack) => lua.to_value(rack),
+                None => Ok(Value::Nil),
+            }
+        })?,
+    )?;
+    let c = ctx.clone();
+    ns.set(
+        "instance",
+        lua.create_function(move |lua, name: Value| {
+            let name = arg_string(lua, "rackscope.topology.instance", 1, &name)?;
+            let snap = c.state.snapshot();
+            match snap.index.instance(&name) {
+                Some(p) => lua.to_value(&placement_json(p, None)),
+                None => Ok(Value::Nil),
+            }
+        })?,
+    )?;
+    let c = ctx.clone();
+    ns.set(
+        "instances",
+        lua.create_function(move |lua, room: Option<String>| {
+            let snap = c.state.snapshot();
+            let t = lua.create_table()?;
+            let mut i = 0;
+            let entries: Box<dyn Iterator<Item = _>> = match &room {
+                Some(r) => Box::new(snap.index.instances_in_room(r).iter()),
+                None => Box::new(snap.index.instances()),
+            };
+            for e in entries {
+                i += 1;
+                t.raw_set(
+                    i,
+                    lua.to_value(&placement_json(e.placement(), Some(e.name())))?,
+                )?;
+            }
+            Ok(t)
+        })?,
+    )?;
+    ns.set(
+        "expand",
+        lua.create_function(|lua, p: Value| {
+            let p = arg_string(lua, "rackscope.topology.expand", 1, &p)?;
+            let names = nodeset::expand(&p)
+                .map_err(|e| errors::bad_argument(lua, "rackscope.topology.expand", 1, e))?;
+            lua.create_sequence_from(names)
+        })?,
+    )?;
+    root.set("topology", ns)
+}
+
+fn placement_json(p: &Placement, name: Option<&str>) -> serde_json::Value {
+    let mut v = json!({
+        "site_id": p.site_id(), "site_name": p.site_name(),
+        "room_id": p.room_id(), "room_name": p.room_name(),
+        "aisle_id": p.aisle_id(), "aisle_name": p.aisle_name(),
+        "rack_id": p.rack_id(), "rack_name": p.rack_name(),
+        "device_id": p.device_id(), "device_name": p.device_name(),
+        "template_id": p.template_id(),
+    });
+    if let Some(n) = name {
+        v["name"] = json!(n);
+    }
+    v
 }
