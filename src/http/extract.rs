@@ -49,7 +49,7 @@ fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
 }
 
 /// Checks that `body` is an object and returns it, else a 422 at `["body"]`.
-pub fn require_object<'a>(body: &'a Value) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
+pub fn require_object(body: &Value) -> Result<&serde_json::Map<String, Value>, ApiError> {
     body.as_object().ok_or_else(|| {
         ApiError::field(
             &["body"],

@@ -69,7 +69,7 @@ impl PluginSet {
                 }
             }
         }
-        routes.sort_by(|a, b| b.1.specificity().cmp(&a.1.specificity()));
+        routes.sort_by_key(|r| std::cmp::Reverse(r.1.specificity()));
         PluginSet { slots, routes }
     }
 
