@@ -180,7 +180,7 @@ rackscope = {}
 
 ---Registers a route (only during setup). The path is absolute, `{name}` matches one whole
 ---segment. Paths under /api/config, /api/env, /api/system, /api/plugins, /api/auth and
----/healthz are refused. Non-GET routes require an admin (as other state-changing routes).
+---/healthz are refused. Non-GET routes pass the same admin check as the core state-changing routes.
 ---
 ---The handler returns `tbl` (200) or `status, tbl`; raise `rackscope.http_error` for an error answer.
 ---
