@@ -43,6 +43,9 @@ pub fn run(config_path: &Path) -> ExitCode {
     let (_catalog, warnings) = topology::load_catalog(Path::new(&paths.templates));
     problems.extend(warnings.into_iter().map(|w| format!("warning: {w}")));
     if problems.is_empty() {
+        problems.extend(check_plugins(config_path));
+    }
+    if problems.is_empty() {
         println!(
             "ok: {} ({} node instances)",
             config_path.display(),
@@ -56,4 +59,39 @@ pub fn run(config_path: &Path) -> ExitCode {
         eprintln!("{} problem(s) found", problems.len());
         ExitCode::FAILURE
     }
+}
+
+/// Loads every enabled plugin as the server would (running `setup`), and returns each
+/// load error (they carry the plugin file and line).
+fn check_plugins(config_path: &Path) -> Vec<String> {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return vec![format!("error: cannot start the async runtime: {e}")],
+    };
+    rt.block_on(async {
+        let state = match crate::state::AppState::load(config_path) {
+            Ok(s) => s,
+            Err(e) => return vec![format!("error: {e}")],
+        };
+        let mut out = Vec::new();
+        let root = crate::plugin::manager::code_root(&state);
+        for (folder, v) in &state.snapshot().config.plugins {
+            if crate::config::model::truthy(v.get("enabled").unwrap_or(&serde_json::Value::Null))
+                && !root.join(folder).join("init.lua").is_file()
+            {
+                out.push(format!(
+                    "warning: plugin '{folder}' is enabled but {} does not exist",
+                    root.join(folder).join("init.lua").display()
+                ));
+            }
+        }
+        state.plugins().reconcile(&state).await;
+        for slot in &state.plugins().current().slots {
+            if let Some(e) = &slot.error {
+                out.push(format!("error: plugin '{}': {e}", slot.folder));
+            }
+        }
+        state.plugins().shutdown_all().await;
+        out
+    })
 }

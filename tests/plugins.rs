@@ -487,3 +487,18 @@ async fn prometheus_from_lua_against_a_real_prometheus() {
     assert_eq!(status, 503);
     assert_eq!(body["kind"], "unreachable", "{body}");
 }
+
+#[tokio::test]
+async fn check_reports_plugin_load_errors_with_file_and_line() {
+    let e = start();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rackscope"))
+        .args(["check", "--config"])
+        .arg(e.cd.app_yaml())
+        .env_remove("RACKSCOPE_APP_CONFIG")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(text.contains("plugin 'broken'") && text.contains("plugins/broken/init.lua:3:"), "{text}");
+    assert!(!text.contains("plugin 'hello'"), "{text}");
+}
