@@ -9,12 +9,15 @@
 //!   the one nodeset expander and the instance index.
 //! - [`prometheus`]: the Prometheus HTTP API client with its TTL cache and merged in-flight
 //!   queries; the primitive that plugins use.
+//! - [`auth`]: the single user, bcrypt passwords and policy, HS256 session tokens bound to
+//!   the current credentials, the login rate limit, the global auth gate and the avatar.
 //! - [`state`]: the running state (config, topology, catalog) behind one atomic pointer, and
 //!   the reload path that rebuilds it from disk.
 //! - [`http`]: the axum application: core routes, error type, middleware.
 //! - [`check`]: the `rackscope check` command.
 //! - [`server`]: `run(listener, shutdown)`, the entry point used by `main` and by tests.
 
+pub mod auth;
 pub mod check;
 pub mod config;
 pub mod fsutil;
