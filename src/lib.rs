@@ -11,6 +11,9 @@
 //!   queries; the primitive that plugins use.
 //! - [`auth`]: the single user, bcrypt passwords and policy, HS256 session tokens bound to
 //!   the current credentials, the login rate limit, the global auth gate and the avatar.
+//! - [`lua`]: the sandboxed Lua states, budgets, errors and the `rackscope.*` API.
+//! - [`plugin`]: the plugin runtime: instances on their own threads, the manager that
+//!   loads and hot-reloads them, route dispatch data, metrics listeners.
 //! - [`state`]: the running state (config, topology, catalog) behind one atomic pointer, and
 //!   the reload path that rebuilds it from disk.
 //! - [`http`]: the axum application: core routes, error type, middleware.
@@ -22,6 +25,8 @@ pub mod check;
 pub mod config;
 pub mod fsutil;
 pub mod http;
+pub mod lua;
+pub mod plugin;
 pub mod prometheus;
 pub mod server;
 pub mod state;

@@ -82,6 +82,7 @@ fn serve(config: PathBuf, listen: SocketAddr) -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        let shutdown = rackscope::server::shutdown_signal();
         let state = match AppState::load(&config) {
             Ok(s) => s,
             Err(e) => {
@@ -97,7 +98,7 @@ fn serve(config: PathBuf, listen: SocketAddr) -> ExitCode {
             }
         };
         tracing::info!(%listen, config = %config.display(), "rackscope serving");
-        match rackscope::server::run(listener, state, rackscope::server::shutdown_signal()).await {
+        match rackscope::server::run(listener, state, shutdown).await {
             Ok(()) => {
                 tracing::info!("stopped");
                 ExitCode::SUCCESS

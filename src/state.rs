@@ -18,6 +18,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::{self, AppConfig, ConfigLoadError, Paths};
 use crate::fsutil;
+use crate::plugin::PluginManager;
 use crate::prometheus::{PromClient, PromSettings};
 use crate::topology::{self, Catalog, Topology, TopologyError, TopologyIndex};
 
@@ -68,6 +69,10 @@ struct Inner {
     write_lock: tokio::sync::Mutex<()>,
     generation: AtomicU64,
     prometheus: PromClient,
+    plugins: PluginManager,
+    /// Hash of the app.yaml content last loaded or written, so the file watcher can tell
+    /// our own writes (and editor no-ops) from real edits.
+    app_yaml_hash: AtomicU64,
 }
 
 impl AppState {
@@ -91,6 +96,8 @@ impl AppState {
                 write_lock: tokio::sync::Mutex::new(()),
                 generation: AtomicU64::new(1),
                 prometheus,
+                plugins: PluginManager::default(),
+                app_yaml_hash: AtomicU64::new(file_hash(config_path)),
             }),
         })
     }
@@ -106,6 +113,10 @@ impl AppState {
 
     pub fn prometheus(&self) -> &PromClient {
         &self.inner.prometheus
+    }
+
+    pub fn plugins(&self) -> &PluginManager {
+        &self.inner.plugins
     }
 
     /// The lock that serialises state changes and config file writes.
@@ -146,13 +157,27 @@ impl AppState {
     pub async fn reload_from_disk(&self) -> Result<u64, BuildError> {
         let _guard = self.inner.write_lock.lock().await;
         let path = self.inner.config_path.clone();
+        let hash = file_hash(&path);
         let cfg = run_blocking(move || config::load_file(&path))
             .await
             .map_err(BuildError::Internal)??;
         let snapshot = self.build(cfg).await?;
         let generation = snapshot.generation;
         self.publish(snapshot);
+        self.inner.app_yaml_hash.store(hash, Ordering::SeqCst);
+        self.plugins().reconcile(self).await;
         Ok(generation)
+    }
+
+    /// Reloads from disk when app.yaml's content differs from what was last loaded or
+    /// written (the file watcher calls this).
+    pub async fn reload_if_changed(&self) -> Result<(), BuildError> {
+        if file_hash(&self.inner.config_path) == self.inner.app_yaml_hash.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.reload_from_disk().await.map(|g| {
+            tracing::info!(generation = g, "app.yaml edit applied");
+        })
     }
 
     /// Validated config -> built -> written to app.yaml -> published, in that order, so a
@@ -167,7 +192,11 @@ impl AppState {
             .map_err(std::io::Error::other)
             .and_then(|r| r)
             .map_err(ApplyError::Write)?;
+        self.inner
+            .app_yaml_hash
+            .store(file_hash(&self.inner.config_path), Ordering::SeqCst);
         self.publish(snapshot);
+        self.plugins().reconcile(self).await;
         Ok(self.snapshot())
     }
 }
@@ -179,6 +208,14 @@ pub enum ApplyError {
     Build(BuildError),
     #[error("Failed to write config: {0}")]
     Write(std::io::Error),
+}
+
+/// A hash of a file's content (0 when unreadable).
+fn file_hash(path: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::fs::read(path).unwrap_or_default().hash(&mut h);
+    h.finish()
 }
 
 /// `PROMETHEUS_URL`, else [`DEFAULT_PROMETHEUS_URL`].

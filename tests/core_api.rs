@@ -495,8 +495,10 @@ fn check_command_reports_problems_with_file_and_line() {
     fs::write(&rack_file, "id: r1\nname: [broken\n").unwrap();
     let (ok, out) = check(&cd.app_yaml());
     assert!(!ok);
-    assert!(out.contains(&rack_file.display().to_string()), "{out}");
-    assert!(out.contains("line"), "{out}");
+    assert!(
+        out.contains(&format!("{}:2", rack_file.display())),
+        "file and line: {out}"
+    );
 
     fs::write(cd.app_yaml(), "paths:\n  topology: 12\n  templates: t\n").unwrap();
     let (ok, out) = check(&cd.app_yaml());

@@ -11,6 +11,7 @@ pub mod model;
 pub mod validate;
 pub mod view;
 
-pub use load::{load_file, resolve_paths, ConfigLoadError};
+pub use load::{load_file, load_file_with, parse_yaml_str, resolve_paths, ConfigLoadError};
 pub use model::*;
-pub use validate::{validate, FieldError, Loc};
+pub use validate::{auth_hash_error, validate, validate_with, FieldError, Loc, Options};
+pub use view::{file_yaml, no_config_json, preserve_secrets, redacted_json};

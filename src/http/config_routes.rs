@@ -42,14 +42,8 @@ async fn put_config(
     let _guard = state.write_lock().lock().await;
     let current = state.snapshot();
     config::view::preserve_secrets(&mut cfg, &current.config);
-    if cfg.auth.enabled && cfg.auth.password_hash.is_empty() {
-        return Err(ApiError::Validation(vec![FieldError {
-            kind: "value_error".into(),
-            loc: keys(&["body", "auth", "enabled"]),
-            msg: format!("Value error, {AUTH_WITHOUT_HASH}"),
-            input: json!(true),
-            ctx: Some(json!({ "error": AUTH_WITHOUT_HASH })),
-        }]));
+    if let Some(e) = config::auth_hash_error(&cfg) {
+        return Err(ApiError::Validation(vec![e.with_loc_prefix("body")]));
     }
     let topology = cfg.paths.topology.clone();
     let snapshot = state.apply_and_write(cfg).await.map_err(|e| match e {
@@ -72,9 +66,6 @@ async fn put_config(
     Ok(Json(config::view::redacted_json(&snapshot.config)))
 }
 
-/// Why enabling auth needs a password hash first: we never lock the admin out.
-pub const AUTH_WITHOUT_HASH: &str = "auth.enabled requires a password hash: set one with `rackscope hash-password` (then auth.password_hash) or POST /api/auth/change-password before enabling auth";
-
 fn keys(parts: &[&str]) -> Vec<Loc> {
     parts.iter().map(|s| Loc::Key((*s).to_string())).collect()
 }
@@ -82,10 +73,7 @@ fn keys(parts: &[&str]) -> Vec<Loc> {
 fn prefix_body(errors: Vec<FieldError>) -> Vec<FieldError> {
     errors
         .into_iter()
-        .map(|mut e| {
-            e.loc.insert(0, Loc::Key("body".into()));
-            e
-        })
+        .map(|e| e.with_loc_prefix("body"))
         .collect()
 }
 

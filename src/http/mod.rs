@@ -7,6 +7,7 @@ pub mod config_routes;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod plugin_routes;
 pub mod system;
 
 use std::time::Instant;
@@ -36,7 +37,8 @@ pub fn app(state: AppState) -> Router {
         .merge(config_routes::router())
         .merge(system::router())
         .merge(auth_routes::router())
-        .fallback(not_found)
+        .merge(plugin_routes::router())
+        .fallback(plugin_routes::dispatch)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -44,14 +46,6 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(request_log))
         .with_state(state)
-}
-
-async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({ "detail": "Not Found" })),
-    )
-        .into_response()
 }
 
 async fn method_not_allowed() -> Response {

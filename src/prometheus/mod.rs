@@ -1,24 +1,22 @@
 //! Prometheus HTTP API client: instant and range queries, TTL caches, merged in-flight
 //! queries and typed errors. The primitive plugins query Prometheus through.
-// TEMPORARY STUB (replaced by the h-prom branch).
-use crate::config::AppConfig;
-#[derive(Debug, Clone)]
-pub struct PromSettings;
-impl PromSettings {
-    pub fn from_config(_c: &AppConfig, _f: &str) -> Self {
-        PromSettings
-    }
-}
-#[derive(Debug, thiserror::Error)]
-#[error("stub")]
-pub struct PromError;
-#[derive(Debug, Clone)]
-pub struct PromClient;
-impl PromClient {
-    pub fn new(_s: PromSettings) -> Result<Self, PromError> {
-        Ok(PromClient)
-    }
-    pub fn reconfigure(&self, _s: PromSettings) -> Result<(), PromError> {
-        Ok(())
-    }
-}
+//!
+//! - [`settings`]: [`PromSettings`], everything the client needs, built from `app.yaml`.
+//! - [`client`]: [`PromClient`], the cheap-to-clone handle that runs queries.
+//! - [`cache`]: the per-kind TTL caches and the in-flight map (single-flight).
+//! - [`error`]: [`PromError`], which says whether Prometheus was unreachable, too slow,
+//!   answered an HTTP error, rejected the query, or answered garbage.
+//!
+//! Deliberate differences from the reference (`spec/reference/core.md` §6, §9 item 21):
+//! the caches are cleared when the URL or the credentials change, and errors keep
+//! Prometheus's own error text.
+
+pub mod cache;
+pub mod client;
+pub mod error;
+pub mod settings;
+
+pub use cache::CacheKind;
+pub use client::PromClient;
+pub use error::PromError;
+pub use settings::PromSettings;

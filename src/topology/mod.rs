@@ -12,6 +12,7 @@ pub mod model;
 pub mod nodeset;
 
 pub use catalog::{load_catalog, Catalog};
-pub use index::{Placement, TopologyIndex};
-pub use load::{load_topology, TopologyError};
+pub use index::{InstanceEntry, Placement, RackEntry, RoomEntry, SiteEntry, TopologyIndex};
+pub use load::{is_safe_id, load_topology, load_topology_with_warnings, Problem, TopologyError};
 pub use model::*;
+pub use nodeset::{expand, expand_instance, NodesetError};

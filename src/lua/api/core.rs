@@ -1,0 +1,306 @@
+//! `rackscope.route`, `menu`, `status_map`, `status.severity`, `http_error`, `every`,
+//! `array`, `null` and `plugin`: registration (open only during `setup`), errors and timers.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use mlua::{Function, Lua, LuaSerdeExt, MultiValue, Table, Value};
+
+use super::{arg_number, arg_string, arg_table};
+use crate::lua::budget::{Budget, Budgeted};
+use crate::lua::errors::{self, HttpError};
+use crate::plugin::instance::{parse_sections, HostCtx, RouteDef};
+use crate::plugin::routes::{PathPattern, METHODS};
+use crate::plugin::SEVERITIES;
+
+pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
+    let c = ctx.clone();
+    root.set(
+        "route",
+        lua.create_function(move |lua, (method, path, handler): (Value, Value, Value)| {
+            const F: &str = "rackscope.route";
+            let method = arg_string(lua, F, 1, &method)?.to_ascii_uppercase();
+            if !METHODS.contains(&method.as_str()) {
+                return Err(errors::bad_argument(
+                    lua,
+                    F,
+                    1,
+                    format!(
+                        "unknown method '{method}', expected one of {}",
+                        METHODS.join(", ")
+                    ),
+                ));
+            }
+            let path = arg_string(lua, F, 2, &path)?;
+            let pattern =
+                PathPattern::parse(&path).map_err(|e| errors::bad_argument(lua, F, 2, e))?;
+            let Value::Function(handler) = handler else {
+                return Err(errors::type_error(lua, F, 3, "function", &handler));
+            };
+            let mut reg = c.registrar.borrow_mut();
+            check_open(lua, F, reg.sealed)?;
+            if reg.routes.iter().any(|r| {
+                r.method == method
+                    && r.pattern.overlaps(&pattern)
+                    && r.pattern.specificity() == pattern.specificity()
+            }) {
+                return Err(errors::misuse(
+                    lua,
+                    format!("{F}: {method} {path} is already registered"),
+                ));
+            }
+            reg.routes.push(RouteDef { method, pattern });
+            reg.handlers.push(handler);
+            Ok(())
+        })?,
+    )?;
+
+    let c = ctx.clone();
+    root.set(
+        "menu",
+        lua.create_function(move |lua, section: Value| {
+            const F: &str = "rackscope.menu";
+            let mut reg = c.registrar.borrow_mut();
+            check_open(lua, F, reg.sealed)?;
+            match section {
+                Value::Function(f) => reg.menu_fns.push(f),
+                Value::Table(_) => {
+                    let mut s = parse_sections(lua, section)
+                        .map_err(|e| errors::bad_argument(lua, F, 1, e))?;
+                    reg.static_menu.append(&mut s);
+                }
+                other => return Err(errors::type_error(lua, F, 1, "table or function", &other)),
+            }
+            Ok(())
+        })?,
+    )?;
+
+    let c = ctx.clone();
+    root.set(
+        "status_map",
+        lua.create_function(move |lua, (name, map): (Value, Value)| {
+            const F: &str = "rackscope.status_map";
+            let name = arg_string(lua, F, 1, &name)?;
+            let map = arg_table(lua, F, 2, &map)?;
+            let parsed = parse_status_map(&map).map_err(|e| errors::bad_argument(lua, F, 2, e))?;
+            let mut reg = c.registrar.borrow_mut();
+            check_open(lua, F, reg.sealed)?;
+            reg.status_maps.insert(name, parsed);
+            Ok(())
+        })?,
+    )?;
+
+    let status = lua.create_table()?;
+    let c = ctx.clone();
+    status.set(
+        "severity",
+        lua.create_function(move |lua, (name, st): (Value, Value)| {
+            const F: &str = "rackscope.status.severity";
+            let name = arg_string(lua, F, 1, &name)?;
+            let st = match st {
+                Value::Nil => return Ok("UNKNOWN".to_string()),
+                other => arg_string(lua, F, 2, &other)?,
+            };
+            let reg = c.registrar.borrow();
+            let local = reg.status_maps.get(&name).cloned();
+            drop(reg);
+            let map = match local {
+                Some(m) => m,
+                None => match c.state.plugins().status_map(&name) {
+                    Some(m) => m,
+                    None => {
+                        return Err(errors::bad_argument(
+                            lua,
+                            F,
+                            1,
+                            format!("no status map named '{name}'"),
+                        ))
+                    }
+                },
+            };
+            Ok(severity_of(&map, &st))
+        })?,
+    )?;
+    status.set("SEVERITIES", lua.create_sequence_from(SEVERITIES)?)?;
+    root.set("status", status)?;
+
+    root.set(
+        "http_error",
+        lua.create_function(|lua, (status, detail): (Value, Value)| {
+            const F: &str = "rackscope.http_error";
+            let code = arg_number(lua, F, 1, &status)?;
+            if code.fract() != 0.0 || !(400.0..=599.0).contains(&code) {
+                return Err(errors::bad_argument(
+                    lua,
+                    F,
+                    1,
+                    format!("HTTP error status must be 400..599, got {code}"),
+                ));
+            }
+            let detail: serde_json::Value = match detail {
+                Value::Nil => serde_json::Value::String(default_reason(code as u16).into()),
+                other => lua
+                    .from_value(other)
+                    .map_err(|e| errors::bad_argument(lua, F, 2, e))?,
+            };
+            Ok(errors::http_error_value(HttpError {
+                status: code as u16,
+                detail,
+            }))
+        })?,
+    )?;
+
+    let c = ctx.clone();
+    root.set(
+        "every",
+        lua.create_function(move |lua, (seconds, f): (Value, Value)| {
+            const F: &str = "rackscope.every";
+            let secs = arg_number(lua, F, 1, &seconds)?;
+            if !(secs.is_finite() && secs >= 0.05) {
+                return Err(errors::bad_argument(
+                    lua,
+                    F,
+                    1,
+                    format!("interval must be at least 0.05 seconds, got {secs}"),
+                ));
+            }
+            let Value::Function(f) = f else {
+                return Err(errors::type_error(lua, F, 2, "function", &f));
+            };
+            let cancelled = Rc::new(std::cell::Cell::new(false));
+            spawn_timer(
+                c.clone(),
+                Duration::from_secs_f64(secs),
+                f,
+                cancelled.clone(),
+            );
+            let cancel = lua.create_function(move |_, ()| {
+                cancelled.set(true);
+                Ok(())
+            })?;
+            let handle = lua.create_table()?;
+            handle.set("cancel", cancel)?;
+            Ok(handle)
+        })?,
+    )?;
+
+    root.set(
+        "array",
+        lua.create_function(|lua, t: Option<Table>| {
+            let t = match t {
+                Some(t) => t,
+                None => lua.create_table()?,
+            };
+            t.set_metatable(Some(lua.array_metatable()))?;
+            Ok(t)
+        })?,
+    )?;
+    root.set("null", lua.null())?;
+
+    let info = lua.create_table()?;
+    info.set("folder", ctx.folder.as_str())?;
+    info.set("config_dir", ctx.config_dir.display().to_string())?;
+    root.set("plugin", info)?;
+    Ok(())
+}
+
+fn check_open(lua: &Lua, func: &str, sealed: bool) -> mlua::Result<()> {
+    if sealed {
+        Err(errors::misuse(
+            lua,
+            format!("{func} can only be called during setup"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// `{ allocated = "OK", drain = "CRIT" }` or `{ OK = {"idle", "allocated"}, CRIT = {...} }`,
+/// plus an optional `default`. Status keys are compared case-insensitively.
+fn parse_status_map(t: &Table) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for pair in t.pairs::<Value, Value>() {
+        let (k, v) = pair.map_err(|e| e.to_string())?;
+        let key = match &k {
+            Value::String(s) => s.to_string_lossy(),
+            other => {
+                return Err(format!(
+                    "status map keys must be strings, got {}",
+                    errors::type_name(other)
+                ))
+            }
+        };
+        match v {
+            Value::String(sev) => {
+                let sev = sev.to_string_lossy().to_ascii_uppercase();
+                if !SEVERITIES.contains(&sev.as_str()) {
+                    return Err(format!(
+                        "unknown severity '{sev}' for '{key}' (expected one of {})",
+                        SEVERITIES.join(", ")
+                    ));
+                }
+                out.insert(key.to_ascii_lowercase(), sev);
+            }
+            Value::Table(list) => {
+                let sev = key.to_ascii_uppercase();
+                if !SEVERITIES.contains(&sev.as_str()) {
+                    return Err(format!(
+                        "unknown severity '{key}' (expected one of {})",
+                        SEVERITIES.join(", ")
+                    ));
+                }
+                for item in list.sequence_values::<String>() {
+                    let st = item.map_err(|e| e.to_string())?;
+                    out.insert(st.to_ascii_lowercase(), sev.clone());
+                }
+            }
+            other => {
+                return Err(format!(
+                    "value for '{key}' must be a severity or a list of statuses, got {}",
+                    errors::type_name(&other)
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The severity of `status` in `map`: exact (case-insensitive) match, else `default`,
+/// else UNKNOWN.
+pub fn severity_of(map: &BTreeMap<String, String>, status: &str) -> String {
+    let s = status.to_ascii_lowercase();
+    map.get(&s)
+        .or_else(|| map.get("default"))
+        .cloned()
+        .unwrap_or_else(|| "UNKNOWN".into())
+}
+
+fn default_reason(status: u16) -> &'static str {
+    axum::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error")
+}
+
+fn spawn_timer(
+    ctx: Rc<HostCtx>,
+    every: Duration,
+    f: Function,
+    cancelled: Rc<std::cell::Cell<bool>>,
+) {
+    tokio::task::spawn_local(async move {
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if cancelled.get() {
+                break;
+            }
+            let b = Budget::new(ctx.limits.instructions, "timer");
+            if let Err(e) = Budgeted::new(b, f.call_async::<MultiValue>(())).await {
+                tracing::warn!(plugin = %ctx.folder, error = %e, "timer callback failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,166 @@
+//! `rackscope.metrics.serve(addr)` (during setup: ask the host for a scrape listener),
+//! `rackscope.metrics.gauge(name, help, labels)` / `counter(...)` returning a family
+//! with `:set(labels, value)`, `:inc(labels [, by])`, `:remove(labels)`, `:clear()`, and
+//! `rackscope.metrics.clear()`. `labels` is a table keyed by label name, or a list of
+//! values in declaration order.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use mlua::{Lua, Table, Value};
+
+use super::{arg_number, arg_string, arg_table};
+use crate::lua::errors;
+use crate::plugin::instance::HostCtx;
+use crate::plugin::metrics::{Kind, MetricsRegistry};
+
+pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
+    let ns = lua.create_table()?;
+    let c = ctx.clone();
+    ns.set(
+        "serve",
+        lua.create_function(move |lua, addr: Value| {
+            const F: &str = "rackscope.metrics.serve";
+            let a = arg_string(lua, F, 1, &addr)?;
+            let sock: std::net::SocketAddr = a.parse().map_err(|_| {
+                errors::bad_argument(
+                    lua,
+                    F,
+                    1,
+                    format!("expected an address like 127.0.0.1:9000, got '{a}'"),
+                )
+            })?;
+            let mut reg = c.registrar.borrow_mut();
+            if reg.sealed {
+                return Err(errors::misuse(
+                    lua,
+                    format!("{F} can only be called during setup"),
+                ));
+            }
+            reg.metrics_listen = Some(sock);
+            Ok(())
+        })?,
+    )?;
+    for (fname, kind) in [("gauge", Kind::Gauge), ("counter", Kind::Counter)] {
+        let c = ctx.clone();
+        ns.set(
+            fname,
+            lua.create_function(move |lua, (name, help, labels): (Value, Value, Value)| {
+                let f = format!("rackscope.metrics.{fname}");
+                let name = arg_string(lua, &f, 1, &name)?;
+                let help = match help {
+                    Value::Nil => String::new(),
+                    other => arg_string(lua, &f, 2, &other)?,
+                };
+                let labels: Vec<String> = match labels {
+                    Value::Nil => Vec::new(),
+                    other => arg_table(lua, &f, 3, &other)?
+                        .sequence_values::<String>()
+                        .collect::<mlua::Result<_>>()
+                        .map_err(|e| errors::bad_argument(lua, &f, 3, e))?,
+                };
+                c.metrics
+                    .declare(&name, kind, &help, labels)
+                    .map_err(|e| errors::bad_argument(lua, &f, 1, e))?;
+                family(lua, c.metrics.clone(), name)
+            })?,
+        )?;
+    }
+    let c = ctx.clone();
+    ns.set(
+        "clear",
+        lua.create_function(move |_, ()| {
+            c.metrics.clear(None);
+            Ok(())
+        })?,
+    )?;
+    root.set("metrics", ns)
+}
+
+fn family(lua: &Lua, reg: Arc<MetricsRegistry>, name: String) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.set("name", name.as_str())?;
+    for (method, add) in [("set", false), ("inc", true)] {
+        let (reg, name) = (reg.clone(), name.clone());
+        t.set(
+            method,
+            lua.create_function(move |lua, (_self, labels, v): (Value, Value, Value)| {
+                let f = format!("{name}:{method}");
+                let values = label_values(lua, &reg, &name, &f, &labels)?;
+                let v = match (&v, add) {
+                    (Value::Nil, true) => 1.0,
+                    _ => arg_number(lua, &f, 2, &v)?,
+                };
+                reg.set(&name, values, v, add)
+                    .map_err(|e| errors::misuse(lua, e))
+            })?,
+        )?;
+    }
+    let (r, n) = (reg.clone(), name.clone());
+    t.set(
+        "remove",
+        lua.create_function(move |lua, (_self, labels): (Value, Value)| {
+            let values = label_values(lua, &r, &n, &format!("{n}:remove"), &labels)?;
+            Ok(r.remove(&n, &values))
+        })?,
+    )?;
+    t.set(
+        "clear",
+        lua.create_function(move |_, _self: Value| {
+            reg.clear(Some(&name));
+            Ok(())
+        })?,
+    )?;
+    Ok(t)
+}
+
+fn label_values(
+    lua: &Lua,
+    reg: &MetricsRegistry,
+    name: &str,
+    f: &str,
+    labels: &Value,
+) -> mlua::Result<Vec<String>> {
+    let names = reg.labels_of(name).unwrap_or_default();
+    let t = match labels {
+        Value::Nil if names.is_empty() => return Ok(Vec::new()),
+        other => arg_table(lua, f, 1, other)?,
+    };
+    let as_string = |v: Value| -> mlua::Result<String> {
+        Ok(match v {
+            Value::String(s) => s.to_string_lossy(),
+            Value::Integer(i) => i.to_string(),
+            Value::Number(n) => n.to_string(),
+            Value::Boolean(b) => b.to_string(),
+            other => {
+                return Err(errors::bad_argument(
+                    lua,
+                    f,
+                    1,
+                    format!(
+                        "label values must be strings, got {}",
+                        errors::type_name(&other)
+                    ),
+                ))
+            }
+        })
+    };
+    if t.raw_len() > 0 {
+        return t
+            .sequence_values::<Value>()
+            .map(|v| as_string(v?))
+            .collect();
+    }
+    names
+        .iter()
+        .map(|n| match t.get::<Value>(n.as_str())? {
+            Value::Nil => Err(errors::bad_argument(
+                lua,
+                f,
+                1,
+                format!("missing label '{n}'"),
+            )),
+            v => as_string(v),
+        })
+        .collect()
+}

@@ -1,0 +1,15 @@
+//! Embedding Lua for plugins: sandboxed states ([`sandbox`]), per-call instruction
+//! budgets ([`budget`]), error helpers that point at the plugin author's line
+//! ([`errors`]), and the `rackscope.*` host API, one module per namespace ([`api`]).
+//!
+//! Lua 5.4 (built from source by mlua's `vendored` feature) rather than LuaJIT: the
+//! sandbox needs a memory limit and an instruction budget that always fire. mlua cannot
+//! cap LuaJIT's allocator, and LuaJIT's count hooks do not fire inside compiled traces, so
+//! a runaway loop could escape its budget. `scripts/bench-plugins.sh` measures the cost of
+//! a trivial Lua route against a native one: the time goes to the host (channel hop,
+//! JSON), not the VM, so LuaJIT's speed would not buy a measurable gain there.
+
+pub mod api;
+pub mod budget;
+pub mod errors;
+pub mod sandbox;

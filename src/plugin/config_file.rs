@@ -1,0 +1,132 @@
+//! A plugin's own config file: where it lives, reading it, merging an update into it and
+//! writing it atomically.
+//!
+//! It lives under the `plugins/` folder next to app.yaml: `<folder>/config.yml` by
+//! default, or the path the plugin declares (`config_file = "config/plugin.yaml"`). That
+//! folder, `<dir of app.yaml>/plugins/<folder>/`, is also the only place the plugin's
+//! `rackscope.fs` functions may touch.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::fsutil;
+
+/// Default config file name inside the plugin's config folder.
+pub const DEFAULT_CONFIG_FILE: &str = "config.yml";
+
+/// `<dir of app.yaml>/plugins/<folder>`.
+pub fn config_dir(app_yaml: &Path, folder: &str) -> PathBuf {
+    let base = match app_yaml.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    base.join("plugins").join(folder)
+}
+
+/// Checks a plugin-declared relative path (no `..`, not absolute).
+pub fn safe_relative(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(rel);
+    (!rel.is_empty()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_))))
+    .then(|| p.to_path_buf())
+}
+
+/// What reading the file gave.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The parsed document ({} when the file is absent or empty).
+    pub config: Value,
+    /// "file" when read from disk, "defaults" when there is no file.
+    pub source: &'static str,
+}
+
+/// Reads and parses the YAML file; a missing file is `{}` from "defaults".
+pub fn read(path: &Path) -> Result<Loaded, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let config = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(Loaded {
+                config,
+                source: "file",
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Loaded {
+            config: Value::Object(Map::new()),
+            source: "defaults",
+        }),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Parses YAML into JSON; an empty document is `{}`.
+pub fn parse(text: &str) -> Result<Value, String> {
+    let v: Value = serde_norway::from_str(text).map_err(|e| match e.location() {
+        Some(l) => format!("line {}: {e}", l.line()),
+        None => e.to_string(),
+    })?;
+    Ok(if v.is_null() {
+        Value::Object(Map::new())
+    } else {
+        v
+    })
+}
+
+/// Merges `update`'s top-level keys into `current` (a key set to null is removed).
+pub fn merge(current: &Value, update: &Map<String, Value>) -> Value {
+    let mut out = current.as_object().cloned().unwrap_or_default();
+    for (k, v) in update {
+        if v.is_null() {
+            out.remove(k);
+        } else {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// Writes `config` as YAML with a header, atomically.
+pub fn write(path: &Path, plugin_name: &str, config: &Value) -> Result<(), String> {
+    let body = serde_norway::to_string(config).map_err(|e| e.to_string())?;
+    let text = format!("# {plugin_name} plugin configuration, managed by rackscope (comments are not kept)\n\n{body}");
+    fsutil::write_atomic(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_sets_and_removes_top_level_keys() {
+        let cur = json!({"a": 1, "b": {"x": 1}, "c": 3});
+        let upd = json!({"b": {"y": 2}, "c": null, "d": "new"});
+        let out = merge(&cur, upd.as_object().unwrap());
+        assert_eq!(out, json!({"a": 1, "b": {"y": 2}, "d": "new"}));
+    }
+
+    #[test]
+    fn read_missing_is_defaults_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x/config.yml");
+        let l = read(&p).unwrap();
+        assert_eq!((l.config, l.source), (json!({}), "defaults"));
+        write(&p, "X", &json!({"greeting": "hi", "n": 2})).unwrap();
+        let l = read(&p).unwrap();
+        assert_eq!(
+            (l.config, l.source),
+            (json!({"greeting": "hi", "n": 2}), "file")
+        );
+        std::fs::write(&p, "a: [\n").unwrap();
+        assert!(read(&p).unwrap_err().contains("line"));
+    }
+
+    #[test]
+    fn safe_relative_refuses_escapes() {
+        assert!(safe_relative("config/plugin.yaml").is_some());
+        for bad in ["", "/etc/passwd", "../x", "a/../../b"] {
+            assert!(safe_relative(bad).is_none(), "{bad}");
+        }
+    }
+}

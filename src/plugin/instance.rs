@@ -1,0 +1,617 @@
+//! One loaded plugin: its own OS thread running a single-threaded tokio runtime and the
+//! plugin's sandboxed Lua state, fed by a job channel.
+//!
+//! Loading runs `init.lua`, reads the plugin's config, and calls `setup(config)` while
+//! registration (routes, menus, status maps, metrics listener) is open; then registration
+//! is sealed and the handle, with everything the plugin registered, goes back to the
+//! caller. From then on each job (a route call, a menu evaluation, a config-reload hook)
+//! runs as its own task with its own instruction budget; a job awaiting Prometheus yields
+//! and lets the others run. Dropping every handle, or sending `Shutdown`, stops the
+//! thread after in-flight jobs finish (bounded by [`DRAIN_TIMEOUT`]).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use mlua::{Function, Lua, LuaSerdeExt, MultiValue, Table, Value};
+use serde_json::Value as Json;
+use tokio::sync::{mpsc, oneshot};
+
+use super::metrics::MetricsRegistry;
+use super::routes::PathPattern;
+use super::{config_file, MenuSection, PluginMeta};
+use crate::lua::budget::{self, Budget, Budgeted};
+use crate::lua::errors::{self, Failure};
+use crate::lua::{api, sandbox};
+use crate::state::AppState;
+
+/// How long a stopping plugin waits for in-flight jobs.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Resource limits of one plugin.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Bytes the Lua state may allocate.
+    pub memory: usize,
+    /// Lua instructions one call may run.
+    pub instructions: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory: 256 << 20,
+            instructions: 200_000_000,
+        }
+    }
+}
+
+/// Everything needed to load one plugin instance.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    /// Folder name under `paths.plugins` (the app.yaml switch is `plugins.<folder>.enabled`).
+    pub folder: String,
+    /// `<paths.plugins>/<folder>`: init.lua and the files it requires.
+    pub code_dir: PathBuf,
+    /// `<dir of app.yaml>/plugins/<folder>`: the plugin's config folder.
+    pub config_dir: PathBuf,
+    /// Use this config instead of reading the file (to validate an update before writing).
+    pub config_override: Option<Json>,
+    pub limits: Limits,
+    pub generation: u64,
+}
+
+/// The request a route handler sees as `req`.
+#[derive(Debug, Clone)]
+pub struct RequestData {
+    pub method: String,
+    pub path: String,
+    pub params: BTreeMap<String, String>,
+    pub query: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<Json>,
+    pub user: Option<String>,
+}
+
+/// A handler's answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Json,
+}
+
+/// Why a call into the plugin did not produce a reply.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The handler raised `rackscope.http_error(status, detail)`.
+    #[error("HTTP {status}")]
+    Http { status: u16, detail: Json },
+    /// The call ran out of instruction budget.
+    #[error("{0}")]
+    Budget(String),
+    /// The plugin's Lua state hit its memory limit.
+    #[error("out of memory")]
+    Memory,
+    /// A Lua error (a plugin bug): the message has file, line and traceback; log it.
+    #[error("{0}")]
+    Failed(String),
+    /// The plugin is stopping or stopped.
+    #[error("plugin is not running")]
+    Unavailable,
+}
+
+enum Job {
+    Route {
+        index: usize,
+        req: RequestData,
+        reply: oneshot::Sender<Result<Reply, CallError>>,
+    },
+    Menu {
+        reply: oneshot::Sender<Vec<MenuSection>>,
+    },
+    ConfigReload {
+        app_config: Json,
+    },
+    Shutdown,
+}
+
+/// A registered route.
+#[derive(Debug, Clone)]
+pub struct RouteDef {
+    pub method: String,
+    pub pattern: PathPattern,
+}
+
+/// What the plugin registered during `setup`, sealed afterwards.
+#[derive(Default)]
+pub struct Registrar {
+    pub sealed: bool,
+    pub routes: Vec<RouteDef>,
+    pub handlers: Vec<Function>,
+    pub static_menu: Vec<MenuSection>,
+    pub menu_fns: Vec<Function>,
+    pub status_maps: BTreeMap<String, BTreeMap<String, String>>,
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// Per-plugin host context the API functions capture.
+pub struct HostCtx {
+    pub state: AppState,
+    /// The main runtime: network IO (Prometheus) runs there, not on the plugin thread.
+    pub main: tokio::runtime::Handle,
+    pub folder: String,
+    pub plugin_id: RefCell<String>,
+    pub config_dir: PathBuf,
+    pub config_path: RefCell<PathBuf>,
+    pub config: RefCell<Json>,
+    pub registrar: RefCell<Registrar>,
+    pub limits: Limits,
+    pub metrics: Arc<MetricsRegistry>,
+}
+
+/// The host's view of a running plugin instance.
+#[derive(Debug)]
+pub struct PluginHandle {
+    pub folder: String,
+    pub meta: PluginMeta,
+    pub config_path: PathBuf,
+    pub config: Json,
+    pub config_source: &'static str,
+    pub routes: Vec<RouteDef>,
+    pub static_menu: Vec<MenuSection>,
+    pub dynamic_menu: bool,
+    pub status_maps: BTreeMap<String, BTreeMap<String, String>>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub metrics: Arc<MetricsRegistry>,
+    pub generation: u64,
+    pub loaded_at: SystemTime,
+    tx: mpsc::UnboundedSender<Job>,
+}
+
+impl PluginHandle {
+    /// Runs route `index` with `req`.
+    pub async fn call_route(&self, index: usize, req: RequestData) -> Result<Reply, CallError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Route { index, req, reply })
+            .map_err(|_| CallError::Unavailable)?;
+        rx.await.map_err(|_| CallError::Unavailable)?
+    }
+
+    /// The static sections plus whatever the menu functions return now.
+    pub async fn menu(&self) -> Vec<MenuSection> {
+        let mut out = self.static_menu.clone();
+        if self.dynamic_menu {
+            let (reply, rx) = oneshot::channel();
+            if self.tx.send(Job::Menu { reply }).is_ok() {
+                if let Ok(mut sections) = rx.await {
+                    out.append(&mut sections);
+                }
+            }
+        }
+        out
+    }
+
+    /// Tells the plugin the app config changed (`on_config_reload`, if it has one).
+    pub fn config_reloaded(&self, app_config: Json) {
+        let _ = self.tx.send(Job::ConfigReload { app_config });
+    }
+
+    /// Asks the plugin to stop once in-flight jobs are done.
+    pub fn shutdown(&self) {
+        let _ = self.tx.send(Job::Shutdown);
+    }
+}
+
+/// Loads a plugin on a new thread. Resolves once `setup` has finished: with the handle,
+/// or with the load error (file and line included) after the thread has exited.
+pub async fn spawn(spec: LoadSpec, state: AppState) -> Result<PluginHandle, String> {
+    let (loaded_tx, loaded_rx) = oneshot::channel();
+    let main = tokio::runtime::Handle::current();
+    let name = format!("plugin-{}", spec.folder);
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || thread_main(spec, state, main, loaded_tx))
+        .map_err(|e| format!("cannot start plugin thread: {e}"))?;
+    loaded_rx
+        .await
+        .unwrap_or_else(|_| Err("plugin thread exited during load".into()))
+}
+
+type LoadedTx = oneshot::Sender<Result<PluginHandle, String>>;
+
+/// The plugin's Lua side, shared by the jobs of one instance (single thread).
+struct Vm {
+    lua: Lua,
+    ctx: Rc<HostCtx>,
+    module: Table,
+    handlers: Vec<Function>,
+    menu_fns: Vec<Function>,
+    routes: Vec<RouteDef>,
+}
+
+fn thread_main(spec: LoadSpec, state: AppState, main: tokio::runtime::Handle, loaded_tx: LoadedTx) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = loaded_tx.send(Err(format!("cannot start plugin runtime: {e}")));
+            return;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let vm = match load(&spec, state, main, tx).await {
+            Ok((vm, handle)) => {
+                if loaded_tx.send(Ok(handle)).is_err() {
+                    return;
+                }
+                vm
+            }
+            Err(e) => {
+                let _ = loaded_tx.send(Err(e));
+                return;
+            }
+        };
+        serve_jobs(Rc::new(vm), rx).await;
+    });
+}
+
+async fn load(
+    spec: &LoadSpec,
+    state: AppState,
+    main: tokio::runtime::Handle,
+    tx: mpsc::UnboundedSender<Job>,
+) -> Result<(Vm, PluginHandle), String> {
+    let display_prefix = format!("plugins/{}", spec.folder);
+    let sspec = sandbox::SandboxSpec {
+        code_dir: spec.code_dir.clone(),
+        display_prefix: display_prefix.clone(),
+        memory_limit: spec.limits.memory,
+    };
+    let lua = sandbox::new_state(&sspec).map_err(|e| format!("cannot create Lua state: {e}"))?;
+    let ctx = Rc::new(HostCtx {
+        state,
+        main,
+        folder: spec.folder.clone(),
+        plugin_id: RefCell::new(spec.folder.clone()),
+        config_dir: spec.config_dir.clone(),
+        config_path: RefCell::new(spec.config_dir.join(config_file::DEFAULT_CONFIG_FILE)),
+        config: RefCell::new(Json::Object(Default::default())),
+        registrar: RefCell::new(Registrar::default()),
+        limits: spec.limits,
+        metrics: Arc::new(MetricsRegistry::default()),
+    });
+    api::register(&lua, ctx.clone())
+        .map_err(|e| format!("cannot register the rackscope API: {e}"))?;
+
+    let init = spec.code_dir.join("init.lua");
+    if !init.is_file() {
+        return Err(format!("{display_prefix}/init.lua not found"));
+    }
+    let chunk = sandbox::load_file(&lua, &sspec, std::path::Path::new("init.lua"))
+        .map_err(|e| lua_message(&e))?;
+    let b = Budget::new(spec.limits.instructions, "init.lua");
+    let module: Value = Budgeted::new(b, chunk.call_async::<Value>(()))
+        .await
+        .map_err(|e| lua_message(&e))?;
+    let Value::Table(module) = module else {
+        return Err(format!(
+            "{display_prefix}/init.lua must return a table {{ id = ..., name = ..., setup = function(config) ... end }}, got {}",
+            errors::type_name(&module)
+        ));
+    };
+    let meta = read_meta(&module, &display_prefix)?;
+    *ctx.plugin_id.borrow_mut() = meta.id.clone();
+
+    let config_rel = match module
+        .get::<Value>("config_file")
+        .map_err(|e| lua_message(&e))?
+    {
+        Value::Nil => PathBuf::from(config_file::DEFAULT_CONFIG_FILE),
+        Value::String(s) => {
+            let s = s.to_string_lossy();
+            config_file::safe_relative(&s).ok_or_else(|| {
+                format!("{display_prefix}/init.lua: config_file must be a relative path inside the plugin's config folder, got '{s}'")
+            })?
+        }
+        other => {
+            return Err(format!(
+                "{display_prefix}/init.lua: config_file must be a string, got {}",
+                errors::type_name(&other)
+            ))
+        }
+    };
+    let config_path = spec.config_dir.join(config_rel);
+    let (config, source) = match &spec.config_override {
+        Some(c) => (c.clone(), "file"),
+        None => {
+            let l = config_file::read(&config_path)?;
+            (l.config, l.source)
+        }
+    };
+    *ctx.config_path.borrow_mut() = config_path.clone();
+    *ctx.config.borrow_mut() = config.clone();
+    let config_value = lua.to_value(&config).map_err(|e| e.to_string())?;
+
+    if let Some(validate) = module
+        .get::<Option<Function>>("validate_config")
+        .map_err(|e| lua_message(&e))?
+    {
+        let b = Budget::new(spec.limits.instructions, "validate_config");
+        let out: MultiValue =
+            Budgeted::new(b, validate.call_async::<MultiValue>(config_value.clone()))
+                .await
+                .map_err(|e| lua_message(&e))?;
+        let mut it = out.into_iter();
+        let ok = it.next().unwrap_or(Value::Nil);
+        if matches!(ok, Value::Nil | Value::Boolean(false)) {
+            let why = match it.next() {
+                Some(Value::String(s)) => s.to_string_lossy(),
+                _ => "validate_config refused the config".to_string(),
+            };
+            return Err(format!("invalid config: {why}"));
+        }
+    }
+
+    match module.get::<Value>("setup").map_err(|e| lua_message(&e))? {
+        Value::Function(setup) => {
+            let b = Budget::new(spec.limits.instructions, "setup");
+            Budgeted::new(b, setup.call_async::<()>(config_value))
+                .await
+                .map_err(|e| lua_message(&e))?;
+        }
+        Value::Nil => {}
+        other => {
+            return Err(format!(
+                "{display_prefix}/init.lua: setup must be a function, got {}",
+                errors::type_name(&other)
+            ))
+        }
+    }
+
+    let reg = {
+        let mut r = ctx.registrar.borrow_mut();
+        r.sealed = true;
+        std::mem::take(&mut *r)
+    };
+    let handle = PluginHandle {
+        folder: spec.folder.clone(),
+        meta,
+        config_path,
+        config,
+        config_source: source,
+        routes: reg.routes.clone(),
+        static_menu: reg.static_menu,
+        dynamic_menu: !reg.menu_fns.is_empty(),
+        status_maps: reg.status_maps,
+        metrics_listen: reg.metrics_listen,
+        metrics: ctx.metrics.clone(),
+        generation: spec.generation,
+        loaded_at: SystemTime::now(),
+        tx,
+    };
+    let vm = Vm {
+        lua,
+        ctx,
+        module,
+        handlers: reg.handlers,
+        menu_fns: reg.menu_fns,
+        routes: reg.routes,
+    };
+    Ok((vm, handle))
+}
+
+fn read_meta(module: &Table, prefix: &str) -> Result<PluginMeta, String> {
+    let get = |k: &str| -> Result<Option<String>, String> {
+        match module.get::<Value>(k).map_err(|e| e.to_string())? {
+            Value::Nil => Ok(None),
+            Value::String(s) => Ok(Some(s.to_string_lossy())),
+            other => Err(format!(
+                "{prefix}/init.lua: '{k}' must be a string, got {}",
+                errors::type_name(&other)
+            )),
+        }
+    };
+    let id =
+        get("id")?.ok_or_else(|| format!("{prefix}/init.lua: the returned table needs an 'id'"))?;
+    if !crate::plugin::manager::is_safe_id(&id) {
+        return Err(format!(
+            "{prefix}/init.lua: invalid plugin id '{id}': ids must contain only lowercase letters, digits, dots, hyphens and underscores (max 128 characters)"
+        ));
+    }
+    let name = get("name")?.unwrap_or_else(|| id.clone());
+    Ok(PluginMeta {
+        id,
+        name,
+        version: get("version")?.unwrap_or_else(|| "1.0.0".into()),
+        description: get("description")?,
+        author: get("author")?,
+    })
+}
+
+/// A load-time Lua error as one line (file:line: message), plus the traceback if any.
+fn lua_message(e: &mlua::Error) -> String {
+    match errors::classify(e) {
+        Failure::Budget(m) => m,
+        Failure::Memory => "out of memory (the plugin's memory limit was reached)".into(),
+        Failure::Http(h) => h.to_string(),
+        Failure::Error(m) => m,
+    }
+}
+
+async fn serve_jobs(vm: Rc<Vm>, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            job = rx.recv() => match job {
+                None | Some(Job::Shutdown) => break,
+                Some(job) => {
+                    let vm = vm.clone();
+                    tasks.spawn_local(async move { run_job(vm, job).await });
+                }
+            },
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    rx.close();
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
+        tracing::warn!(plugin = %vm.ctx.folder, "in-flight plugin calls cancelled at shutdown");
+    }
+    if let Ok(Some(f)) = vm.module.get::<Option<Function>>("shutdown") {
+        let b = Budget::new(vm.ctx.limits.instructions, "shutdown");
+        if let Err(e) = Budgeted::new(b, f.call_async::<()>(())).await {
+            tracing::warn!(plugin = %vm.ctx.folder, error = %lua_message(&e), "plugin shutdown hook failed");
+        }
+    }
+    tracing::debug!(plugin = %vm.ctx.folder, "plugin instance stopped");
+}
+
+async fn run_job(vm: Rc<Vm>, job: Job) {
+    match job {
+        Job::Route { index, req, reply } => {
+            let out = run_route(&vm, index, req).await;
+            let _ = reply.send(out);
+        }
+        Job::Menu { reply } => {
+            let mut sections = Vec::new();
+            for f in &vm.menu_fns {
+                let b = Budget::new(vm.ctx.limits.instructions, "menu function");
+                match Budgeted::new(b, f.call_async::<Value>(())).await {
+                    Ok(v) => match parse_sections(&vm.lua, v) {
+                        Ok(mut s) => sections.append(&mut s),
+                        Err(e) => {
+                            tracing::warn!(plugin = %vm.ctx.folder, error = %e, "menu function returned a bad section; skipped")
+                        }
+                    },
+                    Err(e) => {
+                        tracing::warn!(plugin = %vm.ctx.folder, error = %lua_message(&e), "menu function failed; its sections are skipped")
+                    }
+                }
+            }
+            let _ = reply.send(sections);
+        }
+        Job::ConfigReload { app_config } => {
+            let Ok(Some(f)) = vm.module.get::<Option<Function>>("on_config_reload") else {
+                return;
+            };
+            let arg = match vm.lua.to_value(&app_config) {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(plugin = %vm.ctx.folder, error = %e, "cannot pass app config to on_config_reload");
+                    return;
+                }
+            };
+            let b = Budget::new(vm.ctx.limits.instructions, "on_config_reload");
+            if let Err(e) = Budgeted::new(b, f.call_async::<()>(arg)).await {
+                tracing::warn!(plugin = %vm.ctx.folder, error = %lua_message(&e), "on_config_reload failed");
+            }
+        }
+        Job::Shutdown => {}
+    }
+}
+
+/// One section table, or a list of them, into menu sections.
+pub fn parse_sections(lua: &Lua, v: Value) -> Result<Vec<MenuSection>, String> {
+    match v {
+        Value::Nil => Ok(Vec::new()),
+        Value::Table(t) => {
+            if t.contains_key("id").map_err(|e| e.to_string())? {
+                let s: MenuSection = lua.from_value(Value::Table(t)).map_err(|e| e.to_string())?;
+                Ok(vec![s])
+            } else {
+                lua.from_value(Value::Table(t)).map_err(|e| e.to_string())
+            }
+        }
+        other => Err(format!(
+            "menu section must be a table, got {}",
+            errors::type_name(&other)
+        )),
+    }
+}
+
+async fn run_route(vm: &Rc<Vm>, index: usize, req: RequestData) -> Result<Reply, CallError> {
+    let (Some(handler), Some(route)) = (vm.handlers.get(index), vm.routes.get(index)) else {
+        return Err(CallError::Unavailable);
+    };
+    let what = format!("{} {}", route.method, route.pattern.as_str());
+    let budget = Budget::new(vm.ctx.limits.instructions, what.clone());
+    let lua = &vm.lua;
+    let result = Budgeted::new(budget.clone(), async {
+        let t = request_table(lua, &req)?;
+        handler.call_async::<MultiValue>(t).await
+    })
+    .await;
+    let values = match result {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(match errors::classify(&e) {
+                Failure::Http(h) => CallError::Http {
+                    status: h.status,
+                    detail: h.detail,
+                },
+                Failure::Budget(m) => CallError::Budget(m),
+                Failure::Memory => {
+                    lua.gc_collect().ok();
+                    CallError::Memory
+                }
+                Failure::Error(m) => CallError::Failed(m),
+            })
+        }
+    };
+    budget::run_with(&budget, || reply_from(lua, values)).map_err(CallError::Failed)
+}
+
+fn request_table(lua: &Lua, req: &RequestData) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.set("method", req.method.as_str())?;
+    t.set("path", req.path.as_str())?;
+    t.set(
+        "params",
+        lua.create_table_from(req.params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?,
+    )?;
+    t.set(
+        "query",
+        lua.create_table_from(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))?,
+    )?;
+    t.set(
+        "headers",
+        lua.create_table_from(req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))?,
+    )?;
+    if let Some(b) = &req.body {
+        t.set("body", lua.to_value(b)?)?;
+    }
+    if let Some(u) = &req.user {
+        t.set("user", u.as_str())?;
+    }
+    Ok(t)
+}
+
+/// `return table` is 200; `return status, table` sets the status.
+fn reply_from(lua: &Lua, values: MultiValue) -> Result<Reply, String> {
+    let mut it = values.into_iter();
+    let first = it.next().unwrap_or(Value::Nil);
+    let (status, body) = match first {
+        Value::Integer(n) => (n, it.next().unwrap_or(Value::Nil)),
+        Value::Number(n) if n.fract() == 0.0 => (n as i64, it.next().unwrap_or(Value::Nil)),
+        other => (200, other),
+    };
+    if !(100..=599).contains(&status) {
+        return Err(format!("handler returned invalid HTTP status {status}"));
+    }
+    let body: Json = lua
+        .from_value(body)
+        .map_err(|e| format!("handler returned a value that cannot be sent as JSON: {e}"))?;
+    Ok(Reply {
+        status: status as u16,
+        body,
+    })
+}

@@ -1,0 +1,566 @@
+//! Discovery, enabling and transactional reload of plugins, and the published
+//! [`PluginSet`] that requests read.
+//!
+//! The set is immutable once published (behind an `ArcSwap`): a request takes a
+//! snapshot and never blocks. Every change (startup, enabling or disabling in app.yaml,
+//! a file edit, a config update) builds the new plugin instance aside; only if it loads
+//! cleanly (and its routes collide with no other plugin's) is a new set published with
+//! it, in one swap (D3). A failed load keeps the old instance serving and records the
+//! error on the slot, where `GET /api/plugins/{id}` shows it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+use serde_json::{Map, Value};
+
+use super::instance::{self, Limits, LoadSpec, PluginHandle};
+use super::{config_file, metrics, MenuSection};
+use crate::state::AppState;
+
+/// One plugin folder that is enabled: its running instance (if any) and its last error.
+#[derive(Debug, Clone)]
+pub struct PluginSlot {
+    pub folder: String,
+    pub handle: Option<Arc<PluginHandle>>,
+    /// The last load error; cleared by the next successful load.
+    pub error: Option<String>,
+    /// Content fingerprint of the plugin's files at the last load attempt.
+    pub fingerprint: u64,
+}
+
+impl PluginSlot {
+    /// The id the API knows it by: the plugin's declared id, or its folder while it has
+    /// never loaded.
+    pub fn id(&self) -> &str {
+        self.handle
+            .as_ref()
+            .map(|h| h.meta.id.as_str())
+            .unwrap_or(&self.folder)
+    }
+}
+
+/// Everything requests need about plugins, published atomically.
+#[derive(Debug, Default)]
+pub struct PluginSet {
+    /// Sorted by folder name (the discovery order).
+    pub slots: Vec<PluginSlot>,
+    /// (method, pattern, slot index, route index), most specific first.
+    routes: Vec<(String, super::routes::PathPattern, usize, usize)>,
+}
+
+/// Where a request goes.
+pub struct RouteMatch {
+    pub handle: Arc<PluginHandle>,
+    pub index: usize,
+    pub params: BTreeMap<String, String>,
+}
+
+impl PluginSet {
+    fn new(slots: Vec<PluginSlot>) -> PluginSet {
+        let mut routes = Vec::new();
+        for (si, slot) in slots.iter().enumerate() {
+            if let Some(h) = &slot.handle {
+                for (ri, r) in h.routes.iter().enumerate() {
+                    routes.push((r.method.clone(), r.pattern.clone(), si, ri));
+                }
+            }
+        }
+        routes.sort_by(|a, b| b.1.specificity().cmp(&a.1.specificity()));
+        PluginSet { slots, routes }
+    }
+
+    pub fn slot(&self, id: &str) -> Option<&PluginSlot> {
+        self.slots.iter().find(|s| s.id() == id)
+    }
+
+    fn slot_by_folder(&self, folder: &str) -> Option<&PluginSlot> {
+        self.slots.iter().find(|s| s.folder == folder)
+    }
+
+    /// The route for `method path`; `Err(true)` when the path exists under another
+    /// method (405), `Err(false)` when nothing matches (404).
+    pub fn find_route(&self, method: &str, path: &str) -> Result<RouteMatch, bool> {
+        let mut other_method = false;
+        for (m, pattern, si, ri) in &self.routes {
+            if let Some(params) = pattern.matches(path) {
+                if m == method || (method == "HEAD" && m == "GET") {
+                    if let Some(h) = &self.slots[*si].handle {
+                        return Ok(RouteMatch {
+                            handle: h.clone(),
+                            index: *ri,
+                            params,
+                        });
+                    }
+                }
+                other_method = true;
+            }
+        }
+        Err(other_method)
+    }
+
+    /// Every loaded plugin's menu sections, sorted by `order` then id.
+    pub async fn menu(&self) -> Vec<MenuSection> {
+        let mut out = Vec::new();
+        for slot in &self.slots {
+            if let Some(h) = &slot.handle {
+                out.extend(h.menu().await);
+            }
+        }
+        out.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
+        out
+    }
+}
+
+/// Owns the plugin set and serialises every change to it.
+#[derive(Clone, Default)]
+pub struct PluginManager {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    set: ArcSwap<PluginSet>,
+    /// Serialises loads, reloads and reconciles. A tokio mutex: held across loads.
+    change: tokio::sync::Mutex<()>,
+    generation: AtomicU64,
+    /// Scrape listeners by plugin folder. A std mutex: never held across an await.
+    listeners:
+        parking_lot::Mutex<HashMap<String, (std::net::SocketAddr, tokio::task::JoinHandle<()>)>>,
+}
+
+/// Why `POST /api/plugins/{id}/config` did not apply.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigUpdateError {
+    #[error("Plugin '{0}' not found")]
+    NotFound(String),
+    /// The plugin refused the merged config (422).
+    #[error("{0}")]
+    Rejected(String),
+    #[error("Failed to read plugin config: {0}")]
+    Read(String),
+    #[error("Failed to write plugin config: {0}")]
+    Write(String),
+}
+
+/// `^[a-z0-9][a-z0-9._-]{0,127}$`: the safe-id rule for plugin ids and folders.
+pub fn is_safe_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 128
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c))
+}
+
+impl PluginManager {
+    pub fn current(&self) -> Arc<PluginSet> {
+        self.inner.set.load_full()
+    }
+
+    /// A status map registered by any loaded plugin.
+    pub fn status_map(&self, name: &str) -> Option<BTreeMap<String, String>> {
+        let set = self.current();
+        set.slots
+            .iter()
+            .filter_map(|s| s.handle.as_ref())
+            .find_map(|h| h.status_maps.get(name).cloned())
+    }
+
+    /// Brings the running plugins in line with app.yaml: loads newly enabled folders,
+    /// stops disabled ones, and tells the others the config changed.
+    pub async fn reconcile(&self, state: &AppState) {
+        let _guard = self.inner.change.lock().await;
+        let snap = state.snapshot();
+        let wanted = enabled_folders(state);
+        let current = self.current();
+        let mut slots: Vec<PluginSlot> = Vec::new();
+        for folder in &wanted {
+            match current.slot_by_folder(folder) {
+                Some(s) => slots.push(s.clone()),
+                None => {
+                    let slot = self.load_slot(state, folder, None, &slots).await;
+                    slots.push(slot);
+                }
+            }
+        }
+        for old in &current.slots {
+            if !wanted.contains(&old.folder) {
+                if let Some(h) = &old.handle {
+                    tracing::info!(plugin = %h.meta.id, "plugin disabled; stopping it");
+                    h.shutdown();
+                }
+                self.stop_listener(&old.folder);
+            }
+        }
+        let app_config = crate::config::view::redacted_json(&snap.config);
+        for s in &slots {
+            if let Some(h) = &s.handle {
+                if current.slot_by_folder(&s.folder).is_some() {
+                    h.config_reloaded(app_config.clone());
+                }
+            }
+        }
+        self.publish(state, slots);
+    }
+
+    /// Reloads one plugin from disk (a file changed). Unchanged files do nothing.
+    pub async fn reload(&self, state: &AppState, folder: &str) {
+        let _guard = self.inner.change.lock().await;
+        let current = self.current();
+        let Some(pos) = current.slots.iter().position(|s| s.folder == folder) else {
+            return;
+        };
+        let fp = fingerprint(state, folder);
+        if fp == current.slots[pos].fingerprint {
+            return;
+        }
+        let others: Vec<PluginSlot> = current
+            .slots
+            .iter()
+            .filter(|s| s.folder != folder)
+            .cloned()
+            .collect();
+        let new_slot = self.load_slot(state, folder, None, &others).await;
+        let mut slots = current.slots.clone();
+        slots[pos] = merge_slot(&current.slots[pos], new_slot);
+        self.publish(state, slots);
+    }
+
+    /// Merges `update` into the plugin's config file, loads the plugin with the result
+    /// aside, and only if it loads writes the file and swaps the new instance in.
+    pub async fn update_config(
+        &self,
+        state: &AppState,
+        id: &str,
+        update: &Map<String, Value>,
+    ) -> Result<Arc<PluginHandle>, ConfigUpdateError> {
+        let _guard = self.inner.change.lock().await;
+        let current = self.current();
+        let pos = current
+            .slots
+            .iter()
+            .position(|s| s.id() == id)
+            .ok_or_else(|| ConfigUpdateError::NotFound(id.to_string()))?;
+        let slot = &current.slots[pos];
+        let Some(old) = &slot.handle else {
+            return Err(ConfigUpdateError::Rejected(format!(
+                "Plugin '{id}' is not running; fix its load error first: {}",
+                slot.error.clone().unwrap_or_default()
+            )));
+        };
+        let stored = config_file::read(&old.config_path).map_err(ConfigUpdateError::Read)?;
+        let merged = config_file::merge(&stored.config, update);
+        let others: Vec<PluginSlot> = current
+            .slots
+            .iter()
+            .filter(|s| s.folder != slot.folder)
+            .cloned()
+            .collect();
+        let new_slot = self
+            .load_slot(state, &slot.folder, Some(merged.clone()), &others)
+            .await;
+        let Some(handle) = new_slot.handle.clone() else {
+            return Err(ConfigUpdateError::Rejected(
+                new_slot.error.unwrap_or_default(),
+            ));
+        };
+        if let Err(e) = config_file::write(&handle.config_path, &handle.meta.name, &merged) {
+            handle.shutdown();
+            return Err(ConfigUpdateError::Write(e));
+        }
+        let mut slots = current.slots.clone();
+        slots[pos] = PluginSlot {
+            fingerprint: fingerprint(state, &slot.folder),
+            ..new_slot
+        };
+        if let Some(h) = &slots[pos].handle {
+            let _ = h;
+        }
+        if let Some(h) = &current.slots[pos].handle {
+            h.shutdown();
+        }
+        self.publish(state, slots);
+        Ok(handle)
+    }
+
+    /// Stops every plugin (server shutdown).
+    pub async fn shutdown_all(&self) {
+        let _guard = self.inner.change.lock().await;
+        let current = self.current();
+        for s in current.slots.iter().rev() {
+            if let Some(h) = &s.handle {
+                h.shutdown();
+            }
+        }
+        self.inner.set.store(Arc::new(PluginSet::default()));
+        for (_, (_, task)) in self.inner.listeners.lock().drain() {
+            task.abort();
+        }
+    }
+
+    /// Loads `folder` aside and returns the slot it would have: with the new handle, or
+    /// with no handle and the error. Route collisions with `others` are load errors.
+    async fn load_slot(
+        &self,
+        state: &AppState,
+        folder: &str,
+        config_override: Option<Value>,
+        others: &[PluginSlot],
+    ) -> PluginSlot {
+        let fp = fingerprint(state, folder);
+        let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let spec = LoadSpec {
+            folder: folder.to_string(),
+            code_dir: code_root(state).join(folder),
+            config_dir: config_file::config_dir(state.config_path(), folder),
+            config_override,
+            limits: limits_for(state, folder),
+            generation,
+        };
+        let result =
+            instance::spawn(spec, state.clone())
+                .await
+                .and_then(|h| match collision(&h, others) {
+                    Some(msg) => {
+                        h.shutdown();
+                        Err(msg)
+                    }
+                    None => Ok(h),
+                });
+        match result {
+            Ok(h) => {
+                tracing::info!(plugin = %h.meta.id, folder, generation, routes = h.routes.len(), "plugin loaded");
+                PluginSlot {
+                    folder: folder.to_string(),
+                    handle: Some(Arc::new(h)),
+                    error: None,
+                    fingerprint: fp,
+                }
+            }
+            Err(e) => {
+                tracing::error!(folder, error = %e, "plugin failed to load");
+                PluginSlot {
+                    folder: folder.to_string(),
+                    handle: None,
+                    error: Some(e),
+                    fingerprint: fp,
+                }
+            }
+        }
+    }
+
+    fn publish(&self, state: &AppState, slots: Vec<PluginSlot>) {
+        let old = self.current();
+        for s in &slots {
+            self.ensure_listener(s);
+        }
+        // Stop replaced instances (those whose handle is no longer in the new set).
+        for o in &old.slots {
+            if let Some(oh) = &o.handle {
+                let kept = slots
+                    .iter()
+                    .any(|s| s.handle.as_ref().is_some_and(|h| Arc::ptr_eq(h, oh)));
+                if !kept {
+                    oh.shutdown();
+                }
+            }
+        }
+        let _ = state;
+        self.inner.set.store(Arc::new(PluginSet::new(slots)));
+    }
+
+    fn ensure_listener(&self, slot: &PluginSlot) {
+        let Some(h) = &slot.handle else { return };
+        let mut listeners = self.inner.listeners.lock();
+        match (h.metrics_listen, listeners.get(&slot.folder)) {
+            (Some(addr), Some((cur, _))) if *cur == addr => {}
+            (Some(addr), _) => {
+                if let Some((_, task)) = listeners.remove(&slot.folder) {
+                    task.abort();
+                }
+                let std_listener = match std::net::TcpListener::bind(addr) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::error!(plugin = %h.meta.id, %addr, error = %e, "cannot open metrics listener");
+                        return;
+                    }
+                };
+                let listener = match std_listener
+                    .set_nonblocking(true)
+                    .and_then(|_| tokio::net::TcpListener::from_std(std_listener))
+                {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::error!(plugin = %h.meta.id, %addr, error = %e, "cannot open metrics listener");
+                        return;
+                    }
+                };
+                let me = self.clone();
+                let folder = slot.folder.clone();
+                let task = metrics::serve(
+                    listener,
+                    Arc::new(move || {
+                        me.current()
+                            .slot_by_folder(&folder)
+                            .and_then(|s| s.handle.as_ref().map(|h| h.metrics.clone()))
+                    }),
+                );
+                tracing::info!(plugin = %h.meta.id, %addr, "metrics listener open");
+                listeners.insert(slot.folder.clone(), (addr, task));
+            }
+            (None, Some(_)) => {
+                if let Some((_, task)) = listeners.remove(&slot.folder) {
+                    task.abort();
+                }
+            }
+            (None, None) => {}
+        }
+    }
+
+    fn stop_listener(&self, folder: &str) {
+        if let Some((_, task)) = self.inner.listeners.lock().remove(folder) {
+            task.abort();
+        }
+    }
+}
+
+/// A failed reload keeps the old handle and records the error.
+fn merge_slot(old: &PluginSlot, new: PluginSlot) -> PluginSlot {
+    if new.handle.is_some() {
+        new
+    } else {
+        PluginSlot {
+            handle: old.handle.clone(),
+            ..new
+        }
+    }
+}
+
+fn collision(h: &PluginHandle, others: &[PluginSlot]) -> Option<String> {
+    for o in others {
+        let Some(oh) = &o.handle else { continue };
+        if oh.meta.id == h.meta.id {
+            return Some(format!(
+                "plugin id '{}' is already used by the plugin in folder '{}'",
+                h.meta.id, o.folder
+            ));
+        }
+        for r in &h.routes {
+            if oh.routes.iter().any(|x| {
+                x.method == r.method
+                    && x.pattern.overlaps(&r.pattern)
+                    && x.pattern.specificity() == r.pattern.specificity()
+            }) {
+                return Some(format!(
+                    "route {} {} is already registered by plugin '{}'",
+                    r.method,
+                    r.pattern.as_str(),
+                    oh.meta.id
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The resolved `paths.plugins`.
+pub fn code_root(state: &AppState) -> PathBuf {
+    PathBuf::from(&state.snapshot().paths.plugins)
+}
+
+/// Folders under `paths.plugins` that have an init.lua and are enabled, sorted.
+pub fn enabled_folders(state: &AppState) -> Vec<String> {
+    let snap = state.snapshot();
+    let root = PathBuf::from(&snap.paths.plugins);
+    let mut out: Vec<String> = snap
+        .config
+        .plugins
+        .keys()
+        .filter(|f| snap.config.plugin_enabled(f))
+        .filter(|f| {
+            let ok = is_safe_id(f);
+            if !ok {
+                tracing::warn!(folder = %f, "plugin folder name is not a safe id; not loaded");
+            }
+            ok
+        })
+        .filter(|f| {
+            let present = root.join(f.as_str()).join("init.lua").is_file();
+            if !present {
+                tracing::warn!(folder = %f, root = %root.display(), "plugin enabled but no init.lua found");
+            }
+            present
+        })
+        .cloned()
+        .collect();
+    out.sort();
+    out
+}
+
+/// Limits from `plugins.<folder>.memory_limit_mb` and `.instruction_limit`, else defaults.
+fn limits_for(state: &AppState, folder: &str) -> Limits {
+    let snap = state.snapshot();
+    let mut l = Limits::default();
+    if let Some(m) = snap.config.plugins.get(folder) {
+        if let Some(mb) = m.get("memory_limit_mb").and_then(Value::as_u64) {
+            l.memory = (mb as usize).max(1) << 20;
+        }
+        if let Some(n) = m.get("instruction_limit").and_then(Value::as_u64) {
+            l.instructions = n.max(1_000);
+        }
+    }
+    l
+}
+
+/// A hash of every file of the plugin (code and config folder), to skip reloads when
+/// nothing changed (our own config writes, editors touching files).
+pub fn fingerprint(state: &AppState, folder: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for root in [
+        code_root(state).join(folder),
+        config_file::config_dir(state.config_path(), folder),
+    ] {
+        let mut files = Vec::new();
+        collect_files(&root, &mut files, 0);
+        files.sort();
+        for f in files {
+            f.hash(&mut h);
+            if let Ok(bytes) = std::fs::read(&f) {
+                bytes.hash(&mut h);
+            }
+        }
+    }
+    h.finish()
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if p.is_dir() {
+            collect_files(&p, out, depth + 1);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// Unused timestamp helper kept for API symmetry.
+#[allow(dead_code)]
+fn now() -> SystemTime {
+    SystemTime::now()
+}

@@ -1,0 +1,261 @@
+//! A metrics registry per plugin, served in the Prometheus text exposition format on a
+//! listener the plugin asks for (`rackscope.metrics.serve("127.0.0.1:9000")`), which a
+//! real Prometheus scrapes. The simulator plugin publishes its samples this way.
+//!
+//! The registry is shared between the plugin thread (writes) and the scrape listener on
+//! the main runtime (reads), behind a `parking_lot::RwLock`: never held across an
+//! `.await`, and a scrape only blocks writers for the time it takes to render.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use parking_lot::RwLock;
+
+/// `gauge` or `counter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Gauge,
+    Counter,
+}
+
+#[derive(Debug)]
+struct Family {
+    kind: Kind,
+    help: String,
+    labels: Vec<String>,
+    series: IndexMap<Vec<String>, f64>,
+}
+
+/// All metric families of one plugin instance.
+#[derive(Debug, Default)]
+pub struct MetricsRegistry {
+    families: RwLock<IndexMap<String, Family>>,
+}
+
+/// Checks a metric or label name against Prometheus's grammar.
+pub fn valid_name(name: &str, allow_colon: bool) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_alphabetic() || c == '_' || (allow_colon && c == ':') => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (allow_colon && c == ':'))
+}
+
+impl MetricsRegistry {
+    /// Declares a family (idempotent when the declaration is the same).
+    pub fn declare(
+        &self,
+        name: &str,
+        kind: Kind,
+        help: &str,
+        labels: Vec<String>,
+    ) -> Result<(), String> {
+        if !valid_name(name, true) {
+            return Err(format!("invalid metric name '{name}'"));
+        }
+        if let Some(bad) = labels
+            .iter()
+            .find(|l| !valid_name(l, false) || l.starts_with("__"))
+        {
+            return Err(format!("invalid label name '{bad}'"));
+        }
+        let mut fams = self.families.write();
+        if let Some(f) = fams.get(name) {
+            if f.kind != kind || f.labels != labels {
+                return Err(format!(
+                    "metric '{name}' is already declared with other labels or type"
+                ));
+            }
+            return Ok(());
+        }
+        fams.insert(
+            name.to_string(),
+            Family {
+                kind,
+                help: help.to_string(),
+                labels,
+                series: IndexMap::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// The label names of a family.
+    pub fn labels_of(&self, name: &str) -> Option<Vec<String>> {
+        self.families.read().get(name).map(|f| f.labels.clone())
+    }
+
+    /// Sets (or, with `add`, increments) one series.
+    pub fn set(&self, name: &str, values: Vec<String>, v: f64, add: bool) -> Result<(), String> {
+        let mut fams = self.families.write();
+        let f = fams
+            .get_mut(name)
+            .ok_or_else(|| format!("unknown metric '{name}'"))?;
+        if values.len() != f.labels.len() {
+            return Err(format!(
+                "metric '{name}' expects {} label values, got {}",
+                f.labels.len(),
+                values.len()
+            ));
+        }
+        let slot = f.series.entry(values).or_insert(0.0);
+        if add {
+            *slot += v;
+        } else {
+            *slot = v;
+        }
+        Ok(())
+    }
+
+    /// Removes one series; true if it existed.
+    pub fn remove(&self, name: &str, values: &[String]) -> bool {
+        self.families
+            .write()
+            .get_mut(name)
+            .is_some_and(|f| f.series.shift_remove(values).is_some())
+    }
+
+    /// Drops every series of a family (or of all families when `name` is None).
+    pub fn clear(&self, name: Option<&str>) {
+        let mut fams = self.families.write();
+        match name {
+            Some(n) => {
+                if let Some(f) = fams.get_mut(n) {
+                    f.series.clear();
+                }
+            }
+            None => fams.values_mut().for_each(|f| f.series.clear()),
+        }
+    }
+
+    /// Number of series across all families.
+    pub fn series_count(&self) -> usize {
+        self.families.read().values().map(|f| f.series.len()).sum()
+    }
+
+    /// The text exposition format, every family with `# HELP` and `# TYPE`.
+    pub fn render(&self) -> String {
+        let fams = self.families.read();
+        let mut out =
+            String::with_capacity(64 * fams.values().map(|f| f.series.len() + 2).sum::<usize>());
+        for (name, f) in fams.iter() {
+            let kind = match f.kind {
+                Kind::Gauge => "gauge",
+                Kind::Counter => "counter",
+            };
+            let _ = writeln!(out, "# HELP {name} {}", escape_help(&f.help));
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (values, v) in &f.series {
+                out.push_str(name);
+                if !values.is_empty() {
+                    out.push('{');
+                    for (i, (l, val)) in f.labels.iter().zip(values).enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        let _ = write!(out, "{l}=\"{}\"", escape_label(val));
+                    }
+                    out.push('}');
+                }
+                out.push(' ');
+                push_value(&mut out, *v);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+fn push_value(out: &mut String, v: f64) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        let _ = write!(out, "{}", v as i64);
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+fn escape_help(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+fn escape_label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Serves `/metrics` for whatever registry `current` returns at scrape time, until the
+/// returned task is aborted.
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    current: Arc<dyn Fn() -> Option<Arc<MetricsRegistry>> + Send + Sync>,
+) -> tokio::task::JoinHandle<()> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let current = current.clone();
+            async move {
+                let body = match current() {
+                    Some(reg) => tokio::task::spawn_blocking(move || reg.render())
+                        .await
+                        .unwrap_or_default(),
+                    None => String::new(),
+                };
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    body,
+                )
+                    .into_response()
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "metrics listener stopped");
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_exposition_format() {
+        let r = MetricsRegistry::default();
+        r.declare(
+            "node_up",
+            Kind::Gauge,
+            "Node is up",
+            vec!["instance".into()],
+        )
+        .unwrap();
+        r.set("node_up", vec!["n\"1".into()], 1.0, false).unwrap();
+        r.declare("x_total", Kind::Counter, "X", vec![]).unwrap();
+        r.set("x_total", vec![], 2.5, true).unwrap();
+        r.set("x_total", vec![], 2.5, true).unwrap();
+        let text = r.render();
+        assert_eq!(
+            text,
+            "# HELP node_up Node is up\n# TYPE node_up gauge\nnode_up{instance=\"n\\\"1\"} 1\n# HELP x_total X\n# TYPE x_total counter\nx_total 5\n"
+        );
+        assert!(r.set("node_up", vec![], 1.0, false).is_err());
+        assert!(r.declare("bad name", Kind::Gauge, "", vec![]).is_err());
+        assert!(r
+            .declare("node_up", Kind::Counter, "", vec!["instance".into()])
+            .is_err());
+        assert!(r.remove("node_up", &["n\"1".to_string()]));
+        assert_eq!(r.series_count(), 1);
+    }
+}
