@@ -9,6 +9,8 @@
 //!   the one nodeset expander and the instance index.
 //! - [`prometheus`]: the Prometheus HTTP API client with its TTL cache and merged in-flight
 //!   queries; the primitive that plugins use.
+//! - [`auth`]: the single user, bcrypt passwords and policy, HS256 session tokens bound to
+//!   the current credentials, the login rate limit, the global auth gate and the avatar.
 //! - [`lua`]: the sandboxed Lua states, budgets, errors and the `rackscope.*` API.
 //! - [`plugin`]: the plugin runtime: instances on their own threads, the manager that
 //!   loads and hot-reloads them, route dispatch data, metrics listeners.
@@ -18,6 +20,7 @@
 //! - [`check`]: the `rackscope check` command.
 //! - [`server`]: `run(listener, shutdown)`, the entry point used by `main` and by tests.
 
+pub mod auth;
 pub mod check;
 pub mod config;
 pub mod fsutil;

@@ -1,6 +1,7 @@
 //! The `rackscope` command: a thin shim that parses the command line, sets up logging and
-//! hands over to the library (`serve`, `check`).
+//! hands over to the library (`serve`, `check`, `hash-password`).
 
+use std::io::{IsTerminal, Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +39,9 @@ enum Command {
         #[arg(long, env = "RACKSCOPE_APP_CONFIG", default_value = "config/app.yaml")]
         config: PathBuf,
     },
+    /// Print a bcrypt hash for `auth.password_hash`. The password is read from standard
+    /// input when it is not a terminal (one line), else prompted for twice without echo.
+    HashPassword,
 }
 
 fn main() -> ExitCode {
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve { config, listen } => serve(config, listen),
         Command::Check { config } => rackscope::check::run(&config),
+        Command::HashPassword => hash_password(),
     }
 }
 
@@ -105,4 +110,69 @@ fn serve(config: PathBuf, listen: SocketAddr) -> ExitCode {
             }
         }
     })
+}
+
+/// `rackscope hash-password`: reads a password, refuses empty and over-long ones, prints
+/// its bcrypt hash on stdout (and nothing else there, so `$(rackscope hash-password)` works).
+fn hash_password() -> ExitCode {
+    let password = match read_new_password() {
+        Ok(p) => p,
+        Err(msg) => {
+            eprintln!("rackscope hash-password: {msg}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if password.is_empty() {
+        eprintln!("rackscope hash-password: the password is empty");
+        return ExitCode::FAILURE;
+    }
+    if password.len() > rackscope::auth::password::MAX_PASSWORD_BYTES {
+        eprintln!(
+            "rackscope hash-password: the password is {} bytes long; bcrypt reads at most {}",
+            password.len(),
+            rackscope::auth::password::MAX_PASSWORD_BYTES
+        );
+        return ExitCode::FAILURE;
+    }
+    match rackscope::auth::password::hash_blocking(&password) {
+        Ok(hash) => {
+            let mut out = std::io::stdout().lock();
+            if writeln!(out, "{hash}").and_then(|_| out.flush()).is_err() {
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rackscope hash-password: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// From a pipe: the first line (without its line ending). From a terminal: two prompts on
+/// stderr, no echo, and both entries must match.
+fn read_new_password() -> Result<String, String> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut input = String::new();
+        // A password is short; do not read an endless pipe into memory.
+        stdin
+            .lock()
+            .take(64 * 1024)
+            .read_to_string(&mut input)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        let line = input.split('\n').next().unwrap_or_default();
+        return Ok(line.strip_suffix('\r').unwrap_or(line).to_string());
+    }
+    let prompt = |text: &str| -> Result<String, String> {
+        eprint!("{text}");
+        let _ = std::io::stderr().flush();
+        rpassword::read_password().map_err(|e| format!("cannot read the password: {e}"))
+    };
+    let first = prompt("New password: ")?;
+    let second = prompt("Repeat password: ")?;
+    if first != second {
+        return Err("the two entries differ".into());
+    }
+    Ok(first)
 }

@@ -1,7 +1,8 @@
 //! The HTTP application: one composition root ([`app`]) that merges each feature's router,
-//! plus the middleware every request passes (request id and access log) and the JSON
-//! answers for unknown routes and wrong methods.
+//! plus the middleware every request passes (request id and access log, then the auth gate)
+//! and the JSON answers for unknown routes and wrong methods.
 
+pub mod auth_routes;
 pub mod config_routes;
 pub mod error;
 pub mod extract;
@@ -26,13 +27,23 @@ pub use error::{ApiError, ApiResult};
 pub struct AuthUser(pub String);
 
 /// The whole application for `state`.
+///
+/// Middleware, outermost first: the request log (so refused requests are logged and carry
+/// an `X-Request-ID` too), then the auth gate. Both are layered over the whole router
+/// including its fallbacks, so every route, unknown paths and anything dispatched through
+/// the fallback (plugin routes) pass the gate.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(config_routes::router())
         .merge(system::router())
+        .merge(auth_routes::router())
         .merge(plugin_routes::router())
         .fallback(plugin_routes::dispatch)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::gate::gate,
+        ))
         .layer(middleware::from_fn(request_log))
         .with_state(state)
 }

@@ -1,0 +1,419 @@
+//! Authentication and access control: one user (`auth.username` + a bcrypt
+//! `auth.password_hash` in app.yaml), HS256 session tokens, and the gate that every request
+//! passes when `auth.enabled` is true.
+//!
+//! - [`token`]: signing and checking tokens, bound to the current credentials.
+//! - [`password`]: the password policy, bcrypt's 72-byte limit, hashing off the runtime.
+//! - [`ratelimit`]: the login rate limit per (username, client address).
+//! - [`gate`]: the middleware that demands a token on every route but three.
+//! - [`avatar`]: the user's avatar image, validated and stored next to app.yaml.
+//!
+//! Credential changes go through [`write_credential`]: it edits only the one key in
+//! app.yaml (keeping every other key, and the comments when it safely can), writes the file
+//! atomically and publishes the new config at once, so old tokens stop working in the
+//! same instant the new password or username starts working.
+//!
+//! Secrets (passwords, the hash, `secret_key`, tokens) are never logged and never sent.
+
+pub mod avatar;
+pub mod gate;
+pub mod password;
+pub mod ratelimit;
+pub mod token;
+
+use std::io;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde_norway::{Mapping, Value};
+
+use crate::fsutil;
+use crate::state::{AppState, Snapshot};
+
+/// The credential keys of `auth` that the API may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialField {
+    PasswordHash,
+    Username,
+}
+
+impl CredentialField {
+    /// The key under `auth:` in app.yaml.
+    pub fn key(self) -> &'static str {
+        match self {
+            CredentialField::PasswordHash => "password_hash",
+            CredentialField::Username => "username",
+        }
+    }
+}
+
+/// Why a credential change was not made. Nothing was written or published in any case.
+/// No variant's message contains the new value.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialWriteError {
+    /// The password hash changed between the caller's check and the write.
+    #[error("the credentials changed while the request was checked")]
+    Changed,
+    #[error("Config file not found")]
+    NotFound,
+    #[error("Cannot read config file: {0}")]
+    Read(io::Error),
+    /// The file on disk is not a YAML mapping with a mapping (or nothing) under `auth`.
+    #[error("Cannot edit config file: {0}")]
+    Edit(#[from] EditError),
+    #[error("Failed to write config: {0}")]
+    Write(io::Error),
+}
+
+/// Why app.yaml could not be edited in place.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("not valid YAML ({0})")]
+    Parse(String),
+    #[error("the document is not a mapping")]
+    NotMapping,
+    #[error("`auth` is not a mapping")]
+    AuthNotMapping,
+    #[error("cannot serialise the document ({0})")]
+    Serialise(String),
+}
+
+/// Sets `auth.<field>` to `value` in app.yaml and in the running config, under the state's
+/// write lock. `expected_hash` is the password hash the caller verified against: if it is
+/// no longer the current one, nothing happens ([`CredentialWriteError::Changed`]).
+///
+/// The file is written first (atomically); only then is a snapshot with the new config
+/// published, sharing the running topology, so a failed write changes nothing.
+pub async fn write_credential(
+    state: &AppState,
+    expected_hash: &str,
+    field: CredentialField,
+    value: String,
+) -> Result<(), CredentialWriteError> {
+    let _guard = state.write_lock().lock().await;
+    let current = state.snapshot();
+    if current.config.auth.password_hash != expected_hash {
+        return Err(CredentialWriteError::Changed);
+    }
+    let path = state.config_path().to_path_buf();
+    let file_value = value.clone();
+    blocking(move || {
+        let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => CredentialWriteError::NotFound,
+            _ => CredentialWriteError::Read(e),
+        })?;
+        let edited = edit_auth_key(&text, field.key(), &file_value)?;
+        fsutil::write_atomic(&path, edited.as_bytes()).map_err(CredentialWriteError::Write)
+    })
+    .await?;
+
+    let mut cfg = (*current.config).clone();
+    match field {
+        CredentialField::PasswordHash => cfg.auth.password_hash = value,
+        CredentialField::Username => cfg.auth.username = value,
+    }
+    state.publish(Snapshot {
+        config: Arc::new(cfg),
+        paths: current.paths.clone(),
+        topology: Arc::clone(&current.topology),
+        index: Arc::clone(&current.index),
+        catalog: Arc::clone(&current.catalog),
+        generation: current.generation + 1,
+        loaded_at: SystemTime::now(),
+    });
+    tracing::info!(key = field.key(), "auth credentials updated");
+    Ok(())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CredentialWriteError> + Send + 'static,
+) -> Result<T, CredentialWriteError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CredentialWriteError::Write(io::Error::other(e.to_string())))?
+}
+
+/// Returns `text` (an app.yaml document) with `auth.<key>` set to the string `value` and
+/// everything else unchanged.
+///
+/// It first tries a line edit, which keeps comments and layout; the result is accepted only
+/// if it parses to exactly the intended document. Otherwise (flow style, anchors, unusual
+/// layout) the document is re-serialised from its parsed form: same keys and values,
+/// comments lost.
+pub fn edit_auth_key(text: &str, key: &str, value: &str) -> Result<String, EditError> {
+    let mut doc: Value =
+        serde_norway::from_str(text).map_err(|e| EditError::Parse(e.to_string()))?;
+    let Value::Mapping(root) = &mut doc else {
+        return Err(EditError::NotMapping);
+    };
+    let auth = root
+        .entry(Value::String("auth".into()))
+        .or_insert(Value::Null);
+    if auth.is_null() {
+        *auth = Value::Mapping(Mapping::new());
+    }
+    let Value::Mapping(auth) = auth else {
+        return Err(EditError::AuthNotMapping);
+    };
+    auth.insert(Value::String(key.into()), Value::String(value.into()));
+
+    if let Some(edited) = line_edit(text, key, value) {
+        if serde_norway::from_str::<Value>(&edited).ok().as_ref() == Some(&doc) {
+            return Ok(edited);
+        }
+    }
+    serde_norway::to_string(&doc).map_err(|e| EditError::Serialise(e.to_string()))
+}
+
+/// The line edit behind [`edit_auth_key`]: replaces the value of `<key>:` in the top-level
+/// `auth:` block, inserts the key if the block lacks it, or appends the block. `None` when
+/// the layout is not the simple block style this understands.
+fn line_edit(text: &str, key: &str, value: &str) -> Option<String> {
+    // A JSON string is a valid YAML double-quoted scalar.
+    let scalar = serde_json::to_string(value).ok()?;
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let is_top_key = |line: &str, name: &str| {
+        line.strip_prefix(name)
+            .and_then(|r| r.strip_prefix(':'))
+            .is_some_and(|r| {
+                let r = r.trim();
+                r.is_empty() || r.starts_with('#')
+            })
+    };
+    let Some(start) = lines.iter().position(|l| is_top_key(l, "auth")) else {
+        let mut out = text.to_string();
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&format!("auth:\n  {key}: {scalar}\n"));
+        return Some(out);
+    };
+    // The block: following lines that are blank, comments, or indented.
+    let mut end = start + 1;
+    while end < lines.len() {
+        let l = lines[end];
+        let t = l.trim();
+        if t.is_empty() || t.starts_with('#') || l.starts_with([' ', '\t']) {
+            end += 1;
+        } else {
+            break;
+        }
+    }
+    let indent = lines[start + 1..end]
+        .iter()
+        .find(|l| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#')
+        })
+        .map(|l| l.len() - l.trim_start().len())
+        .unwrap_or(2);
+    let found = (start + 1..end).find(|&i| {
+        let l = lines[i];
+        l.len() - l.trim_start().len() == indent && {
+            let rest = l.trim_start();
+            rest.strip_prefix(key)
+                .and_then(|r| r.strip_prefix(':'))
+                .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '\n', '\r']))
+        }
+    });
+    let pad = " ".repeat(indent);
+    let mut out = String::with_capacity(text.len() + scalar.len());
+    match found {
+        Some(i) => {
+            let line = lines[i];
+            let after_key = &line[indent + key.len() + 1..];
+            let trailing = trailing_comment(after_key)?;
+            for l in &lines[..i] {
+                out.push_str(l);
+            }
+            out.push_str(&format!("{pad}{key}: {scalar}{trailing}"));
+            for l in &lines[i + 1..] {
+                out.push_str(l);
+            }
+        }
+        None => {
+            for l in &lines[..=start] {
+                out.push_str(l);
+            }
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(&format!("{pad}{key}: {scalar}\n"));
+            for l in &lines[start + 1..] {
+                out.push_str(l);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Given the text after `key:` on its line, returns what follows the value: the spacing
+/// and comment and the line ending. `None` if the value is not a one-line scalar.
+fn trailing_comment(after_key: &str) -> Option<&str> {
+    let body_end = after_key.trim_end_matches(['\n', '\r']).len();
+    let body = &after_key[..body_end];
+    let lead = body.len() - body.trim_start().len();
+    let v = &body[lead..];
+    let value_len = if let Some(rest) = v.strip_prefix('"') {
+        let mut escaped = false;
+        let close = rest.char_indices().find(|&(_, c)| {
+            if escaped {
+                escaped = false;
+                false
+            } else if c == '\\' {
+                escaped = true;
+                false
+            } else {
+                c == '"'
+            }
+        })?;
+        close.0 + 2
+    } else if let Some(rest) = v.strip_prefix('\'') {
+        let bytes = rest.as_bytes();
+        let mut i = 0;
+        loop {
+            match bytes.get(i) {
+                None => return None,
+                Some(b'\'') if bytes.get(i + 1) == Some(&b'\'') => i += 2,
+                Some(b'\'') => break i + 2,
+                Some(_) => i += 1,
+            }
+        }
+    } else {
+        if v.is_empty() || v.starts_with(['|', '>', '&', '*', '!', '[', '{']) {
+            return None;
+        }
+        v.find(" #").or_else(|| v.find("\t#")).unwrap_or(v.len())
+    };
+    let t = body[lead + value_len..].trim_start();
+    if !(t.is_empty() || t.starts_with('#')) {
+        return None;
+    }
+    Some(&after_key[lead + value_len..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "\
+# Top comment
+app:
+  name: Demo   # the name
+auth:
+  enabled: false
+  username: admin
+  password_hash: \"\"         # secret: never shown by the API
+  secret_key: ''            # secret
+  policy:
+    min_length: 6
+  trusted_networks: []
+# after
+map:
+  min_zoom: 2
+";
+
+    fn parse(s: &str) -> Value {
+        serde_norway::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn replaces_one_value_and_keeps_comments() {
+        let hash = "$2b$13$abc/def.ghi";
+        let out = edit_auth_key(DOC, "password_hash", hash).unwrap();
+        assert!(out.contains(
+            "  password_hash: \"$2b$13$abc/def.ghi\"         # secret: never shown by the API\n"
+        ));
+        assert!(out.contains("# Top comment\n"));
+        assert!(out.contains("  name: Demo   # the name\n"));
+        let v = parse(&out);
+        assert_eq!(v["auth"]["password_hash"], Value::String(hash.into()));
+        assert_eq!(v["auth"]["username"], Value::String("admin".into()));
+        assert_eq!(v["map"]["min_zoom"], parse("2"));
+        assert_eq!(out.lines().count(), DOC.lines().count());
+
+        let out = edit_auth_key(&out, "username", "root \"quoted\" é").unwrap();
+        assert_eq!(
+            parse(&out)["auth"]["username"],
+            Value::String("root \"quoted\" é".into())
+        );
+        assert_eq!(
+            parse(&out)["auth"]["password_hash"],
+            Value::String(hash.into())
+        );
+    }
+
+    #[test]
+    fn single_quoted_and_plain_values() {
+        let out = edit_auth_key(DOC, "secret_key", "k").unwrap();
+        assert!(out.contains("  secret_key: \"k\"            # secret\n"));
+        let doc = "auth:\n  username: 'it''s me' # c\n  enabled: true\n";
+        let out = edit_auth_key(doc, "username", "x").unwrap();
+        assert_eq!(out, "auth:\n  username: \"x\" # c\n  enabled: true\n");
+        let doc = "auth:\n    username: plain value\n";
+        let out = edit_auth_key(doc, "username", "y").unwrap();
+        assert_eq!(out, "auth:\n    username: \"y\"\n");
+    }
+
+    #[test]
+    fn inserts_the_key_or_the_block() {
+        let doc = "paths:\n  topology: t\nauth:\n  enabled: false\n";
+        let out = edit_auth_key(doc, "password_hash", "h").unwrap();
+        assert_eq!(
+            out,
+            "paths:\n  topology: t\nauth:\n  password_hash: \"h\"\n  enabled: false\n"
+        );
+        let doc = "paths:\n  topology: t\n";
+        let out = edit_auth_key(doc, "username", "u").unwrap();
+        assert_eq!(out, "paths:\n  topology: t\nauth:\n  username: \"u\"\n");
+        let doc = "paths:\n  topology: t\nauth:\nmap: {}\n";
+        let out = edit_auth_key(doc, "username", "u").unwrap();
+        assert_eq!(parse(&out)["auth"]["username"], Value::String("u".into()));
+        assert!(parse(&out)["map"].is_mapping());
+    }
+
+    #[test]
+    fn unusual_layouts_fall_back_to_a_full_dump() {
+        let doc = "# c\npaths: {topology: t}\nauth: {enabled: false, username: admin}\n";
+        let out = edit_auth_key(doc, "username", "root").unwrap();
+        let v = parse(&out);
+        assert_eq!(v["auth"]["username"], Value::String("root".into()));
+        assert_eq!(v["auth"]["enabled"], Value::Bool(false));
+        assert_eq!(v["paths"]["topology"], Value::String("t".into()));
+
+        let doc = "auth:\n  username: |\n    multi\n  enabled: true\n";
+        let out = edit_auth_key(doc, "username", "root").unwrap();
+        let v = parse(&out);
+        assert_eq!(v["auth"]["username"], Value::String("root".into()));
+        assert_eq!(v["auth"]["enabled"], Value::Bool(true));
+    }
+
+    #[test]
+    fn refuses_documents_it_cannot_edit() {
+        assert!(matches!(
+            edit_auth_key("- a\n- b\n", "username", "x"),
+            Err(EditError::NotMapping)
+        ));
+        assert!(matches!(
+            edit_auth_key("auth: 3\n", "username", "x"),
+            Err(EditError::AuthNotMapping)
+        ));
+        assert!(matches!(
+            edit_auth_key("auth: [\n", "username", "x"),
+            Err(EditError::Parse(_))
+        ));
+    }
+
+    #[test]
+    fn the_demo_config_keeps_every_comment() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/app.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let out = edit_auth_key(&text, "password_hash", "$2b$13$x").unwrap();
+        assert_eq!(out.lines().count(), text.lines().count());
+        let comments = |s: &str| s.lines().filter(|l| l.contains('#')).count();
+        assert_eq!(comments(&out), comments(&text));
+        let mut expected = parse(&text);
+        expected["auth"]["password_hash"] = Value::String("$2b$13$x".into());
+        assert_eq!(parse(&out), expected);
+    }
+}
