@@ -22,7 +22,8 @@
 #   BENCH_DURATION     wrk duration per route (default 10s)
 #   BENCH_WARMUP       warm-up run per route, not reported (default 2s; 0 to skip)
 #   BENCH_RELOADS      number of reload measurements (default 10)
-#   BENCH_SKIP_BUILD   set to 1 to reuse target/release/rackscope as is
+#   BENCH_SKIP_BUILD   set to 1 to reuse the binary as is
+#   BENCH_BIN          the binary (default target/release/rackscope)
 set -euo pipefail
 
 THREADS=${BENCH_THREADS:-2}
@@ -53,7 +54,7 @@ if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
     log "cargo build --release"
     cargo build --release >&2
 fi
-BIN="$ROOT/target/release/rackscope"
+BIN=${BENCH_BIN:-$ROOT/target/release/rackscope}
 [ -x "$BIN" ] || die "$BIN not found"
 
 # --- temporary config ----------------------------------------------------------------
