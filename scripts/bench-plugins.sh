@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Benchmarks the Lua plugin runtime against a native route, and measures how fast a
+# plugin edit is served (hot reload).
+#
+# What it does:
+#   1. cargo build --release
+#   2. copies config/ into a temporary directory, adds a trivial plugin "bench" with the
+#      route GET /api/bench/ping -> {"ok": true}, and enables only that plugin
+#   3. starts `rackscope serve` on a free loopback port (RACKSCOPE_LOG_LEVEL=warn)
+#   4. wrk against /healthz (native) and /api/bench/ping (Lua); prints req/s, p50, p99
+#      and the Lua/native req/s ratio (target >= 50%)
+#   5. rewrites the plugin's init.lua N times so the route answers a new value, and
+#      times save -> first new answer; prints min/median/max ms (target < 300 ms)
+#   The server and the temporary directory are removed on exit.
+#
+# Usage:
+#   scripts/bench-plugins.sh
+#
+# Environment:
+#   BENCH_THREADS      wrk threads (default 2)
+#   BENCH_CONNS        wrk connections (default 16)
+#   BENCH_DURATION     wrk duration per route (default 10s)
+#   BENCH_WARMUP       warm-up run per route, not reported (default 2s; 0 to skip)
+#   BENCH_RELOADS      number of reload measurements (default 10)
+#   BENCH_SKIP_BUILD   set to 1 to reuse the binary as is
+#   BENCH_BIN          the binary (default target/release/rackscope)
+set -euo pipefail
+
+THREADS=${BENCH_THREADS:-2}
+CONNS=${BENCH_CONNS:-16}
+DURATION=${BENCH_DURATION:-10s}
+WARMUP=${BENCH_WARMUP:-2s}
+RELOADS=${BENCH_RELOADS:-10}
+
+log() { printf 'bench-plugins.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+# --- tools -------------------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+    log "wrk not found; installing it with apt-get"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq >&2
+    $SUDO apt-get install -y -qq wrk >&2
+fi
+command -v curl >/dev/null 2>&1 || die "curl is required"
+command -v python3 >/dev/null 2>&1 || die "python3 is required"
+
+# --- build -------------------------------------------------------------------------
+if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
+    log "cargo build --release"
+    cargo build --release >&2
+fi
+BIN=${BENCH_BIN:-$ROOT/target/release/rackscope}
+[ -x "$BIN" ] || die "$BIN not found"
+
+# --- temporary config ----------------------------------------------------------------
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/rackscope-bench.XXXXXX")
+SERVER_PID=""
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cp -a "$ROOT/config" "$TMP/config"
+PLUGIN_DIR="$TMP/plugins/bench"
+mkdir -p "$PLUGIN_DIR"
+
+# write_plugin VALUE: the route answers {"ok": true, "v": VALUE}.
+write_plugin() {
+    cat >"$PLUGIN_DIR/init.lua" <<EOF
+return {
+  id = "bench", name = "Bench", version = "0.1.0",
+  setup = function()
+    rackscope.route("GET", "/api/bench/ping", function() return { ok = true, v = $1 } end)
+  end,
+}
+EOF
+}
+write_plugin 0
+
+# Replace the top-level `plugins:` map (the demo enables folders that do not exist here)
+# with one that enables only the bench plugin.
+APP="$TMP/config/app.yaml"
+awk '
+    /^plugins:/ { skip = 1; next }
+    skip && /^[^[:space:]#]/ { skip = 0 }
+    !skip { print }
+' "$APP" >"$APP.new"
+printf 'plugins:\n  bench:\n    enabled: true\n' >>"$APP.new"
+mv "$APP.new" "$APP"
+grep -q '^  plugins: \.\./plugins' "$APP" || die "app.yaml: expected paths.plugins: ../plugins"
+
+# --- server --------------------------------------------------------------------------
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BASE="http://127.0.0.1:$PORT"
+log "starting rackscope on $BASE (log: $TMP/server.log)"
+env -u RACKSCOPE_APP_CONFIG \
+    RACKSCOPE_LOG_LEVEL=warn PROMETHEUS_URL=http://127.0.0.1:9 \
+    "$BIN" serve --config "$APP" --listen "127.0.0.1:$PORT" \
+    </dev/null >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+
+for _ in $(seq 1 200); do
+    if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then break; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; die "server exited"; }
+    sleep 0.1
+done
+curl -fsS -o /dev/null "$BASE/healthz" || { cat "$TMP/server.log" >&2; die "server did not answer /healthz"; }
+
+ping=""
+for _ in $(seq 1 100); do
+    ping=$(curl -fsS "$BASE/api/bench/ping" 2>/dev/null || true)
+    case "$ping" in *'"ok":true'*) break ;; esac
+    sleep 0.1
+done
+case "$ping" in
+    *'"ok":true'*) ;;
+    *) cat "$TMP/server.log" >&2; die "GET /api/bench/ping answered '$ping'" ;;
+esac
+
+# --- throughput -------------------------------------------------------------------------
+# run_wrk NAME PATH: prints "NAME<TAB>req/s<TAB>p50<TAB>p99".
+run_wrk() {
+    local name=$1 path=$2 out
+    if [ "$WARMUP" != "0" ]; then
+        wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$BASE$path" >/dev/null
+    fi
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$BASE$path")
+    printf '%s\n' "$out" >"$TMP/wrk-$name.txt"
+    if grep -q 'Non-2xx or 3xx responses' <<<"$out"; then
+        printf '%s\n' "$out" >&2
+        die "$path answered errors under load"
+    fi
+    awk -v name="$name" '
+        $1 == "Requests/sec:" { rps = $2 }
+        $1 == "50%" { p50 = $2 }
+        $1 == "99%" { p99 = $2 }
+        END { printf "%s\t%s\t%s\t%s\n", name, rps, p50, p99 }
+    ' <<<"$out"
+}
+
+log "wrk -t$THREADS -c$CONNS -d$DURATION --latency (warm-up $WARMUP per route)"
+native=$(run_wrk native /healthz)
+lua=$(run_wrk lua /api/bench/ping)
+
+echo
+echo "== throughput (wrk -t$THREADS -c$CONNS -d$DURATION) =="
+printf '%-28s %12s %10s %10s\n' route 'requests/s' p50 p99
+for row in "native GET /healthz|$native" "lua    GET /api/bench/ping|$lua"; do
+    label=${row%%|*}
+    IFS=$'\t' read -r _ rps p50 p99 <<<"${row#*|}"
+    printf '%-28s %12s %10s %10s\n' "$label" "$rps" "$p50" "$p99"
+done
+native_rps=$(cut -f2 <<<"$native")
+lua_rps=$(cut -f2 <<<"$lua")
+awk -v n="$native_rps" -v l="$lua_rps" 'BEGIN {
+    r = (n > 0) ? 100 * l / n : 0
+    printf "lua/native req/s: %.1f%% (target >= 50%%): %s\n", r, (r >= 50 ? "OK" : "BELOW TARGET")
+}'
+
+# --- reload latency -----------------------------------------------------------------------
+echo
+echo "== reload latency (save init.lua -> first new answer, $RELOADS edits) =="
+python3 - "$PLUGIN_DIR/init.lua" "127.0.0.1" "$PORT" "$RELOADS" <<'PY'
+import http.client, json, statistics, sys, time
+
+path, host, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+SRC = """return {
+  id = "bench", name = "Bench", version = "0.1.0",
+  setup = function()
+    rackscope.route("GET", "/api/bench/ping", function() return { ok = true, v = %d } end)
+  end,
+}
+"""
+
+conn = None
+def get(url):
+    """One GET on a kept-alive connection; (status, body) or (None, None) on a failure."""
+    global conn
+    try:
+        if conn is None:
+            conn = http.client.HTTPConnection(host, port, timeout=5)
+        conn.request("GET", url)
+        r = conn.getresponse()
+        return r.status, r.read()
+    except (OSError, http.client.HTTPException):
+        if conn is not None:
+            conn.close()
+        conn = None
+        return None, None
+
+def generation():
+    status, body = get("/api/plugins/bench")
+    try:
+        return json.loads(body).get("generation") if status == 200 else None
+    except ValueError:
+        return None
+
+gen_before = generation()
+times = []
+for i in range(1, n + 1):
+    with open(path, "w") as f:
+        f.write(SRC % i)
+    t0 = time.monotonic()
+    deadline = t0 + 10
+    while True:
+        status, body = get("/api/bench/ping")
+        if status == 200:
+            try:
+                if json.loads(body).get("v") == i:
+                    break
+            except ValueError:
+                pass
+        if time.monotonic() > deadline:
+            sys.exit(f"edit {i}: new value not served within 10 s (last answer: {status} {body!r})")
+    times.append((time.monotonic() - t0) * 1000)
+    time.sleep(0.3)  # let the watcher go quiet so each edit is its own reload
+
+print("edits: " + " ".join(f"{t:.0f}" for t in times) + " ms")
+med = statistics.median(times)
+print(f"min {min(times):.0f} ms / median {med:.0f} ms / max {max(times):.0f} ms "
+      f"(target < 300 ms): {'OK' if max(times) < 300 else 'BELOW TARGET'}")
+gen_after = generation()
+if gen_before is not None and gen_after is not None:
+    print(f"plugin generation: {gen_before} -> {gen_after}")
+PY
