@@ -499,6 +499,9 @@ async fn check_reports_plugin_load_errors_with_file_and_line() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(text.contains("plugin 'broken'") && text.contains("plugins/broken/init.lua:3:"), "{text}");
+    assert!(
+        text.contains("plugin 'broken'") && text.contains("plugins/broken/init.lua:3:"),
+        "{text}"
+    );
     assert!(!text.contains("plugin 'hello'"), "{text}");
 }
