@@ -505,3 +505,47 @@ async fn check_reports_plugin_load_errors_with_file_and_line() {
     );
     assert!(!text.contains("plugin 'hello'"), "{text}");
 }
+
+#[tokio::test]
+async fn timers_and_metrics_listener() {
+    let port = support::server::free_port();
+    let cd = ConfigDir::demo();
+    let dir = cd.root().join("plugins/tick");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("init.lua"),
+        format!(
+            r#"
+return {{
+  id = "tick", name = "Tick",
+  setup = function()
+    rackscope.metrics.serve("127.0.0.1:{port}")
+    local g = rackscope.metrics.gauge("tick_count", "Timer ticks so far", {{"plugin"}})
+    local n = 0
+    rackscope.every(0.05, function()
+      n = n + 1
+      g:set({{plugin = "tick"}}, n)
+    end)
+  end,
+}}
+"#
+        ),
+    )
+    .unwrap();
+    cd.edit_app_yaml(|d| d["plugins"] = json!({"tick": {"enabled": true}}));
+    let _server = TestServer::start(&cd.app_yaml());
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    eventually("timer ticks exposed", || async {
+        let text = match reqwest::get(&url).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => return false,
+        };
+        text.contains("# HELP tick_count Timer ticks so far\n# TYPE tick_count gauge\n")
+            && text
+                .lines()
+                .find(|l| l.starts_with("tick_count{plugin=\"tick\"} "))
+                .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .is_some_and(|v| v >= 3.0)
+    })
+    .await;
+}
