@@ -85,7 +85,7 @@ fn check_plugins(config_path: &Path) -> Vec<String> {
                 ));
             }
         }
-        state.plugins().reconcile(&state).await;
+        state.plugins().reconcile(&state, false).await;
         for slot in &state.plugins().current().slots {
             if let Some(e) = &slot.error {
                 out.push(format!("error: plugin '{}': {e}", slot.folder));

@@ -16,7 +16,7 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    state.plugins().reconcile(&state).await;
+    state.plugins().reconcile(&state, false).await;
     // Keep the watcher alive for as long as we serve.
     let _watcher = match crate::plugin::watch::start(state.clone()) {
         Ok(w) => Some(w),

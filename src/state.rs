@@ -154,7 +154,9 @@ impl AppState {
 
     /// Re-reads app.yaml and everything it names, and swaps the result in. On failure the
     /// running state is kept and the error returned.
-    pub async fn reload_from_disk(&self) -> Result<u64, BuildError> {
+    /// With `rebuild_plugins`, every plugin is rebuilt too (a restart); otherwise plugins
+    /// are only reconciled with the new config.
+    pub async fn reload_from_disk(&self, rebuild_plugins: bool) -> Result<u64, BuildError> {
         let _guard = self.inner.write_lock.lock().await;
         let path = self.inner.config_path.clone();
         let hash = file_hash(&path);
@@ -165,7 +167,7 @@ impl AppState {
         let generation = snapshot.generation;
         self.publish(snapshot);
         self.inner.app_yaml_hash.store(hash, Ordering::SeqCst);
-        self.plugins().reconcile(self).await;
+        self.plugins().reconcile(self, rebuild_plugins).await;
         Ok(generation)
     }
 
@@ -175,7 +177,7 @@ impl AppState {
         if file_hash(&self.inner.config_path) == self.inner.app_yaml_hash.load(Ordering::SeqCst) {
             return Ok(());
         }
-        self.reload_from_disk().await.map(|g| {
+        self.reload_from_disk(false).await.map(|g| {
             tracing::info!(generation = g, "app.yaml edit applied");
         })
     }
@@ -196,7 +198,7 @@ impl AppState {
             .app_yaml_hash
             .store(file_hash(&self.inner.config_path), Ordering::SeqCst);
         self.publish(snapshot);
-        self.plugins().reconcile(self).await;
+        self.plugins().reconcile(self, false).await;
         Ok(self.snapshot())
     }
 }

@@ -34,6 +34,20 @@ return {
       if not data then return 503, { kind = err.kind, detail = tostring(err) } end
       return data
     end)
+    rackscope.route("POST", "/api/lab/note", function(req)
+      local ok, err = rackscope.fs.write("notes/today.txt", req.body.text)
+      if not ok then return 500, { detail = err } end
+      return { saved = true }
+    end)
+    rackscope.route("GET", "/api/lab/note", function()
+      local text, err = rackscope.fs.read("notes/today.txt")
+      if not text then error(rackscope.http_error(404, err)) end
+      return { text = text }
+    end)
+    rackscope.route("GET", "/api/lab/escape", function(req)
+      local ok, err = pcall(rackscope.fs.read, req.query.path)
+      return { ok = ok, err = tostring(err) }
+    end)
     rackscope.menu(function() return { id = "lab", label = "Lab", icon = "FlaskConical", order = 5, items = {} } end)
   end,
 }
@@ -548,4 +562,65 @@ return {{
                 .is_some_and(|v| v >= 3.0)
     })
     .await;
+}
+
+#[tokio::test]
+async fn data_files_limits_and_restart() {
+    let e = start();
+    let api = &e.api;
+    let gen = |v: Value| v["generation"].as_u64().unwrap();
+    let g0 = gen(api.get("/api/plugins/lab").await.1);
+
+    // Data a plugin writes into its config folder does not reload it.
+    assert_eq!(
+        api.post("/api/lab/note", &json!({"text": "disk 3 swapped"}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(api.get("/api/lab/note").await.1["text"], "disk 3 swapped");
+    assert!(e
+        .cd
+        .root()
+        .join("config/plugins/lab/notes/today.txt")
+        .is_file());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(gen(api.get("/api/plugins/lab").await.1), g0);
+
+    // File access stays inside the plugin's config folder.
+    for bad in [
+        "../hello/config.yml",
+        "/etc/passwd",
+        "notes/../../../app.yaml",
+    ] {
+        let (_, body) = api.get(&format!("/api/lab/escape?path={bad}")).await;
+        assert_eq!(body["ok"], false, "{bad}");
+        assert!(
+            body["err"]
+                .as_str()
+                .unwrap()
+                .contains("bad argument #1 to 'rackscope.fs.read'"),
+            "{body}"
+        );
+    }
+
+    // Changing a plugin's limits in app.yaml reloads it with the new limits.
+    let (_, mut cfg) = api.get("/api/config").await;
+    cfg["plugins"]["lab"]["instruction_limit"] = json!(300_000_000u64);
+    assert_eq!(api.put("/api/config", &cfg).await.0, 200);
+    let g1 = gen(api.get("/api/plugins/lab").await.1);
+    assert!(g1 > g0);
+
+    // A restart rebuilds every plugin; one that failed is retried.
+    fs::write(
+        e.plugin_dir("broken").join("init.lua"),
+        "return { id = 'broken', name = 'Fixed' }\n",
+    )
+    .unwrap();
+    let (status, _) = api.post("/api/system/restart", &json!({})).await;
+    assert_eq!(status, 200);
+    assert!(gen(api.get("/api/plugins/lab").await.1) > g1);
+    let (_, b) = api.get("/api/plugins/broken").await;
+    assert_eq!(b["plugin_name"], "Fixed", "{b}");
+    assert!(b["error"].is_null());
 }

@@ -29,7 +29,7 @@ async fn healthz() -> Json<Value> {
 /// Rebuilds the whole running state from disk in-process and swaps it in at once. If the
 /// files on disk do not load, the running state is kept and the reason returned (409).
 async fn restart(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<Value>> {
-    match state.reload_from_disk().await {
+    match state.reload_from_disk(true).await {
         Ok(generation) => {
             tracing::info!(generation, "restart: state rebuilt from disk");
             Ok(Json(

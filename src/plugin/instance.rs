@@ -33,7 +33,7 @@ use crate::state::AppState;
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Resource limits of one plugin.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Bytes the Lua state may allocate.
     pub memory: usize,
@@ -167,6 +167,7 @@ pub struct PluginHandle {
     pub status_maps: BTreeMap<String, BTreeMap<String, String>>,
     pub metrics_listen: Option<SocketAddr>,
     pub metrics: Arc<MetricsRegistry>,
+    pub limits: Limits,
     pub generation: u64,
     pub loaded_at: SystemTime,
     tx: mpsc::UnboundedSender<Job>,
@@ -394,6 +395,7 @@ async fn load(
         status_maps: reg.status_maps,
         metrics_listen: reg.metrics_listen,
         metrics: ctx.metrics.clone(),
+        limits: spec.limits,
         generation: spec.generation,
         loaded_at: SystemTime::now(),
         tx,

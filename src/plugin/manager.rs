@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 use serde_json::{Map, Value};
@@ -170,41 +169,67 @@ impl PluginManager {
             .find_map(|h| h.status_maps.get(name).cloned())
     }
 
-    /// Brings the running plugins in line with app.yaml: loads newly enabled folders,
-    /// stops disabled ones, and tells the others the config changed.
-    pub async fn reconcile(&self, state: &AppState) {
+    /// Brings the running plugins in line with app.yaml: loads newly enabled folders (and
+    /// retries those that failed), reloads those whose limits changed, stops disabled
+    /// ones, and tells the others the config changed. With `force`, every enabled plugin
+    /// is rebuilt from disk (`POST /api/system/restart`); a failed rebuild keeps the old
+    /// instance serving.
+    pub async fn reconcile(&self, state: &AppState, force: bool) {
         let _guard = self.inner.change.lock().await;
         let snap = state.snapshot();
         let wanted = enabled_folders(state);
         let current = self.current();
-        let mut slots: Vec<PluginSlot> = Vec::new();
-        for folder in &wanted {
-            match current.slot_by_folder(folder) {
-                Some(s) => slots.push(s.clone()),
-                None => {
-                    let slot = self.load_slot(state, folder, None, &slots).await;
-                    slots.push(slot);
-                }
+        let mut slots: Vec<Option<PluginSlot>> = wanted
+            .iter()
+            .map(|f| {
+                current
+                    .slot_by_folder(f)
+                    .filter(|s| {
+                        !force
+                            && s.handle
+                                .as_ref()
+                                .is_some_and(|h| h.limits == limits_for(state, f))
+                    })
+                    .cloned()
+            })
+            .collect();
+        let kept: Vec<bool> = slots.iter().map(Option::is_some).collect();
+        for (i, folder) in wanted.iter().enumerate() {
+            if slots[i].is_some() {
+                continue;
             }
+            let others: Vec<PluginSlot> = slots.iter().flatten().cloned().collect();
+            let prev = current.slot_by_folder(folder);
+            let new = self
+                .load_slot(
+                    state,
+                    folder,
+                    None,
+                    &others,
+                    prev.and_then(slot_config_path),
+                )
+                .await;
+            slots[i] = Some(match prev {
+                Some(old) => merge_slot(old, new),
+                None => new,
+            });
         }
+        let slots: Vec<PluginSlot> = slots.into_iter().flatten().collect();
         for old in &current.slots {
             if !wanted.contains(&old.folder) {
                 if let Some(h) = &old.handle {
                     tracing::info!(plugin = %h.meta.id, "plugin disabled; stopping it");
-                    h.shutdown();
                 }
                 self.stop_listener(&old.folder);
             }
         }
         let app_config = crate::config::view::redacted_json(&snap.config);
-        for s in &slots {
-            if let Some(h) = &s.handle {
-                if current.slot_by_folder(&s.folder).is_some() {
-                    h.config_reloaded(app_config.clone());
-                }
+        for (s, was_kept) in slots.iter().zip(kept) {
+            if let (Some(h), true) = (&s.handle, was_kept) {
+                h.config_reloaded(app_config.clone());
             }
         }
-        self.publish(state, slots);
+        self.publish(slots);
     }
 
     /// Reloads one plugin from disk (a file changed). Unchanged files do nothing.
@@ -214,7 +239,8 @@ impl PluginManager {
         let Some(pos) = current.slots.iter().position(|s| s.folder == folder) else {
             return;
         };
-        let fp = fingerprint(state, folder);
+        let prev_config = slot_config_path(&current.slots[pos]);
+        let fp = fingerprint(state, folder, prev_config.as_deref());
         if fp == current.slots[pos].fingerprint {
             return;
         }
@@ -224,10 +250,12 @@ impl PluginManager {
             .filter(|s| s.folder != folder)
             .cloned()
             .collect();
-        let new_slot = self.load_slot(state, folder, None, &others).await;
+        let new_slot = self
+            .load_slot(state, folder, None, &others, prev_config)
+            .await;
         let mut slots = current.slots.clone();
         slots[pos] = merge_slot(&current.slots[pos], new_slot);
-        self.publish(state, slots);
+        self.publish(slots);
     }
 
     /// Merges `update` into the plugin's config file, loads the plugin with the result
@@ -261,7 +289,13 @@ impl PluginManager {
             .cloned()
             .collect();
         let new_slot = self
-            .load_slot(state, &slot.folder, Some(merged.clone()), &others)
+            .load_slot(
+                state,
+                &slot.folder,
+                Some(merged.clone()),
+                &others,
+                Some(old.config_path.clone()),
+            )
             .await;
         let Some(handle) = new_slot.handle.clone() else {
             return Err(ConfigUpdateError::Rejected(
@@ -274,16 +308,10 @@ impl PluginManager {
         }
         let mut slots = current.slots.clone();
         slots[pos] = PluginSlot {
-            fingerprint: fingerprint(state, &slot.folder),
+            fingerprint: fingerprint(state, &slot.folder, Some(&handle.config_path)),
             ..new_slot
         };
-        if let Some(h) = &slots[pos].handle {
-            let _ = h;
-        }
-        if let Some(h) = &current.slots[pos].handle {
-            h.shutdown();
-        }
-        self.publish(state, slots);
+        self.publish(slots);
         Ok(handle)
     }
 
@@ -310,8 +338,9 @@ impl PluginManager {
         folder: &str,
         config_override: Option<Value>,
         others: &[PluginSlot],
+        prev_config: Option<PathBuf>,
     ) -> PluginSlot {
-        let fp = fingerprint(state, folder);
+        let mut fp = fingerprint(state, folder, prev_config.as_deref());
         let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let spec = LoadSpec {
             folder: folder.to_string(),
@@ -334,6 +363,10 @@ impl PluginManager {
         match result {
             Ok(h) => {
                 tracing::info!(plugin = %h.meta.id, folder, generation, routes = h.routes.len(), "plugin loaded");
+                if prev_config.as_deref() != Some(h.config_path.as_path()) {
+                    // The plugin declared another config file than we assumed.
+                    fp = fingerprint(state, folder, Some(&h.config_path));
+                }
                 PluginSlot {
                     folder: folder.to_string(),
                     handle: Some(Arc::new(h)),
@@ -353,7 +386,7 @@ impl PluginManager {
         }
     }
 
-    fn publish(&self, state: &AppState, slots: Vec<PluginSlot>) {
+    fn publish(&self, slots: Vec<PluginSlot>) {
         let old = self.current();
         for s in &slots {
             self.ensure_listener(s);
@@ -369,7 +402,6 @@ impl PluginManager {
                 }
             }
         }
-        let _ = state;
         self.inner.set.store(Arc::new(PluginSet::new(slots)));
     }
 
@@ -516,29 +548,34 @@ fn limits_for(state: &AppState, folder: &str) -> Limits {
     l
 }
 
-/// A hash of every file of the plugin (code and config folder), to skip reloads when
-/// nothing changed (our own config writes, editors touching files).
-pub fn fingerprint(state: &AppState, folder: &str) -> u64 {
+/// The config path the slot's instance uses, if it has one.
+fn slot_config_path(slot: &PluginSlot) -> Option<PathBuf> {
+    slot.handle.as_ref().map(|h| h.config_path.clone())
+}
+
+/// A hash of what a reload depends on: every `.lua` file of the plugin's code folder and
+/// its config file (`config_path`, else the default one). Other files (data a plugin
+/// writes with `rackscope.fs`, READMEs) do not count, so writing them reloads nothing;
+/// nor do our own config writes, which record the new fingerprint.
+pub fn fingerprint(state: &AppState, folder: &str, config_path: Option<&Path>) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    for root in [
-        code_root(state).join(folder),
-        config_file::config_dir(state.config_path(), folder),
-    ] {
-        let mut files = Vec::new();
-        collect_files(&root, &mut files, 0);
-        files.sort();
-        for f in files {
-            f.hash(&mut h);
-            if let Ok(bytes) = std::fs::read(&f) {
-                bytes.hash(&mut h);
-            }
-        }
+    let mut files = Vec::new();
+    collect_lua_files(&code_root(state).join(folder), &mut files, 0);
+    files.sort();
+    files.push(match config_path {
+        Some(p) => p.to_path_buf(),
+        None => config_file::config_dir(state.config_path(), folder)
+            .join(config_file::DEFAULT_CONFIG_FILE),
+    });
+    for f in files {
+        f.hash(&mut h);
+        std::fs::read(&f).ok().hash(&mut h);
     }
     h.finish()
 }
 
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+fn collect_lua_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     if depth > 8 {
         return;
     }
@@ -547,20 +584,13 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     };
     for e in rd.flatten() {
         let p = e.path();
-        let name = e.file_name();
-        if name.to_string_lossy().starts_with('.') {
+        if e.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
         if p.is_dir() {
-            collect_files(&p, out, depth + 1);
-        } else {
+            collect_lua_files(&p, out, depth + 1);
+        } else if p.extension().is_some_and(|x| x == "lua") {
             out.push(p);
         }
     }
-}
-
-/// Unused timestamp helper kept for API symmetry.
-#[allow(dead_code)]
-fn now() -> SystemTime {
-    SystemTime::now()
 }
