@@ -185,8 +185,21 @@ impl AppState {
     /// Validated config -> built -> written to app.yaml -> published, in that order, so a
     /// refused config changes nothing and a failed write leaves memory as it was.
     /// The caller holds the write lock.
-    pub async fn apply_and_write(&self, cfg: AppConfig) -> Result<Arc<Snapshot>, ApplyError> {
+    ///
+    /// Plugin settings sent inside `plugins.<folder>` (anything but the keys the host
+    /// reads) are moved out of app.yaml into each plugin's own config file, merged
+    /// there, and written before the plugins reload, never after.
+    pub async fn apply_and_write(&self, mut cfg: AppConfig) -> Result<Arc<Snapshot>, ApplyError> {
+        let moved = crate::plugin::config_file::split_plugin_settings(&mut cfg);
         let snapshot = self.build(cfg).await.map_err(ApplyError::Build)?;
+        for (folder, settings) in moved {
+            let path = self.plugins().config_path_of(self, &folder);
+            let merged = crate::plugin::config_file::read(&path)
+                .map(|cur| crate::plugin::config_file::merge(&cur.config, &settings))
+                .map_err(|e| ApplyError::Write(std::io::Error::other(e)))?;
+            crate::plugin::config_file::write(&path, &folder, &merged)
+                .map_err(|e| ApplyError::Write(std::io::Error::other(e)))?;
+        }
         let text = config::view::file_yaml(&snapshot.config);
         let path = self.inner.config_path.clone();
         run_blocking(move || fsutil::write_atomic(&path, text.as_bytes()))

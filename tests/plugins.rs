@@ -624,3 +624,24 @@ async fn data_files_limits_and_restart() {
     assert_eq!(b["plugin_name"], "Fixed", "{b}");
     assert!(b["error"].is_null());
 }
+
+#[tokio::test]
+async fn plugin_settings_sent_with_put_config_go_to_the_plugin_file_first() {
+    let e = start();
+    let (_, mut cfg) = e.api.get("/api/config").await;
+    cfg["plugins"]["hello"] = json!({"enabled": true, "greeting": "via put"});
+    let (status, body) = e.api.put("/api/config", &cfg).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["plugins"]["hello"], json!({"enabled": true}));
+    assert_eq!(
+        e.api.get("/api/hello/bob").await.1["message"],
+        "via put bob",
+        "reloaded with the new file"
+    );
+    let file = fs::read_to_string(e.cd.root().join("config/plugins/hello/config.yml")).unwrap();
+    assert!(file.contains("greeting: via put"), "{file}");
+    assert_eq!(
+        e.cd.read_app_yaml()["plugins"]["hello"],
+        json!({"enabled": true})
+    );
+}

@@ -33,6 +33,29 @@ pub fn safe_relative(rel: &str) -> Option<PathBuf> {
     .then(|| p.to_path_buf())
 }
 
+/// Keys of `plugins.<folder>` in app.yaml that the host itself reads.
+pub const HOST_KEYS: [&str; 3] = ["enabled", "memory_limit_mb", "instruction_limit"];
+
+/// Removes every non-host key from `cfg.plugins.<folder>` and returns them per folder
+/// (folders with none are left out), for writing into the plugins' own config files.
+pub fn split_plugin_settings(
+    cfg: &mut crate::config::AppConfig,
+) -> Vec<(String, Map<String, Value>)> {
+    let mut out = Vec::new();
+    for (folder, entry) in cfg.plugins.iter_mut() {
+        let moved: Map<String, Value> = entry
+            .iter()
+            .filter(|(k, _)| !HOST_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !moved.is_empty() {
+            entry.retain(|k, _| HOST_KEYS.contains(&k.as_str()));
+            out.push((folder.clone(), moved));
+        }
+    }
+    out
+}
+
 /// What reading the file gave.
 #[derive(Debug, Clone)]
 pub struct Loaded {

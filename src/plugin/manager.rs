@@ -160,6 +160,18 @@ impl PluginManager {
         self.inner.set.load_full()
     }
 
+    /// The config file of the plugin in `folder`: the one its running instance uses, else
+    /// the default location.
+    pub fn config_path_of(&self, state: &AppState, folder: &str) -> PathBuf {
+        self.current()
+            .slot_by_folder(folder)
+            .and_then(slot_config_path)
+            .unwrap_or_else(|| {
+                config_file::config_dir(state.config_path(), folder)
+                    .join(config_file::DEFAULT_CONFIG_FILE)
+            })
+    }
+
     /// A status map registered by any loaded plugin.
     pub fn status_map(&self, name: &str) -> Option<BTreeMap<String, String>> {
         let set = self.current();
@@ -186,9 +198,10 @@ impl PluginManager {
                     .slot_by_folder(f)
                     .filter(|s| {
                         !force
-                            && s.handle
-                                .as_ref()
-                                .is_some_and(|h| h.limits == limits_for(state, f))
+                            && s.handle.as_ref().is_some_and(|h| {
+                                h.limits == limits_for(state, f)
+                                    && s.fingerprint == fingerprint(state, f, Some(&h.config_path))
+                            })
                     })
                     .cloned()
             })
