@@ -645,3 +645,59 @@ async fn plugin_settings_sent_with_put_config_go_to_the_plugin_file_first() {
         json!({"enabled": true})
     );
 }
+
+#[tokio::test]
+async fn plugin_routes_are_behind_the_auth_gate_and_see_the_user() {
+    let cd = ConfigDir::demo();
+    copy_dir(
+        &project_root().join("examples/plugins/hello"),
+        &cd.root().join("plugins/hello"),
+    );
+    let hash = bcrypt::hash("correct horse 1", 4).unwrap();
+    cd.edit_app_yaml(|d| {
+        d["plugins"] = json!({"hello": {"enabled": true}});
+        d["auth"]["enabled"] = json!(true);
+        d["auth"]["password_hash"] = json!(hash);
+    });
+    let server = TestServer::start(&cd.app_yaml());
+    let mut api = Api::new(&server);
+    assert_eq!(api.get("/api/hello/bob").await.0, 401);
+    assert_eq!(api.get("/api/nothing/here").await.0, 401);
+    let (status, login) = api
+        .post(
+            "/api/auth/login",
+            &json!({"username": "admin", "password": "correct horse 1"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{login}");
+    api.token = Some(login["access_token"].as_str().unwrap().to_string());
+    assert_eq!(api.get("/api/hello/bob").await.0, 200);
+    assert_eq!(
+        api.post("/api/hello", &json!({"name": "x"})).await,
+        (201, json!({"created": "x", "by": "admin"}))
+    );
+}
+
+#[tokio::test]
+async fn state_changing_plugin_routes_pass_the_admin_check() {
+    let cd = ConfigDir::demo();
+    copy_dir(
+        &project_root().join("examples/plugins/hello"),
+        &cd.root().join("plugins/hello"),
+    );
+    cd.edit_app_yaml(|d| {
+        d["plugins"] = json!({"hello": {"enabled": true}});
+        d["auth"]["trusted_networks"] = json!(["10.0.0.0/8"]);
+    });
+    let server = TestServer::start(&cd.app_yaml());
+    let api = Api::new(&server);
+    assert_eq!(api.get("/api/hello/bob").await.0, 200, "reads are open");
+    let (status, body) = api.post("/api/hello", &json!({"name": "x"})).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        api.post("/api/plugins/hello/config", &json!({"config": {}}))
+            .await
+            .0,
+        403
+    );
+}
