@@ -25,12 +25,42 @@ pub async fn run(
             None
         }
     };
+    let heartbeat = tokio::spawn(heartbeat(state.clone()));
     let app = http::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
+    heartbeat.abort();
     state.plugins().shutdown_all().await;
     served
+}
+
+/// Pings Prometheus every `telemetry.prometheus_heartbeat_seconds` (at least 10 s; the
+/// interval follows config changes), logging when it stops or starts answering.
+async fn heartbeat(state: AppState) {
+    let mut healthy = None;
+    loop {
+        let secs = state
+            .snapshot()
+            .config
+            .telemetry
+            .prometheus_heartbeat_seconds
+            .max(10);
+        tokio::time::sleep(std::time::Duration::from_secs(secs as u64)).await;
+        let ok = match state.prometheus().ping().await {
+            Ok(()) => true,
+            Err(e) => {
+                if healthy != Some(false) {
+                    tracing::warn!(error = %e, url = %state.prometheus().base_url(), "Prometheus heartbeat failed");
+                }
+                false
+            }
+        };
+        if ok && healthy == Some(false) {
+            tracing::info!(url = %state.prometheus().base_url(), "Prometheus answers again");
+        }
+        healthy = Some(ok);
+    }
 }
 
 /// Completes on SIGINT or SIGTERM. The handlers are installed when this is called, not

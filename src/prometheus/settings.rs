@@ -164,29 +164,8 @@ mod tests {
 
     fn config() -> Cfg {
         Cfg {
-            telemetry: Telemetry {
-                prometheus_url: None,
-                prometheus_timeout_seconds: 5.0,
-                identity_label: "instance".into(),
-                rack_label: "rack_id".into(),
-                chassis_label: "chassis_id".into(),
-                job_regex: ".*".into(),
-                prometheus_heartbeat_seconds: 30,
-                prometheus_latency_window: 20,
-                debug_stats: false,
-                basic_auth_user: None,
-                basic_auth_password: None,
-                tls_verify: true,
-                tls_ca_file: None,
-                tls_cert_file: None,
-                tls_key_file: None,
-            },
-            cache: Cache {
-                ttl_seconds: 30,
-                health_checks_ttl_seconds: 30,
-                metrics_ttl_seconds: 120,
-                service_ttl_seconds: 5,
-            },
+            telemetry: Telemetry::default(),
+            cache: Cache::default(),
         }
     }
 
