@@ -9,8 +9,11 @@
 #   3. starts `rackscope serve` on a free loopback port (RACKSCOPE_LOG_LEVEL=warn)
 #   4. wrk against /healthz (native) and /api/bench/ping (Lua); prints req/s, p50, p99
 #      and the Lua/native req/s ratio (target >= 50%)
+#      then wrk against the core routes /api/config and /api/plugins (target >= 10,000 req/s)
 #   5. rewrites the plugin's init.lua N times so the route answers a new value, and
 #      times save -> first new answer; prints min/median/max ms (target < 300 ms)
+#   6. prints the server's memory (VmRSS, VmHWM) and the time from process start to the
+#      first answer of a fresh server (target < 700 ms)
 #   The server and the temporary directory are removed on exit.
 #
 # Usage:
@@ -151,6 +154,8 @@ run_wrk() {
 log "wrk -t$THREADS -c$CONNS -d$DURATION --latency (warm-up $WARMUP per route)"
 native=$(run_wrk native /healthz)
 lua=$(run_wrk lua /api/bench/ping)
+core_config=$(run_wrk config /api/config)
+core_plugins=$(run_wrk plugins /api/plugins)
 
 echo
 echo "== throughput (wrk -t$THREADS -c$CONNS -d$DURATION) =="
@@ -166,6 +171,12 @@ awk -v n="$native_rps" -v l="$lua_rps" 'BEGIN {
     r = (n > 0) ? 100 * l / n : 0
     printf "lua/native req/s: %.1f%% (target >= 50%%): %s\n", r, (r >= 50 ? "OK" : "BELOW TARGET")
 }'
+for row in "core   GET /api/config|$core_config" "core   GET /api/plugins|$core_plugins"; do
+    label=${row%%|*}
+    IFS=$'\t' read -r _ rps p50 p99 <<<"${row#*|}"
+    verdict=$(awk -v r="$rps" 'BEGIN { print (r >= 10000 ? "OK" : "BELOW TARGET") }')
+    printf '%-28s %12s %10s %10s  (target >= 10000 req/s: %s)\n' "$label" "$rps" "$p50" "$p99" "$verdict"
+done
 
 # --- reload latency -----------------------------------------------------------------------
 echo
@@ -232,4 +243,39 @@ print(f"min {min(times):.0f} ms / median {med:.0f} ms / max {max(times):.0f} ms 
 gen_after = generation()
 if gen_before is not None and gen_after is not None:
     print(f"plugin generation: {gen_before} -> {gen_after}")
+PY
+
+# --- memory and start-up -------------------------------------------------------------------
+echo
+echo "== memory and start-up =="
+awk '$1 == "VmRSS:" || $1 == "VmHWM:" { printf "server %s %.1f MiB\n", $1, $2 / 1024 }' "/proc/$SERVER_PID/status"
+python3 - "$BIN" "$APP" <<'PY'
+import os, socket, subprocess, sys, time, urllib.request
+
+binary, app = sys.argv[1], sys.argv[2]
+times = []
+for _ in range(5):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+    env = dict(os.environ, RACKSCOPE_LOG_LEVEL="warn", PROMETHEUS_URL="http://127.0.0.1:9")
+    env.pop("RACKSCOPE_APP_CONFIG", None)
+    t0 = time.monotonic()
+    p = subprocess.Popen([binary, "serve", "--config", app, "--listen", f"127.0.0.1:{port}"],
+                         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/plugins", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() - t0 > 10:
+                sys.exit("server did not answer within 10 s")
+            time.sleep(0.002)
+        times.append((time.monotonic() - t0) * 1000)
+    finally:
+        p.terminate(); p.wait()
+times.sort()
+print(f"start to first answer (GET /api/plugins, 5 starts): min {times[0]:.0f} ms / median {times[2]:.0f} ms / max {times[-1]:.0f} ms "
+      f"(target < 700 ms): {'OK' if times[2] < 700 else 'BELOW TARGET'}")
 PY
