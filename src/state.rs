@@ -40,6 +40,22 @@ pub struct Snapshot {
     pub loaded_at: SystemTime,
 }
 
+impl Snapshot {
+    /// The same loaded state under another config, for changes that name no file to load
+    /// (credentials): topology, index and catalog are shared, the generation moves on.
+    pub fn with_config(&self, config: AppConfig) -> Snapshot {
+        Snapshot {
+            config: Arc::new(config),
+            paths: self.paths.clone(),
+            topology: Arc::clone(&self.topology),
+            index: Arc::clone(&self.index),
+            catalog: Arc::clone(&self.catalog),
+            generation: self.generation + 1,
+            loaded_at: SystemTime::now(),
+        }
+    }
+}
+
 /// Why a new state could not be built. The running state is untouched when this happens.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -171,6 +187,14 @@ impl AppState {
         Ok(generation)
     }
 
+    /// Records that app.yaml was just written by us (so the file watcher does not reload
+    /// it again). Call with the write lock held, right after the write.
+    pub fn note_app_yaml_written(&self) {
+        self.inner
+            .app_yaml_hash
+            .store(file_hash(&self.inner.config_path), Ordering::SeqCst);
+    }
+
     /// Reloads from disk when app.yaml's content differs from what was last loaded or
     /// written (the file watcher calls this).
     pub async fn reload_if_changed(&self) -> Result<(), BuildError> {
@@ -207,9 +231,7 @@ impl AppState {
             .map_err(std::io::Error::other)
             .and_then(|r| r)
             .map_err(ApplyError::Write)?;
-        self.inner
-            .app_yaml_hash
-            .store(file_hash(&self.inner.config_path), Ordering::SeqCst);
+        self.note_app_yaml_written();
         self.publish(snapshot);
         self.plugins().reconcile(self, false).await;
         Ok(self.snapshot())

@@ -22,13 +22,11 @@ pub mod ratelimit;
 pub mod token;
 
 use std::io;
-use std::sync::Arc;
-use std::time::SystemTime;
 
 use serde_norway::{Mapping, Value};
 
 use crate::fsutil;
-use crate::state::{AppState, Snapshot};
+use crate::state::AppState;
 
 /// The credential keys of `auth` that the API may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,15 +110,9 @@ pub async fn write_credential(
         CredentialField::PasswordHash => cfg.auth.password_hash = value,
         CredentialField::Username => cfg.auth.username = value,
     }
-    state.publish(Snapshot {
-        config: Arc::new(cfg),
-        paths: current.paths.clone(),
-        topology: Arc::clone(&current.topology),
-        index: Arc::clone(&current.index),
-        catalog: Arc::clone(&current.catalog),
-        generation: current.generation + 1,
-        loaded_at: SystemTime::now(),
-    });
+    // The watcher will see the write and reload app.yaml once more; that reload is cheap,
+    // and it also picks up any other edit made to the file meanwhile.
+    state.publish(current.with_config(cfg));
     tracing::info!(key = field.key(), "auth credentials updated");
     Ok(())
 }

@@ -262,7 +262,12 @@ mod tests {
     fn profile_relative_paths_resolve_against_the_file() {
         // hpc-cluster-1912 uses "topology: topology" relative to its own directory.
         let dir = fixtures().join("hpc-cluster-1912");
-        let cfg = load_file(&dir.join("app.yaml")).unwrap();
+        let mut cfg = load_file(&dir.join("app.yaml")).unwrap();
+        assert_eq!(
+            cfg.paths.topology, "topology",
+            "loading keeps paths as written"
+        );
+        resolve_paths(&mut cfg, &dir.join("app.yaml"));
         assert_eq!(Path::new(&cfg.paths.topology), dir.join("topology"));
         assert_eq!(Path::new(&cfg.paths.templates), dir.join("templates"));
         assert_eq!(Path::new(&cfg.paths.checks), dir.join("checks/library"));
