@@ -77,6 +77,35 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     )
 }
 
+/// True when the running call has used up its budget: errors caught by `pcall` (and
+/// friends) are raised again then, so a runaway loop cannot swallow its own stop.
+pub fn exhausted() -> bool {
+    CURRENT.with(|c| c.borrow().as_ref().is_some_and(|b| b.used.get() > b.limit))
+}
+
+/// Wraps `pcall`, `xpcall` and `coroutine.resume` so that an error caught after the
+/// budget ran out is raised again. Without this, `while true do pcall(f) end` could
+/// catch every budget error (the count hook fires at the same point of each cycle).
+pub fn guard_protected_calls(lua: &Lua) -> mlua::Result<()> {
+    let exhausted = lua.create_function(|_, ()| Ok(exhausted()))?;
+    lua.load(
+        r#"
+        local exhausted, error = ...
+        local function check(ok, ...)
+          if not ok and exhausted() then error((...), 0) end
+          return ok, ...
+        end
+        local raw_pcall, raw_xpcall = pcall, xpcall
+        pcall = function(f, ...) return check(raw_pcall(f, ...)) end
+        xpcall = function(f, h, ...) return check(raw_xpcall(f, h, ...)) end
+        local raw_resume = coroutine.resume
+        coroutine.resume = function(co, ...) return check(raw_resume(co, ...)) end
+        "#,
+    )
+    .set_name("=sandbox")
+    .call::<()>((exhausted, lua.globals().get::<mlua::Value>("error")?))
+}
+
 /// Runs `f` with `budget` charged for the Lua code it executes (synchronous calls).
 pub fn run_with<R>(budget: &Rc<Budget>, f: impl FnOnce() -> R) -> R {
     let prev = CURRENT.with(|c| c.replace(Some(budget.clone())));

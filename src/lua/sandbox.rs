@@ -74,6 +74,7 @@ pub fn new_state(spec: &SandboxSpec) -> mlua::Result<Lua> {
     .set_name("=sandbox")
     .exec()?;
 
+    budget::guard_protected_calls(&lua)?;
     install_require(&lua, spec)?;
     lua.set_memory_limit(spec.memory_limit)?;
     Ok(lua)
