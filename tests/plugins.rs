@@ -44,6 +44,9 @@ return {
       if not text then error(rackscope.http_error(404, err)) end
       return { text = text }
     end)
+    rackscope.route("GET", "/api/lab/late", function()
+      rackscope.route("GET", "/api/lab/sneaky", function() return {} end)
+    end)
     rackscope.route("GET", "/api/lab/escape", function(req)
       local ok, err = pcall(rackscope.fs.read, req.query.path)
       return { ok = ok, err = tostring(err) }
@@ -151,6 +154,13 @@ async fn routes_params_query_body_and_errors() {
         api.get("/api/hello/bob/mood/weird").await.1["severity"],
         "UNKNOWN"
     );
+
+    assert_eq!(api.get("/api/lab/late").await.0, 500);
+    assert!(e
+        .server
+        .log()
+        .contains("rackscope.route can only be called during setup"));
+    assert_eq!(api.get("/api/lab/sneaky").await.0, 404);
 
     let (status, body) = api.get("/api/lab/boom").await;
     assert_eq!(status, 500);

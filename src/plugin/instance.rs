@@ -380,8 +380,12 @@ async fn load(
 
     let reg = {
         let mut r = ctx.registrar.borrow_mut();
+        let taken = std::mem::take(&mut *r);
+        // Sealed from now on: registration is only open during setup. The status maps stay
+        // for this instance's own `rackscope.status.severity` lookups.
         r.sealed = true;
-        std::mem::take(&mut *r)
+        r.status_maps = taken.status_maps.clone();
+        taken
     };
     let handle = PluginHandle {
         folder: spec.folder.clone(),
