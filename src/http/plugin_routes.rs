@@ -59,7 +59,8 @@ fn summary(slot: &PluginSlot) -> Value {
             "plugin_id": slot.folder,
             "plugin_name": slot.folder,
             "enabled": true,
-            "version": null,
+            // The contract types version as a string; a plugin that never loaded has none.
+            "version": "",
             "description": null,
             "author": null,
             "folder": slot.folder,
