@@ -228,7 +228,21 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
         user,
     };
     let id = m.handle.meta.id.clone();
-    match m.handle.call_route(m.index, req).await {
+    let mut result = m.handle.call_route(m.index, req.clone()).await;
+    if matches!(result, Err(CallError::Unavailable)) {
+        // The instance was swapped out between lookup and call (a reload): retry once on
+        // the instance that replaced it.
+        if let Ok(again) = state
+            .plugins()
+            .current()
+            .find_route(method.as_str(), &req.path)
+        {
+            if !std::sync::Arc::ptr_eq(&again.handle, &m.handle) {
+                result = again.handle.call_route(again.index, req).await;
+            }
+        }
+    }
+    match result {
         Ok(reply) => {
             let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
             Ok((status, Json(reply.body)).into_response())

@@ -467,7 +467,15 @@ async fn serve_jobs(vm: Rc<Vm>, mut rx: mpsc::UnboundedReceiver<Job>) {
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
     }
+    // Refuse new jobs, but serve those already queued: a request that picked this
+    // instance just before a reload swapped it out still gets its answer.
     rx.close();
+    while let Some(job) = rx.recv().await {
+        if !matches!(job, Job::Shutdown) {
+            let vm = vm.clone();
+            tasks.spawn_local(async move { run_job(vm, job).await });
+        }
+    }
     let drain = async { while tasks.join_next().await.is_some() {} };
     if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
         tracing::warn!(plugin = %vm.ctx.folder, "in-flight plugin calls cancelled at shutdown");
