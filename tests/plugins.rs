@@ -711,3 +711,44 @@ async fn state_changing_plugin_routes_pass_the_admin_check() {
         403
     );
 }
+
+#[tokio::test]
+async fn no_request_fails_while_a_plugin_reloads() {
+    let e = start();
+    let api = std::sync::Arc::new(Api::new(&e.server));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (api, stop) = (api.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    statuses.push(api.get("/api/hello/bob").await.0);
+                }
+                statuses
+            })
+        })
+        .collect();
+    let util = e.plugin_dir("hello").join("lib/util.lua");
+    let src = fs::read_to_string(&util).unwrap();
+    for i in 0..5 {
+        fs::write(
+            &util,
+            src.replace("(punct or \"\")", &format!("(punct or \"{i}\")")),
+        )
+        .unwrap();
+        let want = format!("hi bob{i}");
+        eventually("edit served", || async {
+            api.get("/api/hello/bob").await.1["message"] == want
+        })
+        .await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut total = 0;
+    for w in workers {
+        let statuses = w.await.unwrap();
+        total += statuses.len();
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    }
+    assert!(total > 20, "the workers ran ({total} requests)");
+}
