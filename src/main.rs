@@ -11,6 +11,12 @@ use tracing_subscriber::EnvFilter;
 
 use rackscope::state::AppState;
 
+/// mimalloc instead of glibc's malloc: requests allocate on a tokio worker and free on a
+/// plugin thread (and back), a pattern glibc serves slowly (arena locks, consolidation);
+/// `scripts/bench-plugins.sh` showed malloc/free as the top cost of a trivial Lua route.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "rackscope",

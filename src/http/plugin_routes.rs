@@ -245,7 +245,12 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
     match result {
         Ok(reply) => {
             let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-            Ok((status, Json(reply.body)).into_response())
+            Ok((
+                status,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                reply.body,
+            )
+                .into_response())
         }
         Err(CallError::Http { status, detail }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -26,11 +26,11 @@ pub struct Budget {
     limit: u64,
     used: Cell<u64>,
     /// What is running, for the error message ("GET /api/hello/{name}", "setup").
-    what: String,
+    what: Rc<str>,
 }
 
 impl Budget {
-    pub fn new(limit: u64, what: impl Into<String>) -> Rc<Budget> {
+    pub fn new(limit: u64, what: impl Into<Rc<str>>) -> Rc<Budget> {
         Rc::new(Budget {
             limit,
             used: Cell::new(0),

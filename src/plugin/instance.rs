@@ -81,7 +81,9 @@ pub struct RequestData {
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
-    pub body: Json,
+    /// The body, already serialised as JSON (on the plugin thread, straight from the Lua
+    /// value, without an intermediate `serde_json::Value`).
+    pub body: bytes::Bytes,
 }
 
 /// Why a call into the plugin did not produce a reply.
@@ -232,12 +234,15 @@ struct Vm {
     module: Table,
     handlers: Vec<Function>,
     menu_fns: Vec<Function>,
-    routes: Vec<RouteDef>,
+    /// `"GET /api/x/{id}"` per route, for budget errors (built once, not per request).
+    labels: Vec<Rc<str>>,
 }
 
 fn thread_main(spec: LoadSpec, state: AppState, main: tokio::runtime::Handle, loaded_tx: LoadedTx) {
+    // Timers only: network IO (Prometheus) runs on the main runtime, and without an IO
+    // driver an idle plugin thread parks on a futex, which is cheaper to wake.
     let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+        .enable_time()
         .build()
     {
         Ok(rt) => rt,
@@ -410,7 +415,11 @@ async fn load(
         module,
         handlers: reg.handlers,
         menu_fns: reg.menu_fns,
-        routes: reg.routes,
+        labels: reg
+            .routes
+            .iter()
+            .map(|r| Rc::from(format!("{} {}", r.method, r.pattern.as_str())))
+            .collect(),
     };
     Ok((vm, handle))
 }
@@ -454,29 +463,42 @@ fn lua_message(e: &mlua::Error) -> String {
 }
 
 async fn serve_jobs(vm: Rc<Vm>, mut rx: mpsc::UnboundedReceiver<Job>) {
-    let mut tasks = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            job = rx.recv() => match job {
-                None | Some(Job::Shutdown) => break,
-                Some(job) => {
-                    let vm = vm.clone();
-                    tasks.spawn_local(async move { run_job(vm, job).await });
-                }
-            },
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+    // In-flight jobs, counted rather than joined: the hot path is one spawn per request.
+    let inflight = Rc::new(InFlight::default());
+    let spawn = |job: Job| {
+        let (vm, inflight) = (vm.clone(), inflight.clone());
+        inflight.count.set(inflight.count.get() + 1);
+        tokio::task::spawn_local(async move {
+            run_job(vm, job).await;
+            inflight.count.set(inflight.count.get() - 1);
+            if inflight.count.get() == 0 {
+                inflight.idle.notify_waiters();
+            }
+        });
+    };
+    while let Some(job) = rx.recv().await {
+        if matches!(job, Job::Shutdown) {
+            break;
         }
+        spawn(job);
     }
     // Refuse new jobs, but serve those already queued: a request that picked this
     // instance just before a reload swapped it out still gets its answer.
     rx.close();
     while let Some(job) = rx.recv().await {
         if !matches!(job, Job::Shutdown) {
-            let vm = vm.clone();
-            tasks.spawn_local(async move { run_job(vm, job).await });
+            spawn(job);
         }
     }
-    let drain = async { while tasks.join_next().await.is_some() {} };
+    let drain = async {
+        while inflight.count.get() > 0 {
+            let idle = inflight.idle.notified();
+            if inflight.count.get() == 0 {
+                break;
+            }
+            idle.await;
+        }
+    };
     if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
         tracing::warn!(plugin = %vm.ctx.folder, "in-flight plugin calls cancelled at shutdown");
     }
@@ -487,6 +509,13 @@ async fn serve_jobs(vm: Rc<Vm>, mut rx: mpsc::UnboundedReceiver<Job>) {
         }
     }
     tracing::debug!(plugin = %vm.ctx.folder, "plugin instance stopped");
+}
+
+/// Jobs running on the plugin thread, and a signal for when none is left.
+#[derive(Default)]
+struct InFlight {
+    count: std::cell::Cell<usize>,
+    idle: tokio::sync::Notify,
 }
 
 async fn run_job(vm: Rc<Vm>, job: Job) {
@@ -553,11 +582,10 @@ pub fn parse_sections(lua: &Lua, v: Value) -> Result<Vec<MenuSection>, String> {
 }
 
 async fn run_route(vm: &Rc<Vm>, index: usize, req: RequestData) -> Result<Reply, CallError> {
-    let (Some(handler), Some(route)) = (vm.handlers.get(index), vm.routes.get(index)) else {
+    let (Some(handler), Some(label)) = (vm.handlers.get(index), vm.labels.get(index)) else {
         return Err(CallError::Unavailable);
     };
-    let what = format!("{} {}", route.method, route.pattern.as_str());
-    let budget = Budget::new(vm.ctx.limits.instructions, what.clone());
+    let budget = Budget::new(vm.ctx.limits.instructions, label.clone());
     let lua = &vm.lua;
     let result = Budgeted::new(budget.clone(), async {
         let t = request_table(lua, &req)?;
@@ -581,11 +609,11 @@ async fn run_route(vm: &Rc<Vm>, index: usize, req: RequestData) -> Result<Reply,
             })
         }
     };
-    budget::run_with(&budget, || reply_from(lua, values)).map_err(CallError::Failed)
+    budget::run_with(&budget, || reply_from(values)).map_err(CallError::Failed)
 }
 
 fn request_table(lua: &Lua, req: &RequestData) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
+    let t = lua.create_table_with_capacity(0, 8)?;
     t.set("method", req.method.as_str())?;
     t.set("path", req.path.as_str())?;
     t.set(
@@ -610,7 +638,7 @@ fn request_table(lua: &Lua, req: &RequestData) -> mlua::Result<Table> {
 }
 
 /// `return table` is 200; `return status, table` sets the status.
-fn reply_from(lua: &Lua, values: MultiValue) -> Result<Reply, String> {
+fn reply_from(values: MultiValue) -> Result<Reply, String> {
     let mut it = values.into_iter();
     let first = it.next().unwrap_or(Value::Nil);
     let (status, body) = match first {
@@ -621,11 +649,10 @@ fn reply_from(lua: &Lua, values: MultiValue) -> Result<Reply, String> {
     if !(100..=599).contains(&status) {
         return Err(format!("handler returned invalid HTTP status {status}"));
     }
-    let body: Json = lua
-        .from_value(body)
+    let body = serde_json::to_vec(&body)
         .map_err(|e| format!("handler returned a value that cannot be sent as JSON: {e}"))?;
     Ok(Reply {
         status: status as u16,
-        body,
+        body: body.into(),
     })
 }
