@@ -752,3 +752,56 @@ async fn no_request_fails_while_a_plugin_reloads() {
     }
     assert!(total > 20, "the workers ran ({total} requests)");
 }
+
+#[tokio::test]
+async fn a_route_registered_twice_is_a_load_error_for_the_second_plugin() {
+    let cd = ConfigDir::demo();
+    for (folder, id) in [("a-first", "first"), ("b-second", "second")] {
+        let dir = cd.root().join("plugins").join(folder);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("init.lua"),
+            format!(
+                "return {{ id = '{id}', setup = function()\n  rackscope.route('GET', '/api/shared/{{x}}', function(req) return {{ by = '{id}' }} end)\nend }}\n"
+            ),
+        )
+        .unwrap();
+    }
+    let bad = cd.root().join("plugins/c-bad");
+    fs::create_dir_all(&bad).unwrap();
+    fs::write(bad.join("init.lua"), "return { id = 'Bad Id' }\n").unwrap();
+    cd.edit_app_yaml(|d| {
+        d["plugins"] = json!({"a-first": {"enabled": true}, "b-second": {"enabled": true}, "c-bad": {"enabled": true}});
+    });
+    let server = TestServer::start(&cd.app_yaml());
+    let api = Api::new(&server);
+    assert_eq!(api.get("/api/shared/1").await.1, json!({"by": "first"}));
+    let (_, list) = api.get("/api/plugins").await;
+    let second = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["folder"] == "b-second")
+        .unwrap();
+    assert_eq!(second["running"], false);
+    assert!(
+        second["error"]
+            .as_str()
+            .unwrap()
+            .contains("route GET /api/shared/{x} is already registered by plugin 'first'"),
+        "{second}"
+    );
+    let bad = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["folder"] == "c-bad")
+        .unwrap();
+    assert!(
+        bad["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid plugin id 'Bad Id'"),
+        "{bad}"
+    );
+}
