@@ -540,3 +540,25 @@ fn walk_first_rack_opt(dir: &std::path::Path) -> Option<std::path::PathBuf> {
     }
     None
 }
+
+#[tokio::test]
+async fn malformed_urls_and_oversized_bodies_get_json_4xx() {
+    let cd = ConfigDir::demo();
+    let (_s, api) = server(&cd);
+    for path in ["/api/plugins/%FF", "/api/plugins/%FF/config"] {
+        let (status, body) = api.get(path).await;
+        assert_eq!(status, 400, "{path}");
+        assert!(body["detail"].is_string(), "{path}: {body}");
+    }
+    let big = "a".repeat(3 << 20);
+    let (status, body) = api.raw(reqwest::Method::PUT, "/api/config", &big).await;
+    assert_eq!(status, 413);
+    assert!(
+        body["detail"].as_str().unwrap().contains("too large"),
+        "{body}"
+    );
+    let (status, body) = api
+        .raw(reqwest::Method::POST, "/api/some-plugin-route", &big)
+        .await;
+    assert_eq!(status, 404, "no route: {body}");
+}

@@ -27,6 +27,9 @@ pub enum ApiError {
     /// 409: the request conflicts with the state on disk or in memory.
     #[error("{0}")]
     Conflict(String),
+    /// 413: the request body is larger than the server accepts.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// 422: request validation failed, field by field (pydantic-shaped `detail` list).
     #[error("validation failed")]
     Validation(Vec<FieldError>),
@@ -53,6 +56,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) | ApiError::Unprocessable(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

@@ -2,7 +2,9 @@
 //! axum's plain-text rejections.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
@@ -17,7 +19,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::BadRequest(format!("Could not read request body: {}", e.body_text()))
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge("Request body too large".into())
+            } else {
+                ApiError::BadRequest(format!("Could not read request body: {}", e.body_text()))
+            }
         })?;
         parse_json(&bytes).map(JsonBody)
     }
@@ -58,4 +64,23 @@ pub fn require_object(body: &Value) -> Result<&serde_json::Map<String, Value>, A
             body.clone(),
         )
     })
+}
+
+/// A path parameter whose rejection (for example `%FF`, not UTF-8) is a JSON 400 rather
+/// than axum's plain-text one.
+pub struct PathParam<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathParam<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParam(p.0))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::UNIX_EPOCH;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{parse_json, JsonBody};
+use super::extract::{parse_json, JsonBody, PathParam};
 use super::guard::Admin;
 use super::{AppState, AuthUser};
 use crate::plugin::manager::{ConfigUpdateError, PluginSlot};
@@ -86,7 +86,10 @@ fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("Plugin '{id}' not found"))
 }
 
-async fn detail(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn detail(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<String>,
+) -> ApiResult<Json<Value>> {
     let set = state.plugins().current();
     let slot = set.slot(&id).ok_or_else(|| not_found(&id))?;
     Ok(Json(summary(slot)))
@@ -94,7 +97,7 @@ async fn detail(State(state): State<AppState>, Path(id): Path<String>) -> ApiRes
 
 async fn get_config(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> ApiResult<Json<Value>> {
     let set = state.plugins().current();
     let slot = set.slot(&id).ok_or_else(|| not_found(&id))?;
@@ -116,7 +119,7 @@ async fn get_config(
 /// result aside first, and a refusal (422) changes nothing.
 async fn post_config(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     _admin: Admin,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
@@ -162,6 +165,9 @@ async fn post_config(
     })))
 }
 
+/// Largest request body passed to a plugin handler.
+const MAX_BODY: usize = 2 << 20;
+
 /// The fallback: a plugin route, or the JSON 404/405.
 pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     match dispatch_inner(state, req).await {
@@ -189,9 +195,9 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
     if !matches!(method, Method::GET | Method::HEAD) {
         Admin::from_request_parts(&mut parts, &state).await?;
     }
-    let bytes = axum::body::to_bytes(body, 2 << 20)
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
         .await
-        .map_err(|_| ApiError::BadRequest("Request body too large or unreadable".into()))?;
+        .map_err(|_| ApiError::PayloadTooLarge("Request body too large (limit 2 MiB)".into()))?;
     let body = parse_body(&bytes)?;
     let query: BTreeMap<String, String> = parts
         .uri
