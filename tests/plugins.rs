@@ -44,6 +44,7 @@ return {
       if not text then error(rackscope.http_error(404, err)) end
       return { text = text }
     end)
+    rackscope.route("GET", "/api/lab/forever", function() rackscope.sleep(3600) return {} end)
     rackscope.route("GET", "/api/lab/late", function()
       rackscope.route("GET", "/api/lab/sneaky", function() return {} end)
     end)
@@ -92,7 +93,7 @@ fn start() -> Env {
     cd.edit_app_yaml(|d| {
         d["plugins"] = json!({
             "hello": {"enabled": true},
-            "lab": {"enabled": true, "memory_limit_mb": 32, "instruction_limit": 200_000_000u64},
+            "lab": {"enabled": true, "memory_limit_mb": 32, "instruction_limit": 50_000_000u64, "request_timeout_seconds": 3},
             "broken": {"enabled": true},
             "absent": {"enabled": false},
         });
@@ -414,6 +415,19 @@ async fn runaway_loop_and_memory_hog_fail_only_their_request() {
             .as_str()
             .unwrap()
             .contains("instruction budget exceeded"),
+        "{body}"
+    );
+
+    let (status, body) = api.get("/api/lab/forever").await;
+    assert_eq!(
+        status, 504,
+        "a handler that never answers times out: {body}"
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within 3 s"),
         "{body}"
     );
 

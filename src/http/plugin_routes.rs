@@ -234,20 +234,33 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
         user,
     };
     let id = m.handle.meta.id.clone();
-    let mut result = m.handle.call_route(m.index, req.clone()).await;
-    if matches!(result, Err(CallError::Unavailable)) {
-        // The instance was swapped out between lookup and call (a reload): retry once on
-        // the instance that replaced it.
-        if let Ok(again) = state
-            .plugins()
-            .current()
-            .find_route(method.as_str(), &req.path)
-        {
-            if !std::sync::Arc::ptr_eq(&again.handle, &m.handle) {
-                result = again.handle.call_route(again.index, req).await;
+    let timeout = m.handle.limits.request_timeout;
+    let call = async {
+        let mut result = m.handle.call_route(m.index, req.clone()).await;
+        if matches!(result, Err(CallError::Unavailable)) {
+            // The instance was swapped out between lookup and call (a reload): retry once
+            // on the instance that replaced it.
+            let set = state.plugins().current();
+            if let Ok(again) = set.find_route(method.as_str(), &req.path) {
+                if !std::sync::Arc::ptr_eq(&again.handle, &m.handle) {
+                    result = again.handle.call_route(again.index, req).await;
+                }
             }
         }
-    }
+        result
+    };
+    let Ok(result) = tokio::time::timeout(timeout, call).await else {
+        tracing::warn!(plugin = %id, path = %parts.uri.path(), ?timeout, "plugin route timed out; call cancelled");
+        let detail = format!(
+            "Plugin '{id}' did not answer within {} s",
+            timeout.as_secs_f64()
+        );
+        return Ok((
+            StatusCode::GATEWAY_TIMEOUT,
+            Json(json!({ "detail": detail })),
+        )
+            .into_response());
+    };
     match result {
         Ok(reply) => {
             let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);

@@ -34,7 +34,12 @@ pub fn safe_relative(rel: &str) -> Option<PathBuf> {
 }
 
 /// Keys of `plugins.<folder>` in app.yaml that the host itself reads.
-pub const HOST_KEYS: [&str; 3] = ["enabled", "memory_limit_mb", "instruction_limit"];
+pub const HOST_KEYS: [&str; 4] = [
+    "enabled",
+    "memory_limit_mb",
+    "instruction_limit",
+    "request_timeout_seconds",
+];
 
 /// Removes every non-host key from `cfg.plugins.<folder>` and returns them per folder
 /// (folders with none are left out), for writing into the plugins' own config files.

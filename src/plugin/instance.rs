@@ -39,6 +39,9 @@ pub struct Limits {
     pub memory: usize,
     /// Lua instructions one call may run.
     pub instructions: u64,
+    /// How long a route call may take, waiting included; then the client gets a 504 and
+    /// the call is cancelled.
+    pub request_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -46,6 +49,7 @@ impl Default for Limits {
         Limits {
             memory: 256 << 20,
             instructions: 200_000_000,
+            request_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -520,9 +524,21 @@ struct InFlight {
 
 async fn run_job(vm: Rc<Vm>, job: Job) {
     match job {
-        Job::Route { index, req, reply } => {
-            let out = run_route(&vm, index, req).await;
-            let _ = reply.send(out);
+        Job::Route {
+            index,
+            req,
+            mut reply,
+        } => {
+            // The caller gone (client disconnected, or the request timed out) cancels the
+            // call: dropping it drops the handler's coroutine wherever it was waiting.
+            tokio::select! {
+                out = run_route(&vm, index, req) => {
+                    let _ = reply.send(out);
+                }
+                _ = reply.closed() => {
+                    tracing::debug!(plugin = %vm.ctx.folder, "route call cancelled: the caller is gone");
+                }
+            }
         }
         Job::Menu { reply } => {
             let mut sections = Vec::new();

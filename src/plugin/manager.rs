@@ -546,7 +546,8 @@ pub fn enabled_folders(state: &AppState) -> Vec<String> {
     out
 }
 
-/// Limits from `plugins.<folder>.memory_limit_mb` and `.instruction_limit`, else defaults.
+/// Limits from `plugins.<folder>.memory_limit_mb`, `.instruction_limit` and
+/// `.request_timeout_seconds`, else defaults.
 fn limits_for(state: &AppState, folder: &str) -> Limits {
     let snap = state.snapshot();
     let mut l = Limits::default();
@@ -556,6 +557,11 @@ fn limits_for(state: &AppState, folder: &str) -> Limits {
         }
         if let Some(n) = m.get("instruction_limit").and_then(Value::as_u64) {
             l.instructions = n.max(1_000);
+        }
+        if let Some(s) = m.get("request_timeout_seconds").and_then(Value::as_f64) {
+            if s.is_finite() && s > 0.0 {
+                l.request_timeout = std::time::Duration::from_secs_f64(s.min(3600.0));
+            }
         }
     }
     l
