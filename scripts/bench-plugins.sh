@@ -14,6 +14,10 @@
 #      times save -> first new answer; prints min/median/max ms (target < 300 ms)
 #   6. prints the server's memory (VmRSS, VmHWM) and the time from process start to the
 #      first answer of a fresh server (target < 700 ms)
+#   7. metrics at simulator scale: a plugin registers BENCH_NODES x BENCH_FAMILIES series
+#      (default 14,300 x 51 = 729,300, like the simulator at ~14,000 nodes) with handles,
+#      then times one bulk update of every series (target < 200 ms, a simulator tick) and
+#      one scrape of its listener (target < 800 ms), and prints the memory
 #   The server and the temporary directory are removed on exit.
 #
 # Usage:
@@ -25,6 +29,8 @@
 #   BENCH_DURATION     wrk duration per route (default 10s)
 #   BENCH_WARMUP       warm-up run per route, not reported (default 2s; 0 to skip)
 #   BENCH_RELOADS      number of reload measurements (default 10)
+#   BENCH_NODES        nodes in the metrics-scale run (default 14300)
+#   BENCH_FAMILIES     metric families per node in that run (default 51)
 #   BENCH_SKIP_BUILD   set to 1 to reuse the binary as is
 #   BENCH_BIN          the binary (default target/release/rackscope)
 set -euo pipefail
@@ -34,6 +40,8 @@ CONNS=${BENCH_CONNS:-16}
 DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-2s}
 RELOADS=${BENCH_RELOADS:-10}
+NODES=${BENCH_NODES:-14300}
+FAMILIES=${BENCH_FAMILIES:-51}
 
 log() { printf 'bench-plugins.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -279,3 +287,73 @@ times.sort()
 print(f"start to first answer (GET /api/plugins, 5 starts): min {times[0]:.0f} ms / median {times[2]:.0f} ms / max {times[-1]:.0f} ms "
       f"(target < 700 ms): {'OK' if times[2] < 700 else 'BELOW TARGET'}")
 PY
+
+# --- metrics at scale -----------------------------------------------------------------------
+echo
+echo "== metrics at simulator scale ($NODES nodes x $FAMILIES families) =="
+kill "$SERVER_PID" 2>/dev/null || true
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=""
+METRICS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$PLUGIN_DIR/init.lua" <<LUA
+return {
+  id = "bench", name = "Bench", version = "0.1.0",
+  setup = function()
+    rackscope.metrics.serve("127.0.0.1:$METRICS_PORT")
+    local fams, handles = {}, {}
+    for f = 1, $FAMILIES do
+      fams[f] = rackscope.metrics.gauge("bench_metric_" .. f, "Benchmark family " .. f,
+        { "instance", "node_id", "chassis_id", "rack_id", "room_id", "site_id", "job" })
+      handles[f] = {}
+    end
+    local t0 = rackscope.now()
+    for n = 1, $NODES do
+      local name = string.format("node%05d", n)
+      local labels = { instance = name, node_id = name, chassis_id = "c" .. (n // 4),
+        rack_id = "r" .. (n // 160), room_id = "room" .. (n // 2000), site_id = "dc1", job = "node" }
+      for f = 1, $FAMILIES do handles[f][n] = fams[f]:series(labels) end
+    end
+    local setup_ms = (rackscope.now() - t0) * 1000
+    local tick = 0
+    rackscope.route("POST", "/api/bench/tick", function()
+      tick = tick + 1
+      local t = rackscope.now()
+      for f = 1, $FAMILIES do
+        local values, h = {}, handles[f]
+        for n = 1, $NODES do values[h[n]] = 20 + (n + tick + f) % 50 end
+        fams[f]:set_many(values)
+      end
+      return { tick_ms = math.floor((rackscope.now() - t) * 1000), setup_ms = math.floor(setup_ms) }
+    end)
+  end,
+}
+LUA
+awk '/^  bench:/ { print; print "    instruction_limit: 2000000000"; print "    memory_limit_mb: 1024"; next } { print }' "$APP" >"$APP.new"
+mv "$APP.new" "$APP"
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BASE="http://127.0.0.1:$PORT"
+env -u RACKSCOPE_APP_CONFIG RACKSCOPE_LOG_LEVEL=warn PROMETHEUS_URL=http://127.0.0.1:9 \
+    "$BIN" serve --config "$APP" --listen "127.0.0.1:$PORT" </dev/null >"$TMP/server2.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 600); do
+    if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then break; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server2.log" >&2; die "server exited"; }
+    sleep 0.1
+done
+tick_list=""
+setup_ms=""
+for _ in 1 2 3 4 5; do
+    answer=$(curl -fsS -X POST "$BASE/api/bench/tick") || { cat "$TMP/server2.log" >&2; die "tick failed"; }
+    tick_list="$tick_list $(sed -E 's/.*"tick_ms":([0-9]+).*/\1/' <<<"$answer")"
+    setup_ms=$(sed -E 's/.*"setup_ms":([0-9]+).*/\1/' <<<"$answer")
+done
+echo "series: $((NODES * FAMILIES)); registering them with handles (setup): ${setup_ms} ms"
+echo "bulk update of every series, 5 ticks (ms):${tick_list} (target < 200 ms)"
+scrapes=""
+for _ in 1 2 3; do
+    scrapes="$scrapes $(curl -fsS -o "$TMP/scrape.txt" -w '%{time_total}' "http://127.0.0.1:$METRICS_PORT/metrics")"
+done
+samples=$(grep -vc '^#' "$TMP/scrape.txt")
+size=$(du -m "$TMP/scrape.txt" | cut -f1)
+echo "scrape: $samples samples, ${size} MiB; times (ms):$(awk '{ for (i = 1; i <= NF; i++) printf " %.0f", $i * 1000 }' <<<"$scrapes") (target < 800 ms)"
+awk '$1 == "VmRSS:" || $1 == "VmHWM:" { printf "server %s %.1f MiB\n", $1, $2 / 1024 }' "/proc/$SERVER_PID/status"

@@ -559,10 +559,16 @@ return {{
   setup = function()
     rackscope.metrics.serve("127.0.0.1:{port}")
     local g = rackscope.metrics.gauge("tick_count", "Timer ticks so far", {{"plugin"}})
+    local bulk = rackscope.metrics.gauge("tick_bulk", "Many series set at once", {{"i"}})
+    local handles = {{}}
+    for i = 1, 1000 do handles[i] = bulk:series({{i = tostring(i)}}) end
     local n = 0
     rackscope.every(0.05, function()
       n = n + 1
       g:set({{plugin = "tick"}}, n)
+      local values = {{}}
+      for i = 1, #handles do values[handles[i]] = n * 1000 + i end
+      bulk:set_many(values)
     end)
   end,
 }}
@@ -584,6 +590,12 @@ return {{
                 .find(|l| l.starts_with("tick_count{plugin=\"tick\"} "))
                 .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
                 .is_some_and(|v| v >= 3.0)
+            && text.lines().filter(|l| l.starts_with("tick_bulk{")).count() == 1000
+            && text
+                .lines()
+                .find(|l| l.starts_with("tick_bulk{i=\"1000\"} "))
+                .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .is_some_and(|v| v >= 2000.0 && (v as i64) % 1000 == 0)
     })
     .await;
 }

@@ -2,6 +2,11 @@
 //! listener the plugin asks for (`rackscope.metrics.serve("127.0.0.1:9000")`), which a
 //! real Prometheus scrapes. The simulator plugin publishes its samples this way.
 //!
+//! Built for large registries (hundreds of thousands of series, updated every tick):
+//! each series renders its `name{labels}` prefix once, when it is created, and a plugin
+//! can take a numeric handle per series and update a whole family in one call
+//! (`set_many`), instead of one Lua call and one label lookup per sample.
+//!
 //! The registry is shared between the plugin thread (writes) and the scrape listener on
 //! the main runtime (reads), behind a `parking_lot::RwLock`: never held across an
 //! `.await`, and a scrape only blocks writers for the time it takes to render.
@@ -24,7 +29,32 @@ struct Family {
     kind: Kind,
     help: String,
     labels: Vec<String>,
-    series: IndexMap<Vec<String>, f64>,
+    /// `name{label="value",...}` (escaped, ready to print) -> value. The rendered prefix
+    /// is also the lookup key, so label values are stored once. A series' position is
+    /// its handle; a removed series keeps its slot (None) until the family is cleared,
+    /// so other handles stay valid.
+    series: IndexMap<Box<str>, Option<f64>>,
+}
+
+impl Family {
+    fn slot(&mut self, name: &str, values: &[String]) -> Result<usize, String> {
+        if values.len() != self.labels.len() {
+            return Err(format!(
+                "metric '{name}' expects {} label values, got {}",
+                self.labels.len(),
+                values.len()
+            ));
+        }
+        let prefix = render_prefix(name, &self.labels, values);
+        let entry = self.series.entry(prefix);
+        let i = entry.index();
+        entry.or_insert(None).get_or_insert(0.0);
+        Ok(i)
+    }
+
+    fn live(&self) -> usize {
+        self.series.values().filter(|v| v.is_some()).count()
+    }
 }
 
 /// All metric families of one plugin instance.
@@ -87,59 +117,90 @@ impl MetricsRegistry {
         self.families.read().get(name).map(|f| f.labels.clone())
     }
 
-    /// Sets (or, with `add`, increments) one series.
+    /// Sets (or, with `add`, increments) one series, creating it if needed.
     pub fn set(&self, name: &str, values: Vec<String>, v: f64, add: bool) -> Result<(), String> {
         let mut fams = self.families.write();
         let f = fams
             .get_mut(name)
             .ok_or_else(|| format!("unknown metric '{name}'"))?;
-        if values.len() != f.labels.len() {
-            return Err(format!(
-                "metric '{name}' expects {} label values, got {}",
-                f.labels.len(),
-                values.len()
-            ));
-        }
-        let slot = f.series.entry(values).or_insert(0.0);
-        if add {
-            *slot += v;
-        } else {
-            *slot = v;
+        let i = f.slot(name, &values)?;
+        if let Some((_, Some(cur))) = f.series.get_index_mut(i) {
+            *cur = if add { *cur + v } else { v };
         }
         Ok(())
     }
 
-    /// Removes one series; true if it existed.
-    pub fn remove(&self, name: &str, values: &[String]) -> bool {
-        self.families
-            .write()
+    /// The handle (0-based slot) of a series, creating it (value 0) if needed.
+    pub fn handle(&self, name: &str, values: Vec<String>) -> Result<usize, String> {
+        let mut fams = self.families.write();
+        let f = fams
             .get_mut(name)
-            .is_some_and(|f| f.series.shift_remove(values).is_some())
+            .ok_or_else(|| format!("unknown metric '{name}'"))?;
+        f.slot(name, &values)
     }
 
-    /// Drops every series of a family (or of all families when `name` is None).
+    /// Sets many series by handle in one lock. Unknown or removed handles are skipped;
+    /// returns how many were set.
+    pub fn set_many(
+        &self,
+        name: &str,
+        updates: impl IntoIterator<Item = (usize, f64)>,
+    ) -> Result<usize, String> {
+        let mut fams = self.families.write();
+        let f = fams
+            .get_mut(name)
+            .ok_or_else(|| format!("unknown metric '{name}'"))?;
+        let mut n = 0;
+        for (i, v) in updates {
+            if let Some((_, Some(cur))) = f.series.get_index_mut(i) {
+                *cur = v;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Removes one series; true if it existed. Its handle stays unused.
+    pub fn remove(&self, name: &str, values: &[String]) -> bool {
+        let mut fams = self.families.write();
+        let Some(f) = fams.get_mut(name) else {
+            return false;
+        };
+        if values.len() != f.labels.len() {
+            return false;
+        }
+        let prefix = render_prefix(name, &f.labels, values);
+        f.series.get_mut(&prefix).and_then(Option::take).is_some()
+    }
+
+    /// Drops every series of a family (or of all families when `name` is None); handles
+    /// taken before are invalid afterwards.
     pub fn clear(&self, name: Option<&str>) {
         let mut fams = self.families.write();
+        let clear = |f: &mut Family| f.series.clear();
         match name {
             Some(n) => {
                 if let Some(f) = fams.get_mut(n) {
-                    f.series.clear();
+                    clear(f);
                 }
             }
-            None => fams.values_mut().for_each(|f| f.series.clear()),
+            None => fams.values_mut().for_each(clear),
         }
     }
 
-    /// Number of series across all families.
+    /// Number of live series across all families.
     pub fn series_count(&self) -> usize {
-        self.families.read().values().map(|f| f.series.len()).sum()
+        self.families.read().values().map(Family::live).sum()
     }
 
     /// The text exposition format, every family with `# HELP` and `# TYPE`.
     pub fn render(&self) -> String {
         let fams = self.families.read();
-        let mut out =
-            String::with_capacity(64 * fams.values().map(|f| f.series.len() + 2).sum::<usize>());
+        let estimate: usize = fams
+            .values()
+            .map(|f| 64 + f.series.first().map_or(0, |(p, _)| p.len() + 24) * f.series.len())
+            .sum();
+        let mut out = String::with_capacity(estimate);
         for (name, f) in fams.iter() {
             let kind = match f.kind {
                 Kind::Gauge => "gauge",
@@ -147,25 +208,33 @@ impl MetricsRegistry {
             };
             let _ = writeln!(out, "# HELP {name} {}", escape_help(&f.help));
             let _ = writeln!(out, "# TYPE {name} {kind}");
-            for (values, v) in &f.series {
-                out.push_str(name);
-                if !values.is_empty() {
-                    out.push('{');
-                    for (i, (l, val)) in f.labels.iter().zip(values).enumerate() {
-                        if i > 0 {
-                            out.push(',');
-                        }
-                        let _ = write!(out, "{l}=\"{}\"", escape_label(val));
-                    }
-                    out.push('}');
+            for (prefix, value) in &f.series {
+                if let Some(v) = value {
+                    out.push_str(prefix);
+                    out.push(' ');
+                    push_value(&mut out, *v);
+                    out.push('\n');
                 }
-                out.push(' ');
-                push_value(&mut out, *v);
-                out.push('\n');
             }
         }
         out
     }
+}
+
+fn render_prefix(name: &str, labels: &[String], values: &[String]) -> Box<str> {
+    let mut p = String::with_capacity(name.len() + 16 * labels.len());
+    p.push_str(name);
+    if !labels.is_empty() {
+        p.push('{');
+        for (i, (l, v)) in labels.iter().zip(values).enumerate() {
+            if i > 0 {
+                p.push(',');
+            }
+            let _ = write!(p, "{l}=\"{}\"", escape_label(v));
+        }
+        p.push('}');
+    }
+    p.into_boxed_str()
 }
 
 fn push_value(out: &mut String, v: f64) {
@@ -257,5 +326,33 @@ mod tests {
             .is_err());
         assert!(r.remove("node_up", &["n\"1".to_string()]));
         assert_eq!(r.series_count(), 1);
+    }
+
+    #[test]
+    fn handles_and_bulk_updates() {
+        let r = MetricsRegistry::default();
+        r.declare("t", Kind::Gauge, "T", vec!["n".into()]).unwrap();
+        let a = r.handle("t", vec!["a".into()]).unwrap();
+        let b = r.handle("t", vec!["b".into()]).unwrap();
+        assert_eq!(r.handle("t", vec!["a".into()]).unwrap(), a);
+        assert_eq!(r.set_many("t", [(a, 1.5), (b, 2.0), (99, 3.0)]).unwrap(), 2);
+        assert!(r.render().ends_with("t{n=\"a\"} 1.5\nt{n=\"b\"} 2\n"));
+        assert!(r.remove("t", &["a".to_string()]));
+        assert_eq!(
+            r.set_many("t", [(a, 7.0), (b, 8.0)]).unwrap(),
+            1,
+            "removed handles are skipped"
+        );
+        assert!(!r.render().contains("n=\"a\""));
+        assert_eq!(
+            r.handle("t", vec!["a".into()]).unwrap(),
+            a,
+            "re-adding keeps the handle"
+        );
+        assert!(r.render().contains("t{n=\"a\"} 0\n"));
+        r.remove("t", &["a".to_string()]);
+        r.clear(Some("t"));
+        assert_eq!(r.series_count(), 0);
+        assert_eq!(r.render(), "# HELP t T\n# TYPE t gauge\n");
     }
 }

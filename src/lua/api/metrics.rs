@@ -3,6 +3,11 @@
 //! with `:set(labels, value)`, `:inc(labels [, by])`, `:remove(labels)`, `:clear()`, and
 //! `rackscope.metrics.clear()`. `labels` is a table keyed by label name, or a list of
 //! values in declaration order.
+//!
+//! For large families updated every tick: `:series(labels)` returns a numeric handle
+//! (creating the series), and `:set_many(values)` sets every series whose handle is an
+//! index of the array `values` in one call (`:set_many(handles, values)` for two
+//! parallel arrays). A few hundred thousand samples per call take tens of milliseconds.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -96,6 +101,68 @@ fn family(lua: &Lua, reg: Arc<MetricsRegistry>, name: String) -> mlua::Result<Ta
             })?,
         )?;
     }
+    let (r, n) = (reg.clone(), name.clone());
+    t.set(
+        "series",
+        lua.create_function(move |lua, (_self, labels): (Value, Value)| {
+            let f = format!("{n}:series");
+            let values = label_values(lua, &r, &n, &f, &labels)?;
+            let h = r.handle(&n, values).map_err(|e| errors::misuse(lua, e))?;
+            Ok(h as i64 + 1)
+        })?,
+    )?;
+    let (r, n) = (reg.clone(), name.clone());
+    t.set(
+        "set_many",
+        lua.create_function(move |lua, (_self, a, b): (Value, Value, Value)| {
+            let f = format!("{n}:set_many");
+            let first = arg_table(lua, &f, 1, &a)?;
+            let number = |v: Value, i: usize| -> mlua::Result<Option<f64>> {
+                match v {
+                    Value::Nil => Ok(None),
+                    Value::Integer(x) => Ok(Some(x as f64)),
+                    Value::Number(x) => Ok(Some(x)),
+                    other => Err(errors::bad_argument(
+                        lua,
+                        &f,
+                        1,
+                        format!(
+                            "value #{i} must be a number, got {}",
+                            errors::type_name(&other)
+                        ),
+                    )),
+                }
+            };
+            let mut updates = Vec::with_capacity(first.raw_len());
+            match b {
+                Value::Nil => {
+                    for i in 1..=first.raw_len() {
+                        if let Some(v) = number(first.raw_get(i)?, i)? {
+                            updates.push((i - 1, v));
+                        }
+                    }
+                }
+                other => {
+                    let values = arg_table(lua, &f, 2, &other)?;
+                    if values.raw_len() != first.raw_len() {
+                        return Err(errors::bad_argument(
+                            lua,
+                            &f,
+                            2,
+                            "handles and values must have the same length",
+                        ));
+                    }
+                    for i in 1..=first.raw_len() {
+                        let h: i64 = first.raw_get(i)?;
+                        if let (true, Some(v)) = (h >= 1, number(values.raw_get(i)?, i)?) {
+                            updates.push((h as usize - 1, v));
+                        }
+                    }
+                }
+            }
+            r.set_many(&n, updates).map_err(|e| errors::misuse(lua, e))
+        })?,
+    )?;
     let (r, n) = (reg.clone(), name.clone());
     t.set(
         "remove",
