@@ -128,8 +128,34 @@ function MetricFamily:inc(labels, by) end
 ---@return boolean removed
 function MetricFamily:remove(labels) end
 
----Removes every series of this family (the family stays declared).
+---Removes every series of this family (the family stays declared). Handles taken
+---before are invalid afterwards.
 function MetricFamily:clear() end
+
+---Returns the handle of one series (creating it at 0): a positive integer, stable until
+---`clear()`, for bulk updates with `set_many`.
+---
+---```lua
+---local h = temp:series({ node = "n001" })
+---```
+---@param labels table|nil
+---@return integer handle
+function MetricFamily:series(labels) end
+
+---Sets many series in one call. With one array, `values[h]` is the value of the series
+---whose handle is `h` (nil entries are skipped); with two parallel arrays, `handles[i]`
+---gets `values[i]`. Returns how many series were set. Hundreds of thousands of samples
+---per call take tens of milliseconds.
+---
+---```lua
+---local values = {}
+---for i, h in ipairs(handles) do values[h] = read_temperature(i) end
+---temp:set_many(values)
+---```
+---@param values_or_handles number[]|integer[]
+---@param values? number[]
+---@return integer count
+function MetricFamily:set_many(values_or_handles, values) end
 
 ---The handle `rackscope.every` returns.
 ---@class rackscope.Timer
