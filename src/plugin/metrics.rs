@@ -195,30 +195,60 @@ impl MetricsRegistry {
 
     /// The text exposition format, every family with `# HELP` and `# TYPE`.
     pub fn render(&self) -> String {
-        let fams = self.families.read();
-        let estimate: usize = fams
-            .values()
-            .map(|f| 64 + f.series.first().map_or(0, |(p, _)| p.len() + 24) * f.series.len())
-            .sum();
-        let mut out = String::with_capacity(estimate);
-        for (name, f) in fams.iter() {
-            let kind = match f.kind {
-                Kind::Gauge => "gauge",
-                Kind::Counter => "counter",
-            };
-            let _ = writeln!(out, "# HELP {name} {}", escape_help(&f.help));
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-            for (prefix, value) in &f.series {
-                if let Some(v) = value {
-                    out.push_str(prefix);
-                    out.push(' ');
-                    push_value(&mut out, *v);
-                    out.push('\n');
-                }
-            }
-        }
+        let mut out = String::new();
+        let mut cursor = Cursor::default();
+        while self.render_chunk(&mut cursor, usize::MAX, &mut out) {}
         out
     }
+
+    /// Renders up to `max_series` samples from `cursor` into `out`, under the read lock,
+    /// and advances the cursor; false once everything has been rendered. A scrape
+    /// streams the registry chunk by chunk, so neither its memory nor its hold on the
+    /// lock grows with the registry (writers wait at most one chunk).
+    pub fn render_chunk(&self, cursor: &mut Cursor, max_series: usize, out: &mut String) -> bool {
+        let fams = self.families.read();
+        let mut budget = max_series;
+        while let Some((name, f)) = fams.get_index(cursor.family) {
+            if cursor.offset == 0 {
+                let kind = match f.kind {
+                    Kind::Gauge => "gauge",
+                    Kind::Counter => "counter",
+                };
+                let _ = writeln!(out, "# HELP {name} {}", escape_help(&f.help));
+                let _ = writeln!(out, "# TYPE {name} {kind}");
+            }
+            // A family cleared between two chunks simply ends early.
+            let end = f.series.len().min(cursor.offset.saturating_add(budget));
+            if let Some(slice) = f.series.get_range(cursor.offset..end) {
+                for (prefix, value) in slice {
+                    if let Some(v) = value {
+                        out.push_str(prefix);
+                        out.push(' ');
+                        push_value(out, *v);
+                        out.push('\n');
+                    }
+                }
+            }
+            budget -= end.saturating_sub(cursor.offset);
+            if end < f.series.len() {
+                cursor.offset = end;
+                return true;
+            }
+            cursor.family += 1;
+            cursor.offset = 0;
+            if budget == 0 {
+                return cursor.family < fams.len();
+            }
+        }
+        false
+    }
+}
+
+/// Where a chunked render goes on: family position and series offset in it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Cursor {
+    family: usize,
+    offset: usize,
 }
 
 fn render_prefix(name: &str, labels: &[String], values: &[String]) -> Box<str> {
@@ -259,6 +289,31 @@ fn escape_label(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// Samples per chunk of a streamed scrape (about 1-2 MiB of text).
+const CHUNK_SERIES: usize = 16_384;
+
+/// The registry as a stream of text chunks, each rendered off the async runtime.
+fn chunks(
+    reg: Arc<MetricsRegistry>,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send {
+    futures::stream::unfold(Some((reg, Cursor::default())), |state| async move {
+        let (reg, mut cursor) = state?;
+        let rendered = tokio::task::spawn_blocking(move || {
+            let mut out = String::with_capacity(2 << 20);
+            let more = reg.render_chunk(&mut cursor, CHUNK_SERIES, &mut out);
+            (reg, cursor, out, more)
+        })
+        .await;
+        match rendered {
+            Ok((reg, cursor, out, more)) => {
+                let next = more.then_some((reg, cursor));
+                Some((Ok(bytes::Bytes::from(out)), next))
+            }
+            Err(e) => Some((Err(std::io::Error::other(e)), None)),
+        }
+    })
+}
+
 /// Serves `/metrics` for whatever registry `current` returns at scrape time, until the
 /// returned task is aborted.
 pub fn serve(
@@ -273,10 +328,8 @@ pub fn serve(
             let current = current.clone();
             async move {
                 let body = match current() {
-                    Some(reg) => tokio::task::spawn_blocking(move || reg.render())
-                        .await
-                        .unwrap_or_default(),
-                    None => String::new(),
+                    Some(reg) => axum::body::Body::from_stream(chunks(reg)),
+                    None => axum::body::Body::empty(),
                 };
                 (
                     [(
@@ -326,6 +379,30 @@ mod tests {
             .is_err());
         assert!(r.remove("node_up", &["n\"1".to_string()]));
         assert_eq!(r.series_count(), 1);
+    }
+
+    #[test]
+    fn chunked_render_equals_the_whole() {
+        let r = MetricsRegistry::default();
+        for f in 0..5 {
+            let name = format!("f{f}");
+            r.declare(&name, Kind::Gauge, "F", vec!["i".into()])
+                .unwrap();
+            for i in 0..(f * 7) {
+                r.set(&name, vec![i.to_string()], i as f64, false).unwrap();
+            }
+        }
+        let whole = r.render();
+        for chunk in [1, 3, 7, 100] {
+            let mut out = String::new();
+            let mut c = Cursor::default();
+            let mut calls = 0;
+            while r.render_chunk(&mut c, chunk, &mut out) {
+                calls += 1;
+                assert!(calls < 1000);
+            }
+            assert_eq!(out, whole, "chunk size {chunk}");
+        }
     }
 
     #[test]
