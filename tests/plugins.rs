@@ -831,3 +831,55 @@ async fn a_route_registered_twice_is_a_load_error_for_the_second_plugin() {
         "{bad}"
     );
 }
+
+#[tokio::test]
+async fn a_real_prometheus_scrapes_a_plugin_metrics_listener() {
+    let port = support::server::free_port();
+    let cd = ConfigDir::demo();
+    let dir = cd.root().join("plugins/gen");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("init.lua"),
+        format!(
+            r#"
+return {{
+  id = "gen", name = "Generator",
+  setup = function()
+    rackscope.metrics.serve("127.0.0.1:{port}")
+    local temp = rackscope.metrics.gauge("node_temperature_celsius", "Node temperature", {{"instance", "rack_id"}})
+    local handles = {{}}
+    for i, p in ipairs(rackscope.topology.instances()) do
+      handles[i] = temp:series({{instance = p.name, rack_id = p.rack_id}})
+    end
+    local values = {{}}
+    for i, h in ipairs(handles) do values[h] = 30 + i % 10 end
+    temp:set_many(values)
+  end,
+}}
+"#
+        ),
+    )
+    .unwrap();
+    cd.edit_app_yaml(|d| d["plugins"] = json!({"gen": {"enabled": true}}));
+    let _server = TestServer::start(&cd.app_yaml());
+    let prom = support::prometheus::RealPrometheus::start(&[format!("127.0.0.1:{port}")]);
+    let data = prom
+        .wait_for_query(
+            "count(node_temperature_celsius)",
+            |d| d["result"][0]["value"][1] == "423",
+            Duration::from_secs(30),
+        )
+        .await;
+    assert_eq!(
+        data["result"][0]["value"][1], "423",
+        "every demo node is scraped"
+    );
+    let up = prom
+        .wait_for_query(
+            &format!("up{{instance=\"127.0.0.1:{port}\"}}"),
+            |d| d["result"][0]["value"][1] == "1",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(up["result"][0]["value"][1], "1");
+}
