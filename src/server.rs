@@ -16,7 +16,10 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    state.plugins().reconcile(&state, false).await;
+    // Plugins load in the background: core routes answer at once, and requests that may
+    // need a plugin wait for the first load (`PluginManager::ready`).
+    let loader = state.clone();
+    tokio::spawn(async move { loader.plugins().reconcile(&loader, false).await });
     // Keep the watcher alive for as long as we serve.
     let _watcher = match crate::plugin::watch::start(state.clone()) {
         Ok(w) => Some(w),

@@ -883,3 +883,26 @@ return {{
         .await;
     assert_eq!(up["result"][0]["value"][1], "1");
 }
+
+#[tokio::test]
+async fn core_routes_answer_while_plugins_are_still_loading() {
+    let cd = ConfigDir::demo();
+    let dir = cd.root().join("plugins/slowstart");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("init.lua"),
+        "return { id = 'slowstart', setup = function()\n  rackscope.sleep(1.5)\n  rackscope.route('GET', '/api/slowstart', function() return { ok = true } end)\nend }\n",
+    )
+    .unwrap();
+    cd.edit_app_yaml(|d| d["plugins"] = json!({"slowstart": {"enabled": true}}));
+    let server = TestServer::start(&cd.app_yaml());
+    let api = std::sync::Arc::new(Api::new(&server));
+    let plugin_call = {
+        let api = api.clone();
+        tokio::spawn(async move { api.get("/api/slowstart").await })
+    };
+    assert_eq!(api.get("/healthz").await.0, 200);
+    assert_eq!(api.get("/api/config").await.0, 200);
+    assert!(!plugin_call.is_finished(), "the plugin route waits for the plugin to load");
+    assert_eq!(plugin_call.await.unwrap(), (200, json!({"ok": true})));
+}

@@ -72,12 +72,17 @@ fn summary(slot: &PluginSlot) -> Value {
     }
 }
 
+/// How long a request that may need a plugin waits for the plugins loading at startup.
+const LOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 async fn list(State(state): State<AppState>) -> Json<Value> {
+    state.plugins().ready(LOAD_WAIT).await;
     let set = state.plugins().current();
     Json(Value::Array(set.slots.iter().map(summary).collect()))
 }
 
 async fn menu(State(state): State<AppState>) -> Json<Value> {
+    state.plugins().ready(LOAD_WAIT).await;
     let set = state.plugins().current();
     Json(json!(set.menu().await))
 }
@@ -90,6 +95,7 @@ async fn detail(
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Json<Value>> {
+    state.plugins().ready(LOAD_WAIT).await;
     let set = state.plugins().current();
     let slot = set.slot(&id).ok_or_else(|| not_found(&id))?;
     Ok(Json(summary(slot)))
@@ -99,6 +105,7 @@ async fn get_config(
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Json<Value>> {
+    state.plugins().ready(LOAD_WAIT).await;
     let set = state.plugins().current();
     let slot = set.slot(&id).ok_or_else(|| not_found(&id))?;
     let path = match &slot.handle {
@@ -123,6 +130,7 @@ async fn post_config(
     _admin: Admin,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
+    state.plugins().ready(LOAD_WAIT).await;
     if state.plugins().current().slot(&id).is_none() {
         return Err(not_found(&id));
     }
@@ -180,6 +188,7 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
     let (mut parts, body) = req.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_string();
+    state.plugins().ready(LOAD_WAIT).await;
     let set = state.plugins().current();
     let m = match set.find_route(method.as_str(), &path) {
         Ok(m) => m,

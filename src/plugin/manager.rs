@@ -126,6 +126,10 @@ struct Inner {
     /// Serialises loads, reloads and reconciles. A tokio mutex: held across loads.
     change: tokio::sync::Mutex<()>,
     generation: AtomicU64,
+    /// Set once the first reconcile is done; requests that may need a plugin wait for it
+    /// (`ready`), so the server can answer core routes while plugins are still loading.
+    loaded: std::sync::atomic::AtomicBool,
+    loaded_signal: tokio::sync::Notify,
     /// Scrape listeners by plugin folder. A std mutex: never held across an await.
     listeners:
         parking_lot::Mutex<HashMap<String, (std::net::SocketAddr, tokio::task::JoinHandle<()>)>>,
@@ -158,6 +162,22 @@ pub fn is_safe_id(s: &str) -> bool {
 impl PluginManager {
     pub fn current(&self) -> Arc<PluginSet> {
         self.inner.set.load_full()
+    }
+
+    /// Waits (at most `limit`) until the plugins enabled at startup have been loaded.
+    pub async fn ready(&self, limit: std::time::Duration) {
+        let wait = async {
+            loop {
+                let signal = self.inner.loaded_signal.notified();
+                if self.inner.loaded.load(Ordering::SeqCst) {
+                    return;
+                }
+                signal.await;
+            }
+        };
+        if tokio::time::timeout(limit, wait).await.is_err() {
+            tracing::warn!(?limit, "plugins still loading; answering without them");
+        }
     }
 
     /// The config file of the plugin in `folder`: the one its running instance uses, else
@@ -243,6 +263,9 @@ impl PluginManager {
             }
         }
         self.publish(slots);
+        if !self.inner.loaded.swap(true, Ordering::SeqCst) {
+            self.inner.loaded_signal.notify_waiters();
+        }
     }
 
     /// Reloads one plugin from disk (a file changed). Unchanged files do nothing.
