@@ -903,6 +903,28 @@ async fn core_routes_answer_while_plugins_are_still_loading() {
     };
     assert_eq!(api.get("/healthz").await.0, 200);
     assert_eq!(api.get("/api/config").await.0, 200);
-    assert!(!plugin_call.is_finished(), "the plugin route waits for the plugin to load");
+    assert!(
+        !plugin_call.is_finished(),
+        "the plugin route waits for the plugin to load"
+    );
     assert_eq!(plugin_call.await.unwrap(), (200, json!({"ok": true})));
+}
+
+#[tokio::test]
+async fn debug_mode_shows_the_lua_error_in_the_answer() {
+    let cd = ConfigDir::demo();
+    let dir = cd.root().join("plugins/lab");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("init.lua"), LAB).unwrap();
+    cd.edit_app_yaml(|d| d["plugins"] = json!({"lab": {"enabled": true}}));
+    let server = TestServer::start_with_env(&cd.app_yaml(), &[("RACKSCOPE_DEBUG", "true")]);
+    let (status, body) = Api::new(&server).get("/api/lab/boom").await;
+    assert_eq!(status, 500);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("plugins/lab/init.lua:12:"),
+        "{body}"
+    );
 }

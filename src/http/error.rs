@@ -93,7 +93,11 @@ impl IntoResponse for ApiError {
             ApiError::Validation(errors) => json!({ "detail": errors }),
             ApiError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
-                json!({ "detail": "Internal server error" })
+                if debug_errors() {
+                    json!({ "detail": "Internal server error", "exception": msg })
+                } else {
+                    json!({ "detail": "Internal server error" })
+                }
             }
             other => json!({ "detail": other.to_string() }),
         };
@@ -102,3 +106,13 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// `RACKSCOPE_DEBUG=true` (read once): 500 answers carry the internal error message, and
+/// plugin failures the Lua error with its file and line. For development only: the
+/// messages can name files on the server.
+pub fn debug_errors() -> bool {
+    static DEBUG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DEBUG.get_or_init(|| {
+        std::env::var("RACKSCOPE_DEBUG").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    })
+}

@@ -298,6 +298,9 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
         }
         Err(CallError::Failed(m)) => {
             tracing::error!(plugin = %id, error = %m, "plugin handler failed");
+            if super::error::debug_errors() {
+                return Ok(plugin_failure(&format!("Plugin '{id}' failed: {m}")));
+            }
             Ok(plugin_failure(&format!(
                 "Plugin '{id}' failed to handle the request (details in the server log)"
             )))
