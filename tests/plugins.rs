@@ -29,6 +29,15 @@ return {
       if not p then error(rackscope.http_error(404, "unknown node")) end
       return { placement = p, expanded = rackscope.topology.expand("cn[0001-0003]") }
     end)
+    rackscope.route("GET", "/api/lab/topo", function()
+      local racks = rackscope.topology.racks()
+      local devices = rackscope.topology.devices(racks[1].id)
+      local standalone = 0
+      for _, r in ipairs(racks) do if r.aisle_id == nil then standalone = standalone + 1 end end
+      return { aisles = #rackscope.topology.aisles(), racks = #racks, standalone = standalone,
+               sites = #rackscope.topology.sites(), rooms = #rackscope.topology.rooms(),
+               first_device_instances = #devices[1].instances, unknown = rackscope.topology.devices("nope") == nil }
+    end)
     rackscope.route("GET", "/api/lab/prom", function(req)
       local data, err = rackscope.prometheus.query(req.query.q or "vector(1)")
       if not data then return 503, { kind = err.kind, detail = tostring(err) } end
@@ -142,6 +151,12 @@ async fn routes_params_query_body_and_errors() {
     assert_eq!(
         api.get("/api/hello").await,
         (405, json!({"detail": "Method Not Allowed"}))
+    );
+    // Just over the 2 MiB limit (small enough to be sent whole before the answer).
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat((2 << 20) + (64 << 10)));
+    assert_eq!(
+        api.raw(reqwest::Method::POST, "/api/hello", &big).await.0,
+        413
     );
     assert_eq!(
         api.get("/api/hello/a/b/c").await,
@@ -501,6 +516,21 @@ async fn topology_lookups_from_lua() {
     }
     assert_eq!(body["expanded"], json!(["cn0001", "cn0002", "cn0003"]));
     assert_eq!(e.api.get("/api/lab/where/nope").await.0, 404);
+    let (status, t) = e.api.get("/api/lab/topo").await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(
+        (
+            t["sites"].as_u64(),
+            t["rooms"].as_u64(),
+            t["aisles"].as_u64(),
+            t["racks"].as_u64()
+        ),
+        (Some(2), Some(3), Some(6), Some(17)),
+        "{t}"
+    );
+    assert_eq!(t["standalone"], 2);
+    assert!(t["first_device_instances"].as_u64().unwrap() >= 1, "{t}");
+    assert_eq!(t["unknown"], true);
 }
 
 #[tokio::test]

@@ -349,7 +349,7 @@ async fn load(
     };
     *ctx.config_path.borrow_mut() = config_path.clone();
     *ctx.config.borrow_mut() = config.clone();
-    let config_value = lua.to_value(&config).map_err(|e| e.to_string())?;
+    let config_value = api::to_lua(&lua, &config).map_err(|e| e.to_string())?;
 
     if let Some(validate) = module
         .get::<Option<Function>>("validate_config")
@@ -562,7 +562,7 @@ async fn run_job(vm: Rc<Vm>, job: Job) {
             let Ok(Some(f)) = vm.module.get::<Option<Function>>("on_config_reload") else {
                 return;
             };
-            let arg = match vm.lua.to_value(&app_config) {
+            let arg = match api::to_lua(&vm.lua, &app_config) {
                 Ok(v) => v,
                 Err(e) => {
                     tracing::warn!(plugin = %vm.ctx.folder, error = %e, "cannot pass app config to on_config_reload");

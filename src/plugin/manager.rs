@@ -423,14 +423,18 @@ impl PluginManager {
     }
 
     fn publish(&self, slots: Vec<PluginSlot>) {
-        let old = self.current();
         for s in &slots {
             self.ensure_listener(s);
         }
-        // Stop replaced instances (those whose handle is no longer in the new set).
+        // Swap first, then stop the replaced instances (those whose handle is not in the
+        // new set): a request that finds a stopped instance then always finds its
+        // replacement already published when it retries.
+        let new = Arc::new(PluginSet::new(slots));
+        let old = self.inner.set.swap(new.clone());
         for o in &old.slots {
             if let Some(oh) = &o.handle {
-                let kept = slots
+                let kept = new
+                    .slots
                     .iter()
                     .any(|s| s.handle.as_ref().is_some_and(|h| Arc::ptr_eq(h, oh)));
                 if !kept {
@@ -438,7 +442,6 @@ impl PluginManager {
                 }
             }
         }
-        self.inner.set.store(Arc::new(PluginSet::new(slots)));
     }
 
     fn ensure_listener(&self, slot: &PluginSlot) {

@@ -18,13 +18,13 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
         "app",
         lua.create_function(move |lua, ()| {
             let snap = c.state.snapshot();
-            lua.to_value(&crate::config::view::redacted_json(&snap.config))
+            super::to_lua(lua, &crate::config::view::redacted_json(&snap.config))
         })?,
     )?;
     let c = ctx.clone();
     ns.set(
         "plugin",
-        lua.create_function(move |lua, ()| lua.to_value(&*c.config.borrow()))?,
+        lua.create_function(move |lua, ()| super::to_lua(lua, &*c.config.borrow()))?,
     )?;
     let c = ctx.clone();
     ns.set(

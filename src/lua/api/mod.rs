@@ -47,6 +47,20 @@ pub fn register(lua: &Lua, ctx: Rc<HostCtx>) -> mlua::Result<()> {
     lua.globals().raw_set("rackscope", root)
 }
 
+/// Host data (topology, config, Prometheus answers) as Lua values, with JSON null as
+/// `nil` (the key is simply absent), which is what plugin code tests for. Request bodies
+/// and `json.decode` keep `rackscope.null` instead, so a handler can tell an explicit null
+/// from a missing field.
+pub fn to_lua<T: serde::Serialize + ?Sized>(lua: &Lua, v: &T) -> mlua::Result<Value> {
+    use mlua::LuaSerdeExt;
+    lua.to_value_with(
+        v,
+        mlua::SerializeOptions::new()
+            .serialize_none_to_null(false)
+            .serialize_unit_to_null(false),
+    )
+}
+
 /// Argument `n` of `func` as a string, or a located type error.
 pub fn arg_string(lua: &Lua, func: &str, n: usize, v: &Value) -> mlua::Result<String> {
     match v {

@@ -9,7 +9,7 @@
 
 use std::rc::Rc;
 
-use mlua::{Lua, LuaSerdeExt, MultiValue, Table, Value};
+use mlua::{Lua, MultiValue, Table, Value};
 
 use super::{arg_number, arg_string, arg_table};
 use crate::lua::errors;
@@ -85,7 +85,7 @@ fn answer(
     joined: Result<Result<std::sync::Arc<serde_json::Value>, PromError>, tokio::task::JoinError>,
 ) -> mlua::Result<MultiValue> {
     match joined {
-        Ok(Ok(data)) => Ok(MultiValue::from_iter([lua.to_value(&*data)?])),
+        Ok(Ok(data)) => Ok(MultiValue::from_iter([super::to_lua(lua, &*data)?])),
         Ok(Err(e)) => Ok(MultiValue::from_iter([
             Value::Nil,
             Value::Table(error_table(lua, e.kind(), &e.to_string())?),

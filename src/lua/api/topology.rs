@@ -4,6 +4,11 @@
 //! - `sites()`, `rooms()`: the nested Rackscope JSON shapes (`rooms()` flattens rooms
 //!   with their `site_id`).
 //! - `room(id)`, `rack(id)`: one object (first match) or nil.
+//! - `aisles([room_id])`, `racks([room_id])`: flat lists in topology order, each entry with
+//!   its `site_id`, `room_id` (and `aisle_id` for racks; nil for standalone racks), without
+//!   the nested devices.
+//! - `devices(rack_id)`: the rack's devices, each with `instances`, its expanded node
+//!   names in slot order; nil for an unknown rack.
 //! - `instance(name)`: the placement `{site_id, site_name, room_id, room_name, aisle_id,
 //!   aisle_name, rack_id, rack_name, device_id, device_name, template_id}` or nil.
 //! - `instances([room_id])`: every node instance in topology order, each a placement
@@ -12,7 +17,7 @@
 
 use std::rc::Rc;
 
-use mlua::{Lua, LuaSerdeExt, Table, Value};
+use mlua::{Lua, Table, Value};
 use serde_json::json;
 
 use super::arg_string;
@@ -25,7 +30,7 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
     let c = ctx.clone();
     ns.set(
         "sites",
-        lua.create_function(move |lua, ()| lua.to_value(&c.state.snapshot().topology.sites))?,
+        lua.create_function(move |lua, ()| super::to_lua(lua, &c.state.snapshot().topology.sites))?,
     )?;
     let c = ctx.clone();
     ns.set(
@@ -40,7 +45,7 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
                     out.push(v);
                 }
             }
-            lua.to_value(&out)
+            super::to_lua(lua, &out)
         })?,
     )?;
     let c = ctx.clone();
@@ -50,7 +55,7 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             let id = arg_string(lua, "rackscope.topology.room", 1, &id)?;
             let snap = c.state.snapshot();
             match snap.index.room(&id).and_then(|r| r.resolve(&snap.topology)) {
-                Some(room) => lua.to_value(room),
+                Some(room) => super::to_lua(lua, room),
                 None => Ok(Value::Nil),
             }
         })?,
@@ -62,9 +67,82 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             let id = arg_string(lua, "rackscope.topology.rack", 1, &id)?;
             let snap = c.state.snapshot();
             match snap.index.rack(&id).and_then(|r| r.resolve(&snap.topology)) {
-                Some(rack) => lua.to_value(rack),
+                Some(rack) => super::to_lua(lua, rack),
                 None => Ok(Value::Nil),
             }
+        })?,
+    )?;
+    let c = ctx.clone();
+    ns.set(
+        "aisles",
+        lua.create_function(move |lua, room: Option<String>| {
+            let snap = c.state.snapshot();
+            let mut out = Vec::new();
+            for site in &snap.topology.sites {
+                for r in site
+                    .rooms
+                    .iter()
+                    .filter(|r| room.as_deref().is_none_or(|id| id == r.id))
+                {
+                    for a in &r.aisles {
+                        out.push(json!({
+                            "id": a.id, "name": a.name, "site_id": site.id, "room_id": r.id,
+                            "racks": a.racks.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+                        }));
+                    }
+                }
+            }
+            super::to_lua(lua, &out)
+        })?,
+    )?;
+    let c = ctx.clone();
+    ns.set(
+        "racks",
+        lua.create_function(move |lua, room: Option<String>| {
+            let snap = c.state.snapshot();
+            let mut out = Vec::new();
+            for site in &snap.topology.sites {
+                for r in site
+                    .rooms
+                    .iter()
+                    .filter(|r| room.as_deref().is_none_or(|id| id == r.id))
+                {
+                    let in_aisles = r
+                        .aisles
+                        .iter()
+                        .flat_map(|a| a.racks.iter().map(move |k| (Some(a.id.as_str()), k)));
+                    let standalone = r.standalone_racks.iter().map(|k| (None, k));
+                    for (aisle, k) in in_aisles.chain(standalone) {
+                        out.push(json!({
+                            "id": k.id, "name": k.name, "site_id": site.id, "room_id": r.id,
+                            "aisle_id": aisle, "template_id": k.template_id, "u_height": k.u_height,
+                            "device_count": k.devices.len(),
+                        }));
+                    }
+                }
+            }
+            super::to_lua(lua, &out)
+        })?,
+    )?;
+    let c = ctx.clone();
+    ns.set(
+        "devices",
+        lua.create_function(move |lua, id: Value| {
+            let id = arg_string(lua, "rackscope.topology.devices", 1, &id)?;
+            let snap = c.state.snapshot();
+            let Some(rack) = snap.index.rack(&id).and_then(|r| r.resolve(&snap.topology)) else {
+                return Ok(Value::Nil);
+            };
+            let mut out = Vec::with_capacity(rack.devices.len());
+            for d in &rack.devices {
+                let mut v = serde_json::to_value(d).map_err(mlua::Error::external)?;
+                let names: Vec<String> = nodeset::expand_instance(&d.instance)
+                    .map(|slots| slots.into_iter().map(|(_, n)| n).collect())
+                    .unwrap_or_default();
+                v["instances"] = json!(names);
+                out.push(v);
+            }
+            super::to_lua(lua, &out)
         })?,
     )?;
     let c = ctx.clone();
@@ -74,7 +152,7 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             let name = arg_string(lua, "rackscope.topology.instance", 1, &name)?;
             let snap = c.state.snapshot();
             match snap.index.instance(&name) {
-                Some(p) => lua.to_value(&placement_json(p, None)),
+                Some(p) => super::to_lua(lua, &placement_json(p, None)),
                 None => Ok(Value::Nil),
             }
         })?,
@@ -94,7 +172,7 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
                 i += 1;
                 t.raw_set(
                     i,
-                    lua.to_value(&placement_json(e.placement(), Some(e.name())))?,
+                    super::to_lua(lua, &placement_json(e.placement(), Some(e.name())))?,
                 )?;
             }
             Ok(t)
