@@ -414,6 +414,27 @@ function rackscope.topology.room(id) end
 ---@return table|nil
 function rackscope.topology.rack(id) end
 
+---Every aisle (or those of one room), flattened, in topology order.
+---@param room_id? string
+---@return {id: string, name: string, site_id: string, room_id: string, racks: string[]}[]
+function rackscope.topology.aisles(room_id) end
+
+---Every rack (or those of one room), flattened, in topology order, without devices.
+---`aisle_id` is nil for a standalone rack.
+---@param room_id? string
+---@return {id: string, name: string, site_id: string, room_id: string, aisle_id: string?, template_id: string?, u_height: integer, device_count: integer}[]
+function rackscope.topology.racks(room_id) end
+
+---The devices of one rack in file order, each with `instances` (its node names in slot
+---order); nil for an unknown rack.
+---
+---```lua
+---for _, d in ipairs(rackscope.topology.devices("r01") or {}) do print(d.id, #d.instances) end
+---```
+---@param rack_id string
+---@return table[]|nil
+function rackscope.topology.devices(rack_id) end
+
 ---Where a node instance is, or nil.
 ---
 ---```lua
