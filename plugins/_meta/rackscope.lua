@@ -389,7 +389,7 @@ function rackscope.config.path() end
 function rackscope.config.save(tbl) end
 
 ---------------------------------------------------------------------------------------
--- rackscope.topology (available from this version)
+-- rackscope.topology
 ---------------------------------------------------------------------------------------
 
 ---Read-only views of the running topology; each call sees the current one.
