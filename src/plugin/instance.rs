@@ -469,29 +469,36 @@ fn lua_message(e: &mlua::Error) -> String {
 async fn serve_jobs(vm: Rc<Vm>, mut rx: mpsc::UnboundedReceiver<Job>) {
     // In-flight jobs, counted rather than joined: the hot path is one spawn per request.
     let inflight = Rc::new(InFlight::default());
-    let spawn = |job: Job| {
+    // Most calls finish without waiting on anything: run each job once inline, and only a
+    // job that has to wait (Prometheus, sleep) becomes a task of its own.
+    let run = |job: Job| {
         let (vm, inflight) = (vm.clone(), inflight.clone());
-        inflight.count.set(inflight.count.get() + 1);
-        tokio::task::spawn_local(async move {
-            run_job(vm, job).await;
-            inflight.count.set(inflight.count.get() - 1);
-            if inflight.count.get() == 0 {
-                inflight.idle.notify_waiters();
+        async move {
+            let mut fut = Box::pin(run_job(vm, job));
+            if futures::poll!(fut.as_mut()).is_pending() {
+                inflight.count.set(inflight.count.get() + 1);
+                tokio::task::spawn_local(async move {
+                    fut.await;
+                    inflight.count.set(inflight.count.get() - 1);
+                    if inflight.count.get() == 0 {
+                        inflight.idle.notify_waiters();
+                    }
+                });
             }
-        });
+        }
     };
     while let Some(job) = rx.recv().await {
         if matches!(job, Job::Shutdown) {
             break;
         }
-        spawn(job);
+        run(job).await;
     }
     // Refuse new jobs, but serve those already queued: a request that picked this
     // instance just before a reload swapped it out still gets its answer.
     rx.close();
     while let Some(job) = rx.recv().await {
         if !matches!(job, Job::Shutdown) {
-            spawn(job);
+            run(job).await;
         }
     }
     let drain = async {
