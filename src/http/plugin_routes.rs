@@ -233,7 +233,7 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
         })
         .collect();
     let user = parts.extensions.get::<AuthUser>().map(|u| u.0.clone());
-    let req = RequestData {
+    let req = std::sync::Arc::new(RequestData {
         method: method.to_string(),
         path,
         params: m.params,
@@ -241,7 +241,7 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
         headers,
         body,
         user,
-    };
+    });
     let id = m.handle.meta.id.clone();
     let timeout = m.handle.limits.request_timeout;
     let call = async {

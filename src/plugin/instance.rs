@@ -113,7 +113,7 @@ pub enum CallError {
 enum Job {
     Route {
         index: usize,
-        req: RequestData,
+        req: Arc<RequestData>,
         reply: oneshot::Sender<Result<Reply, CallError>>,
     },
     Menu {
@@ -181,7 +181,12 @@ pub struct PluginHandle {
 
 impl PluginHandle {
     /// Runs route `index` with `req`.
-    pub async fn call_route(&self, index: usize, req: RequestData) -> Result<Reply, CallError> {
+    /// Runs route `index` with `req` (shared, so a caller can retry it without a copy).
+    pub async fn call_route(
+        &self,
+        index: usize,
+        req: Arc<RequestData>,
+    ) -> Result<Reply, CallError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Job::Route { index, req, reply })
@@ -604,7 +609,7 @@ pub fn parse_sections(lua: &Lua, v: Value) -> Result<Vec<MenuSection>, String> {
     }
 }
 
-async fn run_route(vm: &Rc<Vm>, index: usize, req: RequestData) -> Result<Reply, CallError> {
+async fn run_route(vm: &Rc<Vm>, index: usize, req: Arc<RequestData>) -> Result<Reply, CallError> {
     let (Some(handler), Some(label)) = (vm.handlers.get(index), vm.labels.get(index)) else {
         return Err(CallError::Unavailable);
     };
