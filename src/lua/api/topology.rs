@@ -23,6 +23,7 @@ use serde_json::json;
 use super::arg_string;
 use crate::lua::errors;
 use crate::plugin::instance::HostCtx;
+use crate::state::Snapshot;
 use crate::topology::{nodeset, Placement};
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
@@ -48,30 +49,12 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             super::to_lua(lua, &out)
         })?,
     )?;
-    let c = ctx.clone();
-    ns.set(
-        "room",
-        lua.create_function(move |lua, id: Value| {
-            let id = arg_string(lua, "rackscope.topology.room", 1, &id)?;
-            let snap = c.state.snapshot();
-            match snap.index.room(&id).and_then(|r| r.resolve(&snap.topology)) {
-                Some(room) => super::to_lua(lua, room),
-                None => Ok(Value::Nil),
-            }
-        })?,
-    )?;
-    let c = ctx.clone();
-    ns.set(
-        "rack",
-        lua.create_function(move |lua, id: Value| {
-            let id = arg_string(lua, "rackscope.topology.rack", 1, &id)?;
-            let snap = c.state.snapshot();
-            match snap.index.rack(&id).and_then(|r| r.resolve(&snap.topology)) {
-                Some(rack) => super::to_lua(lua, rack),
-                None => Ok(Value::Nil),
-            }
-        })?,
-    )?;
+    lookup(lua, &ns, ctx, "room", |snap, id| {
+        snap.index.room(id).and_then(|r| r.resolve(&snap.topology))
+    })?;
+    lookup(lua, &ns, ctx, "rack", |snap, id| {
+        snap.index.rack(id).and_then(|r| r.resolve(&snap.topology))
+    })?;
     let c = ctx.clone();
     ns.set(
         "aisles",
@@ -188,6 +171,28 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
         })?,
     )?;
     root.set("topology", ns)
+}
+
+/// Registers `rackscope.topology.<name>(id)`: the object `find` returns, or nil.
+fn lookup<T: serde::Serialize>(
+    lua: &Lua,
+    ns: &Table,
+    ctx: &Rc<HostCtx>,
+    name: &'static str,
+    find: impl for<'s> Fn(&'s Snapshot, &str) -> Option<&'s T> + 'static,
+) -> mlua::Result<()> {
+    let c = ctx.clone();
+    ns.set(
+        name,
+        lua.create_function(move |lua, id: Value| {
+            let id = arg_string(lua, &format!("rackscope.topology.{name}"), 1, &id)?;
+            let snap = c.state.snapshot();
+            match find(&snap, &id) {
+                Some(found) => super::to_lua(lua, found),
+                None => Ok(Value::Nil),
+            }
+        })?,
+    )
 }
 
 fn placement_json(p: &Placement, name: Option<&str>) -> serde_json::Value {
