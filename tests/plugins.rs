@@ -112,6 +112,21 @@ fn start() -> Env {
     Env { cd, server, api }
 }
 
+/// A copy of the demo config with exactly these plugins (folder, init.lua source) written
+/// under `<tmp>/plugins` and enabled.
+fn config_with(plugins: &[(&str, &str)]) -> ConfigDir {
+    let cd = ConfigDir::demo();
+    let mut enabled = serde_json::Map::new();
+    for (folder, source) in plugins {
+        let dir = cd.root().join("plugins").join(folder);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("init.lua"), source).unwrap();
+        enabled.insert(folder.to_string(), json!({"enabled": true}));
+    }
+    cd.edit_app_yaml(|d| d["plugins"] = Value::Object(enabled));
+    cd
+}
+
 /// Polls `f` until it returns true (at most 10 s).
 async fn eventually<F, Fut>(what: &str, mut f: F)
 where
@@ -536,11 +551,7 @@ async fn topology_lookups_from_lua() {
 #[tokio::test]
 async fn prometheus_from_lua_against_a_real_prometheus() {
     let prom = support::prometheus::RealPrometheus::start(&[]);
-    let cd = ConfigDir::demo();
-    let plugins = cd.root().join("plugins");
-    fs::create_dir_all(plugins.join("lab")).unwrap();
-    fs::write(plugins.join("lab/init.lua"), LAB).unwrap();
-    cd.edit_app_yaml(|d| d["plugins"] = json!({"lab": {"enabled": true}}));
+    let cd = config_with(&[("lab", LAB)]);
     let server = TestServer::start_with_env(&cd.app_yaml(), &[("PROMETHEUS_URL", &prom.url())]);
     let api = Api::new(&server);
     let (status, body) = api.get("/api/lab/prom").await;
@@ -577,13 +588,8 @@ async fn check_reports_plugin_load_errors_with_file_and_line() {
 #[tokio::test]
 async fn timers_and_metrics_listener() {
     let port = support::server::free_port();
-    let cd = ConfigDir::demo();
-    let dir = cd.root().join("plugins/tick");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(
-        dir.join("init.lua"),
-        format!(
-            r#"
+    let source = format!(
+        r#"
 return {{
   id = "tick", name = "Tick",
   setup = function()
@@ -603,10 +609,8 @@ return {{
   end,
 }}
 "#
-        ),
-    )
-    .unwrap();
-    cd.edit_app_yaml(|d| d["plugins"] = json!({"tick": {"enabled": true}}));
+    );
+    let cd = config_with(&[("tick", &source)]);
     let _server = TestServer::start(&cd.app_yaml());
     let url = format!("http://127.0.0.1:{port}/metrics");
     eventually("timer ticks exposed", || async {
@@ -811,24 +815,16 @@ async fn no_request_fails_while_a_plugin_reloads() {
 
 #[tokio::test]
 async fn a_route_registered_twice_is_a_load_error_for_the_second_plugin() {
-    let cd = ConfigDir::demo();
-    for (folder, id) in [("a-first", "first"), ("b-second", "second")] {
-        let dir = cd.root().join("plugins").join(folder);
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(
-            dir.join("init.lua"),
-            format!(
-                "return {{ id = '{id}', setup = function()\n  rackscope.route('GET', '/api/shared/{{x}}', function(req) return {{ by = '{id}' }} end)\nend }}\n"
-            ),
+    let shared = |id: &str| {
+        format!(
+            "return {{ id = '{id}', setup = function()\n  rackscope.route('GET', '/api/shared/{{x}}', function(req) return {{ by = '{id}' }} end)\nend }}\n"
         )
-        .unwrap();
-    }
-    let bad = cd.root().join("plugins/c-bad");
-    fs::create_dir_all(&bad).unwrap();
-    fs::write(bad.join("init.lua"), "return { id = 'Bad Id' }\n").unwrap();
-    cd.edit_app_yaml(|d| {
-        d["plugins"] = json!({"a-first": {"enabled": true}, "b-second": {"enabled": true}, "c-bad": {"enabled": true}});
-    });
+    };
+    let cd = config_with(&[
+        ("a-first", &shared("first")),
+        ("b-second", &shared("second")),
+        ("c-bad", "return { id = 'Bad Id' }\n"),
+    ]);
     let server = TestServer::start(&cd.app_yaml());
     let api = Api::new(&server);
     assert_eq!(api.get("/api/shared/1").await.1, json!({"by": "first"}));
@@ -865,13 +861,8 @@ async fn a_route_registered_twice_is_a_load_error_for_the_second_plugin() {
 #[tokio::test]
 async fn a_real_prometheus_scrapes_a_plugin_metrics_listener() {
     let port = support::server::free_port();
-    let cd = ConfigDir::demo();
-    let dir = cd.root().join("plugins/gen");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(
-        dir.join("init.lua"),
-        format!(
-            r#"
+    let source = format!(
+        r#"
 return {{
   id = "gen", name = "Generator",
   setup = function()
@@ -887,10 +878,8 @@ return {{
   end,
 }}
 "#
-        ),
-    )
-    .unwrap();
-    cd.edit_app_yaml(|d| d["plugins"] = json!({"gen": {"enabled": true}}));
+    );
+    let cd = config_with(&[("gen", &source)]);
     let _server = TestServer::start(&cd.app_yaml());
     let prom = support::prometheus::RealPrometheus::start(&[format!("127.0.0.1:{port}")]);
     let data = prom
@@ -916,15 +905,10 @@ return {{
 
 #[tokio::test]
 async fn core_routes_answer_while_plugins_are_still_loading() {
-    let cd = ConfigDir::demo();
-    let dir = cd.root().join("plugins/slowstart");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(
-        dir.join("init.lua"),
+    let cd = config_with(&[(
+        "slowstart",
         "return { id = 'slowstart', setup = function()\n  rackscope.sleep(1.5)\n  rackscope.route('GET', '/api/slowstart', function() return { ok = true } end)\nend }\n",
-    )
-    .unwrap();
-    cd.edit_app_yaml(|d| d["plugins"] = json!({"slowstart": {"enabled": true}}));
+    )]);
     let server = TestServer::start(&cd.app_yaml());
     let api = std::sync::Arc::new(Api::new(&server));
     let plugin_call = {
@@ -942,11 +926,7 @@ async fn core_routes_answer_while_plugins_are_still_loading() {
 
 #[tokio::test]
 async fn debug_mode_shows_the_lua_error_in_the_answer() {
-    let cd = ConfigDir::demo();
-    let dir = cd.root().join("plugins/lab");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("init.lua"), LAB).unwrap();
-    cd.edit_app_yaml(|d| d["plugins"] = json!({"lab": {"enabled": true}}));
+    let cd = config_with(&[("lab", LAB)]);
     let server = TestServer::start_with_env(&cd.app_yaml(), &[("RACKSCOPE_DEBUG", "true")]);
     let (status, body) = Api::new(&server).get("/api/lab/boom").await;
     assert_eq!(status, 500);
