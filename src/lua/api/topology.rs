@@ -61,18 +61,12 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
         lua.create_function(move |lua, room: Option<String>| {
             let snap = c.state.snapshot();
             let mut out = Vec::new();
-            for site in &snap.topology.sites {
-                for r in site
-                    .rooms
-                    .iter()
-                    .filter(|r| room.as_deref().is_none_or(|id| id == r.id))
-                {
-                    for a in &r.aisles {
-                        out.push(json!({
-                            "id": a.id, "name": a.name, "site_id": site.id, "room_id": r.id,
-                            "racks": a.racks.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
-                        }));
-                    }
+            for (site, r) in rooms_of(&snap.topology, room.as_deref()) {
+                for a in &r.aisles {
+                    out.push(json!({
+                        "id": a.id, "name": a.name, "site_id": site.id, "room_id": r.id,
+                        "racks": a.racks.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+                    }));
                 }
             }
             super::to_lua(lua, &out)
@@ -84,24 +78,18 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
         lua.create_function(move |lua, room: Option<String>| {
             let snap = c.state.snapshot();
             let mut out = Vec::new();
-            for site in &snap.topology.sites {
-                for r in site
-                    .rooms
+            for (site, r) in rooms_of(&snap.topology, room.as_deref()) {
+                let in_aisles = r
+                    .aisles
                     .iter()
-                    .filter(|r| room.as_deref().is_none_or(|id| id == r.id))
-                {
-                    let in_aisles = r
-                        .aisles
-                        .iter()
-                        .flat_map(|a| a.racks.iter().map(move |k| (Some(a.id.as_str()), k)));
-                    let standalone = r.standalone_racks.iter().map(|k| (None, k));
-                    for (aisle, k) in in_aisles.chain(standalone) {
-                        out.push(json!({
-                            "id": k.id, "name": k.name, "site_id": site.id, "room_id": r.id,
-                            "aisle_id": aisle, "template_id": k.template_id, "u_height": k.u_height,
-                            "device_count": k.devices.len(),
-                        }));
-                    }
+                    .flat_map(|a| a.racks.iter().map(move |k| (Some(a.id.as_str()), k)));
+                let standalone = r.standalone_racks.iter().map(|k| (None, k));
+                for (aisle, k) in in_aisles.chain(standalone) {
+                    out.push(json!({
+                        "id": k.id, "name": k.name, "site_id": site.id, "room_id": r.id,
+                        "aisle_id": aisle, "template_id": k.template_id, "u_height": k.u_height,
+                        "device_count": k.devices.len(),
+                    }));
                 }
             }
             super::to_lua(lua, &out)
@@ -171,6 +159,19 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
         })?,
     )?;
     root.set("topology", ns)
+}
+
+/// Every (site, room) in topology order, or only the rooms with id `room`.
+fn rooms_of<'t>(
+    topology: &'t crate::topology::Topology,
+    room: Option<&'t str>,
+) -> impl Iterator<Item = (&'t crate::topology::Site, &'t crate::topology::Room)> + 't {
+    topology.sites.iter().flat_map(move |site| {
+        site.rooms
+            .iter()
+            .filter(move |r| room.is_none_or(|id| id == r.id))
+            .map(move |r| (site, r))
+    })
 }
 
 /// Registers `rackscope.topology.<name>(id)`: the object `find` returns, or nil.
