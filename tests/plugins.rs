@@ -38,6 +38,15 @@ return {
                sites = #rackscope.topology.sites(), rooms = #rackscope.topology.rooms(),
                first_device_instances = #devices[1].instances, unknown = rackscope.topology.devices("nope") == nil }
     end)
+    rackscope.route("GET", "/api/lab/codec", function()
+      local j = rackscope.json.encode({ a = 1, b = { 1, 2 } })
+      local y = rackscope.yaml.encode({ x = "y" })
+      local bad, err = rackscope.json.decode("{")
+      local badyaml, yerr = rackscope.yaml.decode("a: [")
+      return { json = j, back = rackscope.json.decode(j).b[2], yaml_x = rackscope.yaml.decode(y).x,
+               bad = bad == nil and badyaml == nil, err = err .. " / " .. yerr,
+               fn_ok = pcall(rackscope.json.encode, { f = print }) }
+    end)
     rackscope.route("GET", "/api/lab/prom", function(req)
       local data, err = rackscope.prometheus.query(req.query.q or "vector(1)")
       if not data then return 503, { kind = err.kind, detail = tostring(err) } end
@@ -531,6 +540,23 @@ async fn topology_lookups_from_lua() {
     }
     assert_eq!(body["expanded"], json!(["cn0001", "cn0002", "cn0003"]));
     assert_eq!(e.api.get("/api/lab/where/nope").await.0, 404);
+    let (status, c) = e.api.get("/api/lab/codec").await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["json"], r#"{"a":1,"b":[1,2]}"#);
+    assert_eq!(
+        (
+            c["back"].clone(),
+            c["yaml_x"].clone(),
+            c["bad"].clone(),
+            c["fn_ok"].clone()
+        ),
+        (json!(2), json!("y"), json!(true), json!(false))
+    );
+    let err = c["err"].as_str().unwrap();
+    assert!(
+        err.starts_with("invalid JSON: ") && err.contains(" / invalid YAML: "),
+        "{err}"
+    );
     let (status, t) = e.api.get("/api/lab/topo").await;
     assert_eq!(status, 200, "{t}");
     assert_eq!(

@@ -76,14 +76,12 @@ fn summary(slot: &PluginSlot) -> Value {
 const LOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn list(State(state): State<AppState>) -> Json<Value> {
-    state.plugins().ready(LOAD_WAIT).await;
-    let set = state.plugins().current();
+    let set = state.plugins().loaded(LOAD_WAIT).await;
     Json(Value::Array(set.slots.iter().map(summary).collect()))
 }
 
 async fn menu(State(state): State<AppState>) -> Json<Value> {
-    state.plugins().ready(LOAD_WAIT).await;
-    let set = state.plugins().current();
+    let set = state.plugins().loaded(LOAD_WAIT).await;
     Json(json!(set.menu().await))
 }
 
@@ -95,8 +93,7 @@ async fn detail(
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Json<Value>> {
-    state.plugins().ready(LOAD_WAIT).await;
-    let set = state.plugins().current();
+    let set = state.plugins().loaded(LOAD_WAIT).await;
     let slot = set.slot(&id).ok_or_else(|| not_found(&id))?;
     Ok(Json(summary(slot)))
 }
@@ -105,14 +102,9 @@ async fn get_config(
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Json<Value>> {
-    state.plugins().ready(LOAD_WAIT).await;
-    let set = state.plugins().current();
+    let set = state.plugins().loaded(LOAD_WAIT).await;
     let slot = set.slot(&id).ok_or_else(|| not_found(&id))?;
-    let path = match &slot.handle {
-        Some(h) => h.config_path.clone(),
-        None => crate::plugin::config_file::config_dir(state.config_path(), &slot.folder)
-            .join(crate::plugin::config_file::DEFAULT_CONFIG_FILE),
-    };
+    let path = state.plugins().config_path_of(&state, &slot.folder);
     let loaded = crate::plugin::config_file::read(&path)
         .map_err(|e| ApiError::Internal(format!("Failed to read plugin config: {e}")))?;
     Ok(Json(json!({
@@ -130,8 +122,7 @@ async fn post_config(
     _admin: Admin,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
-    state.plugins().ready(LOAD_WAIT).await;
-    if state.plugins().current().slot(&id).is_none() {
+    if state.plugins().loaded(LOAD_WAIT).await.slot(&id).is_none() {
         return Err(not_found(&id));
     }
     let obj = super::extract::require_object(&body)?;
@@ -188,8 +179,7 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
     let (mut parts, body) = req.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_string();
-    state.plugins().ready(LOAD_WAIT).await;
-    let set = state.plugins().current();
+    let set = state.plugins().loaded(LOAD_WAIT).await;
     let m = match set.find_route(method.as_str(), &path) {
         Ok(m) => m,
         Err(true) => {

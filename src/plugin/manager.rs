@@ -164,8 +164,19 @@ impl PluginManager {
         self.inner.set.load_full()
     }
 
+    /// Waits (at most `limit`) until the plugins enabled at startup have been loaded, then
+    /// returns the current set.
+    pub async fn loaded(&self, limit: std::time::Duration) -> Arc<PluginSet> {
+        self.ready(limit).await;
+        self.current()
+    }
+
     /// Waits (at most `limit`) until the plugins enabled at startup have been loaded.
     pub async fn ready(&self, limit: std::time::Duration) {
+        // Every request that may need a plugin calls this: once loaded, no timer is made.
+        if self.inner.loaded.load(Ordering::SeqCst) {
+            return;
+        }
         let wait = async {
             loop {
                 let signal = self.inner.loaded_signal.notified();

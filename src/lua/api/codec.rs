@@ -6,48 +6,56 @@ use mlua::{Lua, LuaSerdeExt, MultiValue, Table, Value};
 use super::{arg_string, fail};
 use crate::lua::errors;
 
-pub fn register(lua: &Lua, root: &Table) -> mlua::Result<()> {
-    let json = lua.create_table()?;
-    json.set(
-        "encode",
-        lua.create_function(|lua, v: Value| {
-            let j: serde_json::Value = lua
-                .from_value(v)
-                .map_err(|e| errors::bad_argument(lua, "rackscope.json.encode", 1, e))?;
-            Ok(j.to_string())
-        })?,
-    )?;
-    json.set(
-        "decode",
-        lua.create_function(|lua, s: Value| -> mlua::Result<MultiValue> {
-            let s = arg_string(lua, "rackscope.json.decode", 1, &s)?;
-            match serde_json::from_str::<serde_json::Value>(&s) {
-                Ok(v) => Ok(MultiValue::from_iter([lua.to_value(&v)?])),
-                Err(e) => fail(lua, format!("invalid JSON: {e}")),
-            }
-        })?,
-    )?;
-    root.set("json", json)?;
+/// Encodes a Lua value straight to text (no intermediate document).
+type Encode = fn(&Value) -> Result<String, String>;
+/// Parses text into a JSON document.
+type Decode = fn(&str) -> Result<serde_json::Value, String>;
 
-    let yaml = lua.create_table()?;
-    yaml.set(
+pub fn register(lua: &Lua, root: &Table) -> mlua::Result<()> {
+    namespace(
+        lua,
+        root,
+        "json",
+        "JSON",
+        |v| serde_json::to_string(v).map_err(|e| e.to_string()),
+        |s| serde_json::from_str(s).map_err(|e| e.to_string()),
+    )?;
+    namespace(
+        lua,
+        root,
+        "yaml",
+        "YAML",
+        |v| serde_norway::to_string(v).map_err(|e| e.to_string()),
+        crate::plugin::config_file::parse,
+    )
+}
+
+/// `rackscope.<name>.encode(value)` and `rackscope.<name>.decode(text)`.
+fn namespace(
+    lua: &Lua,
+    root: &Table,
+    name: &'static str,
+    format: &'static str,
+    encode: Encode,
+    decode: Decode,
+) -> mlua::Result<()> {
+    let ns = lua.create_table()?;
+    ns.set(
         "encode",
-        lua.create_function(|lua, v: Value| {
-            let j: serde_json::Value = lua
-                .from_value(v)
-                .map_err(|e| errors::bad_argument(lua, "rackscope.yaml.encode", 1, e))?;
-            serde_norway::to_string(&j).map_err(|e| errors::misuse(lua, e))
+        lua.create_function(move |lua, v: Value| {
+            encode(&v)
+                .map_err(|e| errors::bad_argument(lua, &format!("rackscope.{name}.encode"), 1, e))
         })?,
     )?;
-    yaml.set(
+    ns.set(
         "decode",
-        lua.create_function(|lua, s: Value| -> mlua::Result<MultiValue> {
-            let s = arg_string(lua, "rackscope.yaml.decode", 1, &s)?;
-            match crate::plugin::config_file::parse(&s) {
+        lua.create_function(move |lua, s: Value| -> mlua::Result<MultiValue> {
+            let s = arg_string(lua, &format!("rackscope.{name}.decode"), 1, &s)?;
+            match decode(&s) {
                 Ok(v) => Ok(MultiValue::from_iter([lua.to_value(&v)?])),
-                Err(e) => fail(lua, format!("invalid YAML: {e}")),
+                Err(e) => fail(lua, format!("invalid {format}: {e}")),
             }
         })?,
     )?;
-    root.set("yaml", yaml)
+    root.set(name, ns)
 }
