@@ -78,18 +78,13 @@ fn main() -> Result<()> {
         bail!("no run");
     };
 
-    let rooms = || topology.sites.iter().flat_map(|s| &s.rooms);
-    let racks = || {
-        rooms().flat_map(|r| {
-            r.aisles
-                .iter()
-                .flat_map(|a| &a.racks)
-                .chain(&r.standalone_racks)
-        })
-    };
-    let aisles: usize = rooms().map(|r| r.aisles.len()).sum();
-    let devices: usize = racks().map(|r| r.devices.len()).sum();
-    let (sites, rooms_n, racks_n) = (topology.sites.len(), rooms().count(), racks().count());
+    let aisles: usize = topology.rooms().map(|(_, r)| r.aisles.len()).sum();
+    let devices: usize = topology.racks().map(|r| r.devices.len()).sum();
+    let (sites, rooms_n, racks_n) = (
+        topology.sites.len(),
+        topology.rooms().count(),
+        topology.racks().count(),
+    );
     let total = median(t_load.clone()) + median(t_catalog.clone()) + median(t_index.clone());
 
     println!("topology   {}", topology_path.display());

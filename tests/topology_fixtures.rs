@@ -34,22 +34,14 @@ struct Counts {
 }
 
 fn counts(topology: &Topology, index: &TopologyIndex, device_templates: usize) -> Counts {
-    let rooms = || topology.sites.iter().flat_map(|s| &s.rooms);
-    let racks = || {
-        rooms().flat_map(|r| {
-            r.aisles
-                .iter()
-                .flat_map(|a| &a.racks)
-                .chain(&r.standalone_racks)
-        })
-    };
+    let rooms = || topology.rooms().map(|(_, r)| r);
     Counts {
         sites: topology.sites.len(),
         rooms: rooms().count(),
         aisles: rooms().map(|r| r.aisles.len()).sum(),
-        racks: racks().count(),
+        racks: topology.racks().count(),
         standalone: rooms().map(|r| r.standalone_racks.len()).sum(),
-        devices: racks().map(|r| r.devices.len()).sum(),
+        devices: topology.racks().map(|r| r.devices.len()).sum(),
         instances: index.instance_count(),
         device_templates,
     }

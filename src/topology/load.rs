@@ -1127,16 +1127,7 @@ fn load_rack_refs(
 
 /// §6.4: duplicate rack ids, room ids across sites, device ids (warnings only).
 fn warn_duplicates(topology: &Topology, ctx: &mut Ctx) {
-    let rooms = topology.sites.iter().flat_map(|s| s.rooms.iter());
-    let racks: Vec<&Rack> = rooms
-        .clone()
-        .flat_map(|r| {
-            r.aisles
-                .iter()
-                .flat_map(|a| a.racks.iter())
-                .chain(r.standalone_racks.iter())
-        })
-        .collect();
+    let racks: Vec<&Rack> = topology.racks().collect();
     let mut messages = Vec::new();
     for dup in duplicates(racks.iter().map(|r| r.id.as_str())) {
         messages.push(format!(

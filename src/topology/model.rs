@@ -23,6 +23,31 @@ pub struct Topology {
     pub sites: Vec<Site>,
 }
 
+impl Topology {
+    /// Every room with its site, in topology order.
+    pub fn rooms(&self) -> impl Iterator<Item = (&Site, &Room)> + '_ {
+        self.sites
+            .iter()
+            .flat_map(|site| site.rooms.iter().map(move |room| (site, room)))
+    }
+
+    /// Every rack in topology order (per room: aisle racks, then standalone racks).
+    pub fn racks(&self) -> impl Iterator<Item = &Rack> + '_ {
+        self.rooms()
+            .flat_map(|(_, room)| room.racks().map(|(_, rack)| rack))
+    }
+}
+
+impl Room {
+    /// The room's racks in topology order, each with its aisle (None when standalone).
+    pub fn racks(&self) -> impl Iterator<Item = (Option<&Aisle>, &Rack)> + '_ {
+        self.aisles
+            .iter()
+            .flat_map(|a| a.racks.iter().map(move |r| (Some(a), r)))
+            .chain(self.standalone_racks.iter().map(|r| (None, r)))
+    }
+}
+
 /// A site (a datacenter).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Site {

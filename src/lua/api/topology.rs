@@ -39,12 +39,10 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
         lua.create_function(move |lua, ()| {
             let snap = c.state.snapshot();
             let mut out = Vec::new();
-            for site in &snap.topology.sites {
-                for room in &site.rooms {
-                    let mut v = serde_json::to_value(room).map_err(mlua::Error::external)?;
-                    v["site_id"] = json!(site.id);
-                    out.push(v);
-                }
+            for (site, room) in snap.topology.rooms() {
+                let mut v = serde_json::to_value(room).map_err(mlua::Error::external)?;
+                v["site_id"] = json!(site.id);
+                out.push(v);
             }
             super::to_lua(lua, &out)
         })?,
@@ -79,15 +77,10 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             let snap = c.state.snapshot();
             let mut out = Vec::new();
             for (site, r) in rooms_of(&snap.topology, room.as_deref()) {
-                let in_aisles = r
-                    .aisles
-                    .iter()
-                    .flat_map(|a| a.racks.iter().map(move |k| (Some(a.id.as_str()), k)));
-                let standalone = r.standalone_racks.iter().map(|k| (None, k));
-                for (aisle, k) in in_aisles.chain(standalone) {
+                for (aisle, k) in r.racks() {
                     out.push(json!({
                         "id": k.id, "name": k.name, "site_id": site.id, "room_id": r.id,
-                        "aisle_id": aisle, "template_id": k.template_id, "u_height": k.u_height,
+                        "aisle_id": aisle.map(|a| a.id.as_str()), "template_id": k.template_id, "u_height": k.u_height,
                         "device_count": k.devices.len(),
                     }));
                 }
@@ -166,12 +159,9 @@ fn rooms_of<'t>(
     topology: &'t crate::topology::Topology,
     room: Option<&'t str>,
 ) -> impl Iterator<Item = (&'t crate::topology::Site, &'t crate::topology::Room)> + 't {
-    topology.sites.iter().flat_map(move |site| {
-        site.rooms
-            .iter()
-            .filter(move |r| room.is_none_or(|id| id == r.id))
-            .map(move |r| (site, r))
-    })
+    topology
+        .rooms()
+        .filter(move |(_, r)| room.is_none_or(|id| id == r.id))
 }
 
 /// Registers `rackscope.topology.<name>(id)`: the object `find` returns, or nil.
