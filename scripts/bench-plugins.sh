@@ -112,21 +112,29 @@ mv "$APP.new" "$APP"
 grep -q '^  plugins: \.\./plugins' "$APP" || die "app.yaml: expected paths.plugins: ../plugins"
 
 # --- server --------------------------------------------------------------------------
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
-log "starting rackscope on $BASE (log: $TMP/server.log)"
-env -u RACKSCOPE_APP_CONFIG \
-    RACKSCOPE_LOG_LEVEL=warn PROMETHEUS_URL=http://127.0.0.1:9 \
-    "$BIN" serve --config "$APP" --listen "127.0.0.1:$PORT" \
-    </dev/null >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-for _ in $(seq 1 200); do
-    if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then break; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; die "server exited"; }
-    sleep 0.1
-done
-curl -fsS -o /dev/null "$BASE/healthz" || { cat "$TMP/server.log" >&2; die "server did not answer /healthz"; }
+# start_server LOG: starts rackscope on a free port (sets PORT, BASE, SERVER_PID) and waits
+# until /healthz answers.
+start_server() {
+    local logfile=$1
+    PORT=$(free_port)
+    BASE="http://127.0.0.1:$PORT"
+    log "starting rackscope on $BASE (log: $logfile)"
+    env -u RACKSCOPE_APP_CONFIG \
+        RACKSCOPE_LOG_LEVEL=warn PROMETHEUS_URL=http://127.0.0.1:9 \
+        "$BIN" serve --config "$APP" --listen "127.0.0.1:$PORT" \
+        </dev/null >"$logfile" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 600); do
+        if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then return; fi
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$logfile" >&2; die "server exited"; }
+        sleep 0.1
+    done
+    cat "$logfile" >&2
+    die "server did not answer /healthz"
+}
+start_server "$TMP/server.log"
 
 ping=""
 for _ in $(seq 1 100); do
@@ -308,7 +316,7 @@ echo "== metrics at simulator scale ($NODES nodes x $FAMILIES families) =="
 kill "$SERVER_PID" 2>/dev/null || true
 wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
-METRICS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+METRICS_PORT=$(free_port)
 cat >"$PLUGIN_DIR/init.lua" <<LUA
 return {
   id = "bench", name = "Bench", version = "0.1.0",
@@ -344,16 +352,7 @@ return {
 LUA
 awk '/^  bench:/ { print; print "    instruction_limit: 2000000000"; print "    memory_limit_mb: 1024"; next } { print }' "$APP" >"$APP.new"
 mv "$APP.new" "$APP"
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
-env -u RACKSCOPE_APP_CONFIG RACKSCOPE_LOG_LEVEL=warn PROMETHEUS_URL=http://127.0.0.1:9 \
-    "$BIN" serve --config "$APP" --listen "127.0.0.1:$PORT" </dev/null >"$TMP/server2.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 600); do
-    if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then break; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server2.log" >&2; die "server exited"; }
-    sleep 0.1
-done
+start_server "$TMP/server2.log"
 tick_list=""
 setup_ms=""
 for _ in 1 2 3 4 5; do
