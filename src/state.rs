@@ -224,13 +224,16 @@ impl AppState {
             crate::plugin::config_file::write(&path, &folder, &merged)
                 .map_err(|e| ApplyError::Write(std::io::Error::other(e)))?;
         }
-        let text = config::view::file_yaml(&snapshot.config);
         let path = self.inner.config_path.clone();
-        run_blocking(move || fsutil::write_atomic(&path, text.as_bytes()))
-            .await
-            .map_err(std::io::Error::other)
-            .and_then(|r| r)
-            .map_err(ApplyError::Write)?;
+        let cfg = Arc::clone(&snapshot.config);
+        run_blocking(move || match app_yaml_text(&path, &cfg) {
+            Some(text) => fsutil::write_atomic(&path, text.as_bytes()),
+            None => Ok(()),
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r)
+        .map_err(ApplyError::Write)?;
         self.note_app_yaml_written();
         self.publish(snapshot);
         self.plugins().reconcile(self, false).await;
@@ -245,6 +248,41 @@ pub enum ApplyError {
     Build(BuildError),
     #[error("Failed to write config: {0}")]
     Write(std::io::Error),
+}
+
+/// The new text of app.yaml for `cfg`, or `None` when the file already says exactly that.
+///
+/// The file's own text is edited ([`config::edit`]): only the values that differ between
+/// what the file says and `cfg` change, so keys the admin left out stay out, comments stay,
+/// and a save that changes nothing writes nothing. Only when the file cannot be read or
+/// validated, or the edit would not reload as `cfg`, is it rewritten whole.
+fn app_yaml_text(path: &Path, cfg: &AppConfig) -> Option<String> {
+    let relaxed = config::Options {
+        require_hash_when_auth_enabled: false,
+    };
+    let reloads_as = |text: &str| {
+        config::parse_yaml_str(text, path)
+            .ok()
+            .and_then(|doc| config::validate_with(&doc, relaxed).ok())
+            .is_some_and(|c| &c == cfg)
+    };
+    let edited = std::fs::read_to_string(path).ok().and_then(|text| {
+        let doc = config::parse_yaml_str(&text, path).ok()?;
+        let on_disk = config::validate_with(&doc, relaxed).ok()?;
+        let changes = config::edit::diff(
+            &config::view::full_json(&on_disk),
+            &config::view::full_json(cfg),
+        );
+        if changes.is_empty() {
+            return Some(None);
+        }
+        let new = config::edit::apply(&text, &changes).ok()?;
+        reloads_as(&new).then_some(Some(new))
+    });
+    match edited {
+        Some(text) => text,
+        None => Some(config::view::file_yaml(cfg)),
+    }
 }
 
 /// A hash of a file's content (0 when unreadable).

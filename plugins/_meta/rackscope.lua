@@ -301,6 +301,20 @@ function rackscope.every(seconds, fn) end
 ---@return T
 function rackscope.array(t) end
 
+---True when `v` is a table marked as a JSON array: a JSON or YAML array decoded by the
+---host (`req.body`, `rackscope.json.decode`, ...) or a table passed to `rackscope.array`.
+---This is how a handler tells a JSON `[]` from `{}` in `req.body`: both arrive as empty
+---tables, but only `[]` is marked.
+---
+---```lua
+---if not rackscope.is_array(req.body.entries) then
+---  error(rackscope.http_error(422, "entries must be a list"))
+---end
+---```
+---@param v any
+---@return boolean
+function rackscope.is_array(v) end
+
 ---The JSON null value. Decoded JSON/YAML nulls (request bodies, configs) compare equal to it.
 ---
 ---```lua

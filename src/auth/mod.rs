@@ -23,8 +23,7 @@ pub mod token;
 
 use std::io;
 
-use serde_norway::{Mapping, Value};
-
+use crate::config::edit::{self, Change, EditError};
 use crate::fsutil;
 use crate::state::AppState;
 
@@ -61,19 +60,6 @@ pub enum CredentialWriteError {
     Edit(#[from] EditError),
     #[error("Failed to write config: {0}")]
     Write(io::Error),
-}
-
-/// Why app.yaml could not be edited in place.
-#[derive(Debug, thiserror::Error)]
-pub enum EditError {
-    #[error("not valid YAML ({0})")]
-    Parse(String),
-    #[error("the document is not a mapping")]
-    NotMapping,
-    #[error("`auth` is not a mapping")]
-    AuthNotMapping,
-    #[error("cannot serialise the document ({0})")]
-    Serialise(String),
 }
 
 /// Sets `auth.<field>` to `value` in app.yaml and in the running config, under the state's
@@ -126,167 +112,20 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Returns `text` (an app.yaml document) with `auth.<key>` set to the string `value` and
-/// everything else unchanged.
-///
-/// It first tries a line edit, which keeps comments and layout; the result is accepted only
-/// if it parses to exactly the intended document. Otherwise (flow style, anchors, unusual
-/// layout) the document is re-serialised from its parsed form: same keys and values,
-/// comments lost.
+/// everything else unchanged, comments included when the layout allows
+/// ([`crate::config::edit`]).
 pub fn edit_auth_key(text: &str, key: &str, value: &str) -> Result<String, EditError> {
-    let mut doc: Value =
-        serde_norway::from_str(text).map_err(|e| EditError::Parse(e.to_string()))?;
-    let Value::Mapping(root) = &mut doc else {
-        return Err(EditError::NotMapping);
-    };
-    let auth = root
-        .entry(Value::String("auth".into()))
-        .or_insert(Value::Null);
-    if auth.is_null() {
-        *auth = Value::Mapping(Mapping::new());
-    }
-    let Value::Mapping(auth) = auth else {
-        return Err(EditError::AuthNotMapping);
-    };
-    auth.insert(Value::String(key.into()), Value::String(value.into()));
-
-    if let Some(edited) = line_edit(text, key, value) {
-        if serde_norway::from_str::<Value>(&edited).ok().as_ref() == Some(&doc) {
-            return Ok(edited);
-        }
-    }
-    serde_norway::to_string(&doc).map_err(|e| EditError::Serialise(e.to_string()))
-}
-
-/// The line edit behind [`edit_auth_key`]: replaces the value of `<key>:` in the top-level
-/// `auth:` block, inserts the key if the block lacks it, or appends the block. `None` when
-/// the layout is not the simple block style this understands.
-fn line_edit(text: &str, key: &str, value: &str) -> Option<String> {
-    // A JSON string is a valid YAML double-quoted scalar.
-    let scalar = serde_json::to_string(value).ok()?;
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let is_top_key = |line: &str, name: &str| {
-        line.strip_prefix(name)
-            .and_then(|r| r.strip_prefix(':'))
-            .is_some_and(|r| {
-                let r = r.trim();
-                r.is_empty() || r.starts_with('#')
-            })
-    };
-    let Some(start) = lines.iter().position(|l| is_top_key(l, "auth")) else {
-        let mut out = text.to_string();
-        if !out.is_empty() && !out.ends_with('\n') {
-            out.push('\n');
-        }
-        out.push_str(&format!("auth:\n  {key}: {scalar}\n"));
-        return Some(out);
-    };
-    // The block: following lines that are blank, comments, or indented.
-    let mut end = start + 1;
-    while end < lines.len() {
-        let l = lines[end];
-        let t = l.trim();
-        if t.is_empty() || t.starts_with('#') || l.starts_with([' ', '\t']) {
-            end += 1;
-        } else {
-            break;
-        }
-    }
-    let indent = lines[start + 1..end]
-        .iter()
-        .find(|l| {
-            let t = l.trim();
-            !t.is_empty() && !t.starts_with('#')
-        })
-        .map(|l| l.len() - l.trim_start().len())
-        .unwrap_or(2);
-    let found = (start + 1..end).find(|&i| {
-        let l = lines[i];
-        l.len() - l.trim_start().len() == indent && {
-            let rest = l.trim_start();
-            rest.strip_prefix(key)
-                .and_then(|r| r.strip_prefix(':'))
-                .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '\n', '\r']))
-        }
-    });
-    let pad = " ".repeat(indent);
-    let mut out = String::with_capacity(text.len() + scalar.len());
-    match found {
-        Some(i) => {
-            let line = lines[i];
-            let after_key = &line[indent + key.len() + 1..];
-            let trailing = trailing_comment(after_key)?;
-            for l in &lines[..i] {
-                out.push_str(l);
-            }
-            out.push_str(&format!("{pad}{key}: {scalar}{trailing}"));
-            for l in &lines[i + 1..] {
-                out.push_str(l);
-            }
-        }
-        None => {
-            for l in &lines[..=start] {
-                out.push_str(l);
-            }
-            if !out.ends_with('\n') {
-                out.push('\n');
-            }
-            out.push_str(&format!("{pad}{key}: {scalar}\n"));
-            for l in &lines[start + 1..] {
-                out.push_str(l);
-            }
-        }
-    }
-    Some(out)
-}
-
-/// Given the text after `key:` on its line, returns what follows the value: the spacing
-/// and comment and the line ending. `None` if the value is not a one-line scalar.
-fn trailing_comment(after_key: &str) -> Option<&str> {
-    let body_end = after_key.trim_end_matches(['\n', '\r']).len();
-    let body = &after_key[..body_end];
-    let lead = body.len() - body.trim_start().len();
-    let v = &body[lead..];
-    let value_len = if let Some(rest) = v.strip_prefix('"') {
-        let mut escaped = false;
-        let close = rest.char_indices().find(|&(_, c)| {
-            if escaped {
-                escaped = false;
-                false
-            } else if c == '\\' {
-                escaped = true;
-                false
-            } else {
-                c == '"'
-            }
-        })?;
-        close.0 + 2
-    } else if let Some(rest) = v.strip_prefix('\'') {
-        let bytes = rest.as_bytes();
-        let mut i = 0;
-        loop {
-            match bytes.get(i) {
-                None => return None,
-                Some(b'\'') if bytes.get(i + 1) == Some(&b'\'') => i += 2,
-                Some(b'\'') => break i + 2,
-                Some(_) => i += 1,
-            }
-        }
-    } else {
-        if v.is_empty() || v.starts_with(['|', '>', '&', '*', '!', '[', '{']) {
-            return None;
-        }
-        v.find(" #").or_else(|| v.find("\t#")).unwrap_or(v.len())
-    };
-    let t = body[lead + value_len..].trim_start();
-    if !(t.is_empty() || t.starts_with('#')) {
-        return None;
-    }
-    Some(&after_key[lead + value_len..])
+    let change = Change::Set(
+        vec!["auth".to_string(), key.to_string()],
+        serde_json::Value::String(value.to_string()),
+    );
+    edit::apply(text, &[change])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_norway::Value;
 
     const DOC: &str = "\
 # Top comment
@@ -353,7 +192,7 @@ map:
         let out = edit_auth_key(doc, "password_hash", "h").unwrap();
         assert_eq!(
             out,
-            "paths:\n  topology: t\nauth:\n  password_hash: \"h\"\n  enabled: false\n"
+            "paths:\n  topology: t\nauth:\n  enabled: false\n  password_hash: \"h\"\n"
         );
         let doc = "paths:\n  topology: t\n";
         let out = edit_auth_key(doc, "username", "u").unwrap();
@@ -388,7 +227,7 @@ map:
         ));
         assert!(matches!(
             edit_auth_key("auth: 3\n", "username", "x"),
-            Err(EditError::AuthNotMapping)
+            Err(EditError::NotAMapping(_))
         ));
         assert!(matches!(
             edit_auth_key("auth: [\n", "username", "x"),

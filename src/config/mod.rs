@@ -6,6 +6,7 @@
 //! Validation is hand-written in [`validate`] rather than derived, so that every error is
 //! reported (not just the first) with the reference's `loc`, `msg` and `type`.
 
+pub mod edit;
 pub mod load;
 pub mod model;
 pub mod validate;

@@ -4,8 +4,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// The whole application config. Only `paths` is required in the file; every other section
-/// has a full default (see [`AppConfig::with_paths`]).
+/// The whole application config. Only `paths.topology`, `.templates` and `.checks` are
+/// required; every other section has a full default (see [`AppConfig::with_paths`]).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AppConfig {
     pub app: AppSection,

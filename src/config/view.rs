@@ -34,12 +34,18 @@ pub fn strip_secrets(doc: &mut Value) {
     }
 }
 
-/// The text written to `app.yaml`: [`FILE_HEADER`], then the full dump in field order with
-/// the secrets, `plugins` as held, and `simulator: null` / `slurm: null` when unset.
+/// A whole `app.yaml` for `cfg`: [`FILE_HEADER`], then the full dump in field order with
+/// the secrets and `plugins` as held; the legacy `simulator` / `slurm` sections only when
+/// set (nothing is written as `null` that the admin did not write). Used when the file on
+/// disk cannot be edited in place ([`super::edit`] is the normal path).
 pub fn file_yaml(cfg: &AppConfig) -> String {
+    let mut doc = full_json(cfg);
+    if let Some(obj) = doc.as_object_mut() {
+        obj.retain(|k, v| !(matches!(k.as_str(), "simulator" | "slurm") && v.is_null()));
+    }
     // Cannot fail: the model holds only strings, numbers, booleans, lists and maps with
     // string keys, all of which YAML represents.
-    let body = serde_norway::to_string(cfg).expect("AppConfig always serialises to YAML");
+    let body = serde_norway::to_string(&doc).expect("AppConfig always serialises to YAML");
     format!("{FILE_HEADER}{body}")
 }
 
@@ -238,8 +244,8 @@ mod tests {
             first.starts_with("# ") && first.contains("rackscope"),
             "{first}"
         );
-        assert!(text.lines().any(|l| l == "simulator: null"), "{text}");
-        assert!(text.lines().any(|l| l == "slurm: null"), "{text}");
+        assert!(!text.contains("simulator: null"), "{text}");
+        assert!(!text.contains("slurm: null"), "{text}");
         assert!(text.contains("$2b$13$hash") && text.contains("prom-pass"));
 
         let doc = parse_yaml_str(&text, Path::new("app.yaml")).unwrap();

@@ -23,24 +23,37 @@ async fn get_config(State(state): State<AppState>) -> Json<Value> {
     Json(config::view::redacted_json(&state.snapshot().config))
 }
 
-/// Validates the whole config, keeps the stored secrets the body leaves empty, loads what
-/// it names, writes app.yaml atomically, then swaps the running state. A refused request
-/// changes nothing, on disk or in memory.
+/// Merges the body over the running config at every depth (a key the body leaves out
+/// keeps its stored value; an explicit `null` clears a nullable key), validates the
+/// result, keeps the stored secrets the body leaves empty, loads what it names, edits
+/// app.yaml atomically (only what changed), then swaps the running state. A refused
+/// request changes nothing, on disk or in memory.
 async fn put_config(
     State(state): State<AppState>,
     _admin: Admin,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
+    super::extract::require_object(&body)?;
+    let _guard = state.write_lock().lock().await;
+    let current = state.snapshot();
+    let mut merged = config::view::full_json(&current.config);
+    config::edit::merge(&mut merged, &body);
+    // Removing the Prometheus user removes its stored password too, unless one is sent.
+    let sends_password = body
+        .pointer("/telemetry/basic_auth_password")
+        .is_some_and(|v| !v.is_null());
+    if merged.pointer("/telemetry/basic_auth_user").is_some_and(Value::is_null) && !sends_password
+    {
+        merged["telemetry"]["basic_auth_password"] = Value::Null;
+    }
     let mut cfg = config::validate::validate_with(
-        &body,
+        &merged,
         config::validate::Options {
             require_hash_when_auth_enabled: false,
         },
     )
     .map_err(|errors| ApiError::Validation(prefix_body(errors)))?;
 
-    let _guard = state.write_lock().lock().await;
-    let current = state.snapshot();
     config::view::preserve_secrets(&mut cfg, &current.config);
     if let Some(e) = config::auth_hash_error(&cfg) {
         return Err(ApiError::Validation(vec![e.with_loc_prefix("body")]));
@@ -70,11 +83,29 @@ fn keys(parts: &[&str]) -> Vec<Loc> {
     parts.iter().map(|s| Loc::Key((*s).to_string())).collect()
 }
 
+/// Locates errors in the body and drops stored secrets from their `input` (the body was
+/// merged over the running config, so an input may hold a stored value).
 fn prefix_body(errors: Vec<FieldError>) -> Vec<FieldError> {
     errors
         .into_iter()
-        .map(|e| e.with_loc_prefix("body"))
+        .map(|mut e| {
+            strip_secret_keys(&mut e.input);
+            e.with_loc_prefix("body")
+        })
         .collect()
+}
+
+fn strip_secret_keys(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (_, key) in config::SECRET_FIELDS {
+                m.shift_remove(key);
+            }
+            m.values_mut().for_each(strip_secret_keys);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_secret_keys),
+        _ => {}
+    }
 }
 
 /// The environment variables that shape this server, with effective values where the

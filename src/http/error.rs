@@ -30,6 +30,9 @@ pub enum ApiError {
     /// 413: the request body is larger than the server accepts.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 415: a request body that is not declared as JSON (`Content-Type`).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// 422: request validation failed, field by field (pydantic-shaped `detail` list).
     #[error("validation failed")]
     Validation(Vec<FieldError>),
@@ -57,6 +60,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) | ApiError::Unprocessable(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

@@ -4,20 +4,55 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
 use crate::config::{FieldError, Loc};
 
-/// A JSON request body, parsed whatever the content type says (clients written for the
-/// Python server do not always send one). Invalid JSON is a 422 `json_invalid` item.
+/// A JSON request body. A non-empty body must be declared `application/json` (or a
+/// `+json` type): anything else is a 415, so a page on another origin cannot send a
+/// "simple" cross-site request (`text/plain`, forms) that changes state without a CORS
+/// preflight. Invalid JSON is a 422 `json_invalid` item.
 pub struct JsonBody(pub Value);
+
+/// Refuses a non-empty body whose `Content-Type` is not JSON (415).
+pub fn require_json_type(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = declared
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let is_json = essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"));
+    if is_json {
+        return Ok(());
+    }
+    let got = if declared.is_empty() {
+        "no Content-Type".to_string()
+    } else {
+        format!("Content-Type '{declared}'")
+    };
+    Err(ApiError::UnsupportedMediaType(format!(
+        "Request body must be JSON sent with Content-Type: application/json (got {got})"
+    )))
+}
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge("Request body too large".into())
@@ -25,6 +60,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 ApiError::BadRequest(format!("Could not read request body: {}", e.body_text()))
             }
         })?;
+        require_json_type(&headers, &bytes)?;
         parse_json(&bytes).map(JsonBody)
     }
 }

@@ -197,6 +197,7 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
     let bytes = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| ApiError::PayloadTooLarge("Request body too large (limit 2 MiB)".into()))?;
+    super::extract::require_json_type(&parts.headers, &bytes)?;
     let body = parse_body(&bytes)?;
     let query: BTreeMap<String, String> = parts
         .uri
@@ -295,6 +296,9 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
                 "Plugin '{id}' failed to handle the request (details in the server log)"
             )))
         }
+        Err(CallError::Cancelled(m)) => Err(ApiError::Unavailable(format!(
+            "Plugin '{id}' stopped this request: {m}"
+        ))),
         Err(CallError::Unavailable) => Err(ApiError::Unavailable(format!(
             "Plugin '{id}' is reloading or stopped; retry"
         ))),

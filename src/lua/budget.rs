@@ -7,11 +7,18 @@
 //! of whichever call is executing right now. A plugin's Lua runs on one OS thread, and a
 //! call's Lua code only ever runs while the host polls that call's future, so
 //! [`Budgeted`] installs the call's budget in a thread-local for the duration of each poll.
+//!
+//! The same hook stops a call whose caller has given up: a route call that timed out, or
+//! whose client went away, sets the call's [`Cancel`] flag from the server's side, and
+//! the next hook (within about a tenth of a millisecond of Lua) raises [`Interrupt`].
+//! CPU-bound Lua never yields, so this is the only way to stop it promptly.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use mlua::{HookTriggers, Lua, VmState};
@@ -27,6 +34,51 @@ pub struct Budget {
     used: Cell<u64>,
     /// What is running, for the error message ("GET /api/hello/{name}", "setup").
     what: Rc<str>,
+    /// Set from another thread when nobody waits for the call's result any more.
+    cancel: Option<Cancel>,
+}
+
+/// A flag that stops a running call at its next hook. Cloned to the side that may give up
+/// on the call; [`Cancel::on_drop`] sets it when that side drops its guard.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// A guard that cancels the call when dropped: hold it in the future that awaits the
+    /// call's result, so a timeout or a gone client (which drop that future) stops it.
+    pub fn on_drop(&self) -> CancelOnDrop {
+        CancelOnDrop(self.clone())
+    }
+}
+
+/// Cancels its [`Cancel`] when dropped.
+#[derive(Debug)]
+pub struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// Why the hook stopped a call. Raised as a typed error, so the host recognises it by
+/// type (never by message text), through `pcall`, callbacks and coroutines alike.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Interrupt {
+    /// The call ran more Lua instructions than its budget.
+    #[error("instruction budget exceeded: {what} ran more than {limit} Lua instructions (runaway loop?)")]
+    Budget { limit: u64, what: String },
+    /// Nobody waits for the call any more (timed out, client gone).
+    #[error("cancelled: {what} was stopped because its caller gave up (timeout or client gone)")]
+    Cancelled { what: String },
 }
 
 impl Budget {
@@ -35,7 +87,34 @@ impl Budget {
             limit,
             used: Cell::new(0),
             what: what.into(),
+            cancel: None,
         })
+    }
+
+    /// A budget that also stops when `cancel` is set.
+    pub fn cancellable(limit: u64, what: impl Into<Rc<str>>, cancel: Cancel) -> Rc<Budget> {
+        Rc::new(Budget {
+            limit,
+            used: Cell::new(0),
+            what: what.into(),
+            cancel: Some(cancel),
+        })
+    }
+
+    /// Why the call must stop now, if it must.
+    fn interrupt(&self) -> Option<Interrupt> {
+        if self.used.get() > self.limit {
+            return Some(Interrupt::Budget {
+                limit: self.limit,
+                what: self.what.to_string(),
+            });
+        }
+        if self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+            return Some(Interrupt::Cancelled {
+                what: self.what.to_string(),
+            });
+        }
+        None
     }
 
     /// Instructions used so far (rounded up to the hook granularity).
@@ -49,10 +128,6 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<Budget>>> = const { RefCell::new(None) };
 }
 
-/// The message of the error a call gets when it runs out of budget.
-pub fn exceeded_message(limit: u64, what: &str) -> String {
-    format!("instruction budget exceeded: {what} ran more than {limit} Lua instructions (runaway loop?)")
-}
 
 /// Installs the counting hook on `lua`. Call before creating any thread.
 pub fn install(lua: &Lua) -> mlua::Result<()> {
@@ -61,14 +136,10 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
         |_lua, _debug| {
             CURRENT.with(|c| match c.borrow().as_ref() {
                 Some(b) => {
-                    let used = b.used.get() + u64::from(HOOK_EVERY);
-                    b.used.set(used);
-                    if used > b.limit {
-                        Err(mlua::Error::RuntimeError(exceeded_message(
-                            b.limit, &b.what,
-                        )))
-                    } else {
-                        Ok(VmState::Continue)
+                    b.used.set(b.used.get() + u64::from(HOOK_EVERY));
+                    match b.interrupt() {
+                        Some(i) => Err(mlua::Error::external(i)),
+                        None => Ok(VmState::Continue),
                     }
                 }
                 None => Ok(VmState::Continue),
@@ -77,10 +148,11 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     )
 }
 
-/// True when the running call has used up its budget: errors caught by `pcall` (and
-/// friends) are raised again then, so a runaway loop cannot swallow its own stop.
+/// True when the running call must stop (budget spent or cancelled): errors caught by
+/// `pcall` (and friends) are raised again then, so a runaway loop cannot swallow its own
+/// stop.
 pub fn exhausted() -> bool {
-    CURRENT.with(|c| c.borrow().as_ref().is_some_and(|b| b.used.get() > b.limit))
+    CURRENT.with(|c| c.borrow().as_ref().is_some_and(|b| b.interrupt().is_some()))
 }
 
 /// Wraps `pcall`, `xpcall` and `coroutine.resume` so that an error caught after the

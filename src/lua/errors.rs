@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use mlua::{Lua, Value};
 
+use super::budget::Interrupt;
+
 /// `rackscope.http_error(status, detail)`: raised by a handler to answer with `status`
 /// and `{"detail": detail}`.
 #[derive(Debug, Clone)]
@@ -77,8 +79,8 @@ pub fn type_name(v: &Value) -> &'static str {
 pub enum Failure {
     /// The handler raised `rackscope.http_error`.
     Http(HttpError),
-    /// The call ran out of instruction budget.
-    Budget(String),
+    /// The call ran out of instruction budget, or was cancelled (see [`Interrupt`]).
+    Interrupted(Interrupt),
     /// The plugin's Lua state hit its memory limit.
     Memory,
     /// Any other error: a bug in the plugin. The message carries file, line and traceback.
@@ -87,14 +89,14 @@ pub enum Failure {
 
 /// Classifies `err`, looking through callback wrappers for the error that started it.
 pub fn classify(err: &mlua::Error) -> Failure {
-    if let Some(h) = find_http(err) {
+    if let Some(h) = find_external::<HttpError>(err) {
         return Failure::Http(h);
+    }
+    if let Some(i) = find_external::<Interrupt>(err) {
+        return Failure::Interrupted(i);
     }
     match root(err) {
         mlua::Error::MemoryError(_) => Failure::Memory,
-        mlua::Error::RuntimeError(m) if m.contains("instruction budget exceeded") => {
-            Failure::Budget(m.clone())
-        }
         _ => Failure::Error(err.to_string()),
     }
 }
@@ -107,11 +109,12 @@ fn root(err: &mlua::Error) -> &mlua::Error {
     }
 }
 
-fn find_http(err: &mlua::Error) -> Option<HttpError> {
+/// The typed host error `err` started from, looking through callback wrappers.
+fn find_external<T: std::error::Error + Clone + 'static>(err: &mlua::Error) -> Option<T> {
     match err {
-        mlua::Error::ExternalError(e) => e.downcast_ref::<HttpError>().cloned(),
+        mlua::Error::ExternalError(e) => e.downcast_ref::<T>().cloned(),
         mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => {
-            find_http(cause)
+            find_external(cause)
         }
         _ => None,
     }

@@ -272,9 +272,39 @@ mod tests {
             let b = budget::Budget::new(1_000_000, "test");
             let err = budget::run_with(&b, || lua.load(src).exec()).unwrap_err();
             assert!(
-                matches!(errors::classify(&err), errors::Failure::Budget(_)),
+                matches!(
+                    errors::classify(&err),
+                    errors::Failure::Interrupted(budget::Interrupt::Budget { .. })
+                ),
                 "{src}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn a_cancelled_call_stops_at_its_next_hook_even_through_pcall() {
+        let dir = tempfile::tempdir().unwrap();
+        let lua = state(dir.path());
+        let cancel = budget::Cancel::default();
+        let b = budget::Budget::cancellable(u64::MAX, "GET /api/x", cancel.clone());
+        let flag = cancel.clone();
+        let stop = lua
+            .create_function(move |_, ()| {
+                flag.cancel();
+                Ok(())
+            })
+            .unwrap();
+        lua.globals().set("stop", stop).unwrap();
+        let src = "stop() while true do pcall(function() for i = 1, 100 do end end) end";
+        let err = budget::run_with(&b, || lua.load(src).exec()).unwrap_err();
+        assert!(
+            matches!(
+                errors::classify(&err),
+                errors::Failure::Interrupted(budget::Interrupt::Cancelled { .. })
+            ),
+            "{err}"
+        );
+        drop(cancel.on_drop());
+        assert!(cancel.is_cancelled());
     }
 }

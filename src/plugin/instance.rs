@@ -24,12 +24,12 @@ use tokio::sync::{mpsc, oneshot};
 use super::metrics::MetricsRegistry;
 use super::routes::PathPattern;
 use super::{config_file, MenuSection, PluginMeta};
-use crate::lua::budget::{self, Budget, Budgeted};
+use crate::lua::budget::{self, Budget, Budgeted, Cancel, Interrupt};
 use crate::lua::errors::{self, Failure};
 use crate::lua::{api, sandbox};
 use crate::state::AppState;
 
-/// How long a stopping plugin waits for in-flight jobs.
+/// How long a stopping plugin waits for in-flight jobs (reload, disable).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Resource limits of one plugin.
@@ -99,6 +99,9 @@ pub enum CallError {
     /// The call ran out of instruction budget.
     #[error("{0}")]
     Budget(String),
+    /// The call was stopped because its caller gave up (timeout, client gone).
+    #[error("{0}")]
+    Cancelled(String),
     /// The plugin's Lua state hit its memory limit.
     #[error("out of memory")]
     Memory,
@@ -115,14 +118,20 @@ enum Job {
         index: usize,
         req: Arc<RequestData>,
         reply: oneshot::Sender<Result<Reply, CallError>>,
+        /// Set when the caller stops waiting: stops CPU-bound Lua at its next hook.
+        cancel: Cancel,
     },
     Menu {
         reply: oneshot::Sender<Vec<MenuSection>>,
+        cancel: Cancel,
     },
     ConfigReload {
         app_config: Json,
     },
-    Shutdown,
+    /// Stop taking jobs; wait at most `drain` for in-flight ones, then run `shutdown()`.
+    Shutdown {
+        drain: Duration,
+    },
 }
 
 /// A registered route.
@@ -177,31 +186,51 @@ pub struct PluginHandle {
     pub generation: u64,
     pub loaded_at: SystemTime,
     tx: mpsc::UnboundedSender<Job>,
+    /// Closed (its sender dropped) when the plugin thread has exited, after `shutdown()`.
+    done: tokio::sync::watch::Receiver<()>,
 }
 
 impl PluginHandle {
-    /// Runs route `index` with `req`.
     /// Runs route `index` with `req` (shared, so a caller can retry it without a copy).
+    /// Dropping the returned future (a timeout, a client gone) stops the Lua call, even a
+    /// CPU-bound one, within a hook interval.
     pub async fn call_route(
         &self,
         index: usize,
         req: Arc<RequestData>,
     ) -> Result<Reply, CallError> {
         let (reply, rx) = oneshot::channel();
+        let cancel = Cancel::default();
+        let _stop_if_dropped = cancel.on_drop();
         self.tx
-            .send(Job::Route { index, req, reply })
+            .send(Job::Route {
+                index,
+                req,
+                reply,
+                cancel,
+            })
             .map_err(|_| CallError::Unavailable)?;
         rx.await.map_err(|_| CallError::Unavailable)?
     }
 
-    /// The static sections plus whatever the menu functions return now.
-    pub async fn menu(&self) -> Vec<MenuSection> {
+    /// The static sections plus whatever the menu functions return within `limit`. A
+    /// plugin whose menu functions take longer is left out (and logged); its calls are
+    /// stopped.
+    pub async fn menu(&self, limit: Duration) -> Vec<MenuSection> {
         let mut out = self.static_menu.clone();
         if self.dynamic_menu {
             let (reply, rx) = oneshot::channel();
-            if self.tx.send(Job::Menu { reply }).is_ok() {
-                if let Ok(mut sections) = rx.await {
-                    out.append(&mut sections);
+            let cancel = Cancel::default();
+            let _stop_if_dropped = cancel.on_drop();
+            if self.tx.send(Job::Menu { reply, cancel }).is_ok() {
+                match tokio::time::timeout(limit, rx).await {
+                    Ok(Ok(mut sections)) => out.append(&mut sections),
+                    Ok(Err(_)) => {}
+                    Err(_) => tracing::warn!(
+                        plugin = %self.meta.id,
+                        ?limit,
+                        "menu function did not answer in time; its sections are left out"
+                    ),
                 }
             }
         }
@@ -213,9 +242,21 @@ impl PluginHandle {
         let _ = self.tx.send(Job::ConfigReload { app_config });
     }
 
-    /// Asks the plugin to stop once in-flight jobs are done.
+    /// Asks the plugin to stop once in-flight jobs are done (at most [`DRAIN_TIMEOUT`]).
     pub fn shutdown(&self) {
-        let _ = self.tx.send(Job::Shutdown);
+        self.shutdown_within(DRAIN_TIMEOUT);
+    }
+
+    /// Asks the plugin to stop, waiting at most `drain` for in-flight jobs before its
+    /// `shutdown()` runs.
+    pub fn shutdown_within(&self, drain: Duration) {
+        let _ = self.tx.send(Job::Shutdown { drain });
+    }
+
+    /// Resolves once the plugin's thread has exited (after its `shutdown()` ran).
+    pub async fn stopped(&self) {
+        let mut done = self.done.clone();
+        while done.changed().await.is_ok() {}
     }
 }
 
@@ -261,9 +302,12 @@ fn thread_main(spec: LoadSpec, state: AppState, main: tokio::runtime::Handle, lo
         }
     };
     let local = tokio::task::LocalSet::new();
+    // Dropped when this thread ends: `PluginHandle::stopped` waits for that.
+    let (done_tx, done_rx) = tokio::sync::watch::channel(());
     local.block_on(&rt, async move {
+        let _done = done_tx;
         let (tx, rx) = mpsc::unbounded_channel();
-        let vm = match load(&spec, state, main, tx).await {
+        let vm = match load(&spec, state, main, tx, done_rx).await {
             Ok((vm, handle)) => {
                 if loaded_tx.send(Ok(handle)).is_err() {
                     return;
@@ -284,6 +328,7 @@ async fn load(
     state: AppState,
     main: tokio::runtime::Handle,
     tx: mpsc::UnboundedSender<Job>,
+    done: tokio::sync::watch::Receiver<()>,
 ) -> Result<(Vm, PluginHandle), String> {
     let display_prefix = format!("plugins/{}", spec.folder);
     let sspec = sandbox::SandboxSpec {
@@ -417,6 +462,7 @@ async fn load(
         generation: spec.generation,
         loaded_at: SystemTime::now(),
         tx,
+        done,
     };
     let vm = Vm {
         lua,
@@ -464,7 +510,7 @@ fn read_meta(module: &Table, prefix: &str) -> Result<PluginMeta, String> {
 /// A load-time Lua error as one line (file:line: message), plus the traceback if any.
 fn lua_message(e: &mlua::Error) -> String {
     match errors::classify(e) {
-        Failure::Budget(m) => m,
+        Failure::Interrupted(i) => i.to_string(),
         Failure::Memory => "out of memory (the plugin's memory limit was reached)".into(),
         Failure::Http(h) => h.to_string(),
         Failure::Error(m) => m,
@@ -492,8 +538,10 @@ async fn serve_jobs(vm: Rc<Vm>, mut rx: mpsc::UnboundedReceiver<Job>) {
             }
         }
     };
+    let mut drain_for = DRAIN_TIMEOUT;
     while let Some(job) = rx.recv().await {
-        if matches!(job, Job::Shutdown) {
+        if let Job::Shutdown { drain } = job {
+            drain_for = drain;
             break;
         }
         run(job).await;
@@ -502,7 +550,7 @@ async fn serve_jobs(vm: Rc<Vm>, mut rx: mpsc::UnboundedReceiver<Job>) {
     // instance just before a reload swapped it out still gets its answer.
     rx.close();
     while let Some(job) = rx.recv().await {
-        if !matches!(job, Job::Shutdown) {
+        if !matches!(job, Job::Shutdown { .. }) {
             run(job).await;
         }
     }
@@ -515,7 +563,7 @@ async fn serve_jobs(vm: Rc<Vm>, mut rx: mpsc::UnboundedReceiver<Job>) {
             idle.await;
         }
     };
-    if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
+    if tokio::time::timeout(drain_for, drain).await.is_err() {
         tracing::warn!(plugin = %vm.ctx.folder, "in-flight plugin calls cancelled at shutdown");
     }
     if let Ok(Some(f)) = vm.module.get::<Option<Function>>("shutdown") {
@@ -540,11 +588,13 @@ async fn run_job(vm: Rc<Vm>, job: Job) {
             index,
             req,
             mut reply,
+            cancel,
         } => {
             // The caller gone (client disconnected, or the request timed out) cancels the
-            // call: dropping it drops the handler's coroutine wherever it was waiting.
+            // call: dropping it drops the handler's coroutine wherever it was waiting, and
+            // `cancel` stops it at its next hook if it is running Lua.
             tokio::select! {
-                out = run_route(&vm, index, req) => {
+                out = run_route(&vm, index, req, cancel) => {
                     let _ = reply.send(out);
                 }
                 _ = reply.closed() => {
@@ -552,10 +602,17 @@ async fn run_job(vm: Rc<Vm>, job: Job) {
                 }
             }
         }
-        Job::Menu { reply } => {
+        Job::Menu { reply, cancel } => {
             let mut sections = Vec::new();
             for f in &vm.menu_fns {
-                let b = Budget::new(vm.ctx.limits.instructions, "menu function");
+                if cancel.is_cancelled() {
+                    return;
+                }
+                let b = Budget::cancellable(
+                    vm.ctx.limits.instructions,
+                    "menu function",
+                    cancel.clone(),
+                );
                 match Budgeted::new(b, f.call_async::<Value>(())).await {
                     Ok(v) => match parse_sections(&vm.lua, v) {
                         Ok(mut s) => sections.append(&mut s),
@@ -586,7 +643,7 @@ async fn run_job(vm: Rc<Vm>, job: Job) {
                 tracing::warn!(plugin = %vm.ctx.folder, error = %lua_message(&e), "on_config_reload failed");
             }
         }
-        Job::Shutdown => {}
+        Job::Shutdown { .. } => {}
     }
 }
 
@@ -609,11 +666,16 @@ pub fn parse_sections(lua: &Lua, v: Value) -> Result<Vec<MenuSection>, String> {
     }
 }
 
-async fn run_route(vm: &Rc<Vm>, index: usize, req: Arc<RequestData>) -> Result<Reply, CallError> {
+async fn run_route(
+    vm: &Rc<Vm>,
+    index: usize,
+    req: Arc<RequestData>,
+    cancel: Cancel,
+) -> Result<Reply, CallError> {
     let (Some(handler), Some(label)) = (vm.handlers.get(index), vm.labels.get(index)) else {
         return Err(CallError::Unavailable);
     };
-    let budget = Budget::new(vm.ctx.limits.instructions, label.clone());
+    let budget = Budget::cancellable(vm.ctx.limits.instructions, label.clone(), cancel);
     let lua = &vm.lua;
     let result = Budgeted::new(budget.clone(), async {
         let t = request_table(lua, &req)?;
@@ -628,7 +690,13 @@ async fn run_route(vm: &Rc<Vm>, index: usize, req: Arc<RequestData>) -> Result<R
                     status: h.status,
                     detail: h.detail,
                 },
-                Failure::Budget(m) => CallError::Budget(m),
+                Failure::Interrupted(i @ Interrupt::Budget { .. }) => {
+                    CallError::Budget(i.to_string())
+                }
+                Failure::Interrupted(i @ Interrupt::Cancelled { .. }) => {
+                    tracing::info!(plugin = %vm.ctx.folder, "{i}");
+                    CallError::Cancelled(i.to_string())
+                }
                 Failure::Memory => {
                     lua.gc_collect().ok();
                     CallError::Memory

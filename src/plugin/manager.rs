@@ -20,6 +20,14 @@ use super::instance::{self, Limits, LoadSpec, PluginHandle};
 use super::{config_file, metrics, MenuSection};
 use crate::state::AppState;
 
+/// How long `GET /api/plugins/menu` waits for a plugin's menu functions.
+pub const MENU_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long server shutdown waits for every plugin's `shutdown()`: in-flight jobs get
+/// [`SHUTDOWN_DRAIN`] of it, the hooks the rest.
+pub const SHUTDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// One plugin folder that is enabled: its running instance (if any) and its last error.
 #[derive(Debug, Clone)]
 pub struct PluginSlot {
@@ -101,14 +109,20 @@ impl PluginSet {
         Err(other_method)
     }
 
-    /// Every loaded plugin's menu sections, sorted by `order` then id.
+    /// Every loaded plugin's menu sections, sorted by `order` then id. Plugins are asked
+    /// concurrently; one whose menu functions take longer than [`MENU_LIMIT`] is left out
+    /// (and logged), so a slow plugin never holds the sidebar.
     pub async fn menu(&self) -> Vec<MenuSection> {
-        let mut out = Vec::new();
-        for slot in &self.slots {
-            if let Some(h) = &slot.handle {
-                out.extend(h.menu().await);
-            }
-        }
+        let asks = self
+            .slots
+            .iter()
+            .filter_map(|s| s.handle.as_ref())
+            .map(|h| h.menu(MENU_LIMIT));
+        let mut out: Vec<MenuSection> = futures::future::join_all(asks)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         out.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
         out
     }
@@ -362,18 +376,27 @@ impl PluginManager {
         Ok(handle)
     }
 
-    /// Stops every plugin (server shutdown).
+    /// Stops every plugin (server shutdown) and waits, at most [`SHUTDOWN_LIMIT`], until
+    /// each has run its `shutdown()` and exited.
     pub async fn shutdown_all(&self) {
         let _guard = self.inner.change.lock().await;
         let current = self.current();
-        for s in current.slots.iter().rev() {
-            if let Some(h) = &s.handle {
-                h.shutdown();
-            }
+        let handles: Vec<Arc<PluginHandle>> = current
+            .slots
+            .iter()
+            .rev()
+            .filter_map(|s| s.handle.clone())
+            .collect();
+        for h in &handles {
+            h.shutdown_within(SHUTDOWN_DRAIN);
         }
         self.inner.set.store(Arc::new(PluginSet::default()));
         for (_, (_, task)) in self.inner.listeners.lock().drain() {
             task.abort();
+        }
+        let all = futures::future::join_all(handles.iter().map(|h| h.stopped()));
+        if tokio::time::timeout(SHUTDOWN_LIMIT, all).await.is_err() {
+            tracing::warn!(limit = ?SHUTDOWN_LIMIT, "some plugins did not finish shutdown() in time");
         }
     }
 

@@ -1,18 +1,28 @@
 //! File watching: edits to a plugin's Lua files (including files it `require`s) or to its
-//! config folder reload that plugin, and edits to app.yaml reload the whole state, each
-//! transactionally (D3). Events are debounced ([`DEBOUNCE`]) so an editor's
-//! write-rename-chmod burst is one reload.
+//! config file reload that plugin, and edits to app.yaml reload the whole state, each
+//! transactionally (D3).
+//!
+//! Events go through `notify-debouncer-full`, which debounces **per path** ([`DEBOUNCE`]
+//! of quiet on that path) and folds an editor's write-rename-chmod burst into one event.
+//! Per-path debouncing is what keeps reloads prompt: a file that changes all the time (the
+//! server's own log next to app.yaml, a data file a plugin rewrites every second) only
+//! delays events of that file, never an edit of `init.lua`. Events that cannot trigger a
+//! reload (reads, files other than Lua code, the config file and app.yaml) are dropped
+//! before anything else happens.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
+use notify::{EventKind, RecursiveMode};
+use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 
 use crate::state::AppState;
 
-/// Quiet time after the last event before reloading.
-pub const DEBOUNCE: Duration = Duration::from_millis(120);
+/// Quiet time on a path after its last event before the edit is applied. With the
+/// debouncer's tick of a quarter of this, an edit is applied 100-125 ms after the editor's
+/// last write, whatever other files do meanwhile.
+pub const DEBOUNCE: Duration = Duration::from_millis(100);
 
 /// What changed.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -21,48 +31,65 @@ enum Target {
     Plugin(String),
 }
 
+/// The watcher; watching stops when it is dropped.
+pub type Watcher = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
+
+/// The watched roots, as absolute paths (event paths are absolute).
+struct Roots {
+    app_yaml: PathBuf,
+    code_root: PathBuf,
+    config_root: PathBuf,
+}
+
 /// Starts watching and returns the watcher, which must be kept alive.
-pub fn start(state: AppState) -> notify::Result<notify::RecommendedWatcher> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if let Ok(ev) = res {
-            if matches!(ev.kind, notify::EventKind::Access(_)) {
-                return;
-            }
-            for p in ev.paths {
-                let _ = tx.send(p);
-            }
-        }
-    })?;
+pub fn start(state: AppState) -> notify::Result<Watcher> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Target>();
     let app_yaml = absolute(state.config_path());
     let app_dir = app_yaml
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let code_root = absolute(&super::manager::code_root(&state));
-    let config_root = app_dir.join("plugins");
-    watcher.watch(&app_dir, RecursiveMode::NonRecursive)?;
-    if code_root.is_dir() {
-        watcher.watch(&code_root, RecursiveMode::Recursive)?;
-    }
-    if config_root.is_dir() && !config_root.starts_with(&code_root) {
-        watcher.watch(&config_root, RecursiveMode::Recursive)?;
-    }
-    tracing::info!(app_yaml = %app_yaml.display(), plugins = %code_root.display(), "watching for edits");
-    tokio::spawn(async move {
-        while let Some(first) = rx.recv().await {
-            let mut paths = vec![first];
-            loop {
-                match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
-                    Ok(Some(p)) => paths.push(p),
-                    Ok(None) => return,
-                    Err(_) => break,
+    let roots = Roots {
+        app_yaml,
+        code_root: absolute(&super::manager::code_root(&state)),
+        config_root: app_dir.join("plugins"),
+    };
+    let watch_code = roots.code_root.is_dir();
+    let watch_config =
+        roots.config_root.is_dir() && !roots.config_root.starts_with(&roots.code_root);
+    tracing::info!(app_yaml = %roots.app_yaml.display(), plugins = %roots.code_root.display(), "watching for edits");
+    let (code_root, config_root) = (roots.code_root.clone(), roots.config_root.clone());
+    let classifier = state.clone();
+    let mut debouncer = new_debouncer(DEBOUNCE, None, move |res: DebounceEventResult| {
+        let Ok(events) = res else { return };
+        for ev in events {
+            if matches!(ev.event.kind, EventKind::Access(_) | EventKind::Other) {
+                continue;
+            }
+            for p in &ev.event.paths {
+                let config_of = |folder: &str| {
+                    absolute(&classifier.plugins().config_path_of(&classifier, folder))
+                };
+                if let Some(t) = classify(p, &roots, config_of) {
+                    let _ = tx.send(t);
                 }
             }
-            let targets: BTreeSet<Target> = paths
-                .iter()
-                .filter_map(|p| classify(p, &app_yaml, &code_root, &config_root))
-                .collect();
+        }
+    })?;
+    debouncer.watch(&app_dir, RecursiveMode::NonRecursive)?;
+    if watch_code {
+        debouncer.watch(&code_root, RecursiveMode::Recursive)?;
+    }
+    if watch_config {
+        debouncer.watch(&config_root, RecursiveMode::Recursive)?;
+    }
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            // Everything that arrived together is applied once, app.yaml first.
+            let mut targets = BTreeSet::from([first]);
+            while let Ok(t) = rx.try_recv() {
+                targets.insert(t);
+            }
             for t in targets {
                 match t {
                     Target::AppYaml => {
@@ -75,31 +102,85 @@ pub fn start(state: AppState) -> notify::Result<notify::RecommendedWatcher> {
             }
         }
     });
-    Ok(watcher)
+    Ok(debouncer)
 }
 
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-fn classify(p: &Path, app_yaml: &Path, code_root: &Path, config_root: &Path) -> Option<Target> {
-    if p == app_yaml {
+/// What an event on `p` may reload, if anything: app.yaml itself, a `.lua` file under a
+/// plugin's code folder, or the file `config_of(folder)` names (the plugin's config file).
+/// Data files, READMEs, logs and editor scratch files (`.x`, `x~`, `x.swp`) reload nothing.
+fn classify(p: &Path, roots: &Roots, config_of: impl Fn(&str) -> PathBuf) -> Option<Target> {
+    if p == roots.app_yaml {
         return Some(Target::AppYaml);
     }
     let name = p.file_name()?.to_string_lossy();
     if name.starts_with('.') || name.ends_with('~') || name.ends_with(".swp") {
         return None;
     }
-    for root in [code_root, config_root] {
-        if let Ok(rel) = p.strip_prefix(root) {
-            let folder = rel
-                .components()
-                .next()?
-                .as_os_str()
-                .to_string_lossy()
-                .into_owned();
+    for (root, code) in [(&roots.code_root, true), (&roots.config_root, false)] {
+        let Ok(rel) = p.strip_prefix(root) else {
+            continue;
+        };
+        let mut parts = rel.components();
+        let folder = parts.next()?.as_os_str().to_string_lossy().into_owned();
+        parts.next()?; // a file inside the folder, not the folder itself
+        let is_lua = code && p.extension().is_some_and(|x| x == "lua");
+        if is_lua || p == config_of(&folder) {
             return Some(Target::Plugin(folder));
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roots() -> Roots {
+        Roots {
+            app_yaml: PathBuf::from("/etc/rs/app.yaml"),
+            code_root: PathBuf::from("/opt/rs/plugins"),
+            config_root: PathBuf::from("/etc/rs/plugins"),
+        }
+    }
+
+    fn config_of(folder: &str) -> PathBuf {
+        PathBuf::from(format!("/etc/rs/plugins/{folder}/config.yml"))
+    }
+
+    fn class(p: &str) -> Option<Target> {
+        classify(Path::new(p), &roots(), config_of)
+    }
+
+    #[test]
+    fn only_code_config_and_app_yaml_can_reload() {
+        assert_eq!(class("/etc/rs/app.yaml"), Some(Target::AppYaml));
+        assert_eq!(
+            class("/opt/rs/plugins/hello/init.lua"),
+            Some(Target::Plugin("hello".into()))
+        );
+        assert_eq!(
+            class("/opt/rs/plugins/hello/lib/util.lua"),
+            Some(Target::Plugin("hello".into()))
+        );
+        assert_eq!(
+            class("/etc/rs/plugins/hello/config.yml"),
+            Some(Target::Plugin("hello".into()))
+        );
+        for quiet in [
+            "/etc/rs/server.log",
+            "/etc/rs/plugins/hello/notes.json",
+            "/etc/rs/plugins/hello/overrides/overrides.yaml",
+            "/opt/rs/plugins/hello/README.md",
+            "/opt/rs/plugins/hello/.init.lua.swp",
+            "/opt/rs/plugins/hello/init.lua~",
+            "/opt/rs/plugins/hello",
+            "/etc/rs/plugins/hello/x.lua",
+        ] {
+            assert_eq!(class(quiet), None, "{quiet}");
+        }
+    }
 }

@@ -1,5 +1,5 @@
 //! `rackscope.route`, `menu`, `status_map`, `status.severity`, `http_error`, `every`,
-//! `array`, `null` and `plugin`: registration (open only during `setup`), errors and timers.
+//! `array`, `is_array`, `null` and `plugin`: registration (open only during `setup`), errors and timers.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -194,6 +194,12 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             };
             t.set_metatable(Some(lua.array_metatable()))?;
             Ok(t)
+        })?,
+    )?;
+    root.set(
+        "is_array",
+        lua.create_function(|lua, v: Value| {
+            Ok(matches!(v, Value::Table(t) if t.metatable().is_some_and(|m| m == lua.array_metatable())))
         })?,
     )?;
     root.set("null", lua.null())?;
