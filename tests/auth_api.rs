@@ -748,7 +748,10 @@ async fn trusted_networks_guard_admin_writes_while_auth_is_off() {
     cd.edit_app_yaml(|d| d["auth"]["trusted_networks"] = json!(["not-a-cidr", "127.0.0.0/8"]));
     let (_s, api) = start(&cd);
     let (status, _) = api
-        .put("/api/config", &json!({"refresh": {"room_state_seconds": 1}}))
+        .put(
+            "/api/config",
+            &json!({"refresh": {"room_state_seconds": 1}}),
+        )
         .await;
     assert_eq!(status, 422);
 }

@@ -90,9 +90,11 @@ async fn edits_are_applied_while_other_files_keep_changing() {
     for v in ["v2", "v3"] {
         fs::write(&init, NOISY.replace("\"v1\"", &format!("\"{v}\""))).unwrap();
         // Applied while the noise goes on (the old watcher waited for silence).
-        eventually("edit applied during noise", Duration::from_secs(5), || async {
-            api.get("/api/noisy/version").await.1["version"] == v
-        })
+        eventually(
+            "edit applied during noise",
+            Duration::from_secs(5),
+            || async { api.get("/api/noisy/version").await.1["version"] == v },
+        )
         .await;
     }
     stop.store(true, Ordering::Relaxed);
@@ -144,7 +146,9 @@ async fn a_timed_out_request_stops_cpu_bound_lua() {
         assert_eq!(fast.status(), 200);
     }
     eventually("cancellation logged", Duration::from_secs(5), || async {
-        server.log().contains("was stopped because its caller gave up")
+        server
+            .log()
+            .contains("was stopped because its caller gave up")
     })
     .await;
 }
@@ -212,7 +216,10 @@ async fn a_slow_menu_function_does_not_hold_the_sidebar() {
         .collect();
     assert_eq!(ids, ["good", "dyn"]);
     let log = server.log();
-    assert!(log.contains("menu function did not answer in time"), "{log}");
+    assert!(
+        log.contains("menu function did not answer in time"),
+        "{log}"
+    );
     // The spinning menu function was stopped: its plugin serves routes again.
     let api = Api::new(&server);
     eventually("spinmenu serves again", Duration::from_secs(3), || async {
@@ -294,7 +301,11 @@ async fn bodies_must_be_declared_json() {
     ] {
         for (method, path, body) in [
             (reqwest::Method::PUT, "/api/config", &cfg),
-            (reqwest::Method::POST, "/api/plugins/echo/config", &plugin_cfg),
+            (
+                reqwest::Method::POST,
+                "/api/plugins/echo/config",
+                &plugin_cfg,
+            ),
             (reqwest::Method::POST, "/api/echo", &echo),
             (
                 reqwest::Method::POST,
@@ -321,7 +332,13 @@ async fn bodies_must_be_declared_json() {
         "Application/JSON",
         "application/merge-patch+json",
     ] {
-        let (status, body) = send(reqwest::Method::POST, "/api/echo", Some(ctype), echo.clone()).await;
+        let (status, body) = send(
+            reqwest::Method::POST,
+            "/api/echo",
+            Some(ctype),
+            echo.clone(),
+        )
+        .await;
         assert_eq!((status, body), (200, json!({"got": {"a": 1}})), "{ctype}");
     }
     let (status, _) = send(

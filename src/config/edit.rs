@@ -228,8 +228,11 @@ fn line_edit(text: &str, change: &Change) -> Option<String> {
                 return None;
             }
         }
-        let found = child_indent
-            .and_then(|ci| (lo..hi).find(|&i| is_key_line(lines[i], ci, key)).map(|i| (i, ci)));
+        let found = child_indent.and_then(|ci| {
+            (lo..hi)
+                .find(|&i| is_key_line(lines[i], ci, key))
+                .map(|i| (i, ci))
+        });
         match found {
             Some((i, ci)) => {
                 let end = value_block_end(&lines, i, ci);
@@ -467,7 +470,10 @@ map:
         let out = apply(DOC, &changes).unwrap();
         assert_eq!(comments(&out), comments(DOC), "{out}");
         assert!(out.contains("  name: \"Kestrel\"   # the name\n"), "{out}");
-        assert!(out.contains("  trusted_networks: [\"10.0.0.0/8\"]   # CIDRs\n"), "{out}");
+        assert!(
+            out.contains("  trusted_networks: [\"10.0.0.0/8\"]   # CIDRs\n"),
+            "{out}"
+        );
         assert!(out.contains("  plugins: ../plugins   # code folder\n"));
         assert!(!out.contains("playlist"));
         let mut want = parse(DOC).unwrap();
@@ -500,7 +506,10 @@ map:
     fn refuses_documents_it_cannot_edit() {
         let c = [set(&["auth", "username"], json!("x"))];
         assert!(matches!(apply("- a\n", &c), Err(EditError::NotMapping)));
-        assert!(matches!(apply("auth: 3\n", &c), Err(EditError::NotAMapping(_))));
+        assert!(matches!(
+            apply("auth: 3\n", &c),
+            Err(EditError::NotAMapping(_))
+        ));
         assert!(matches!(apply("auth: [\n", &c), Err(EditError::Parse(_))));
     }
 

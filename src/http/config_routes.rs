@@ -42,7 +42,10 @@ async fn put_config(
     let sends_password = body
         .pointer("/telemetry/basic_auth_password")
         .is_some_and(|v| !v.is_null());
-    if merged.pointer("/telemetry/basic_auth_user").is_some_and(Value::is_null) && !sends_password
+    if merged
+        .pointer("/telemetry/basic_auth_user")
+        .is_some_and(Value::is_null)
+        && !sends_password
     {
         merged["telemetry"]["basic_auth_password"] = Value::Null;
     }

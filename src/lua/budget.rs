@@ -128,7 +128,6 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<Budget>>> = const { RefCell::new(None) };
 }
 
-
 /// Installs the counting hook on `lua`. Call before creating any thread.
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     lua.set_global_hook(
