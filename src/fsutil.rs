@@ -2,13 +2,78 @@
 //!
 //! A write goes to a temporary file in the target's own directory, is flushed to disk, then
 //! renamed over the target, and the directory is synced: a reader (or a crash) sees either
-//! the old file or the new one, never half of either. Callers serialise writers of the same
-//! file themselves (the state's reload lock); this module only guarantees atomicity.
+//! the old file or the new one, never half of either.
+//!
+//! Atomic writes alone do not stop lost updates: two writers that each read a file, merge
+//! a change and write it back can overwrite each other. Every read-modify-write of a
+//! config file therefore holds [`lock_file`] for that file, the one serialisation point
+//! per file whichever route (PUT /api/config, POST /api/plugins/{id}/config, a plugin's
+//! `rackscope.config.save`) does the writing.
+//!
+//! A crash between creating a temporary file and renaming it leaves the temporary file
+//! behind; [`remove_stale_temporaries`] clears them at start-up.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+
+/// One async mutex per file path (absolute). A std mutex guards the map itself: it is
+/// held only to look the entry up, never across an await.
+static FILE_LOCKS: LazyLock<parking_lot::Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(Default::default);
+
+/// Waits for exclusive use of `path` for a read-modify-write. Hold the guard from the
+/// read to the end of the write; take no other lock while holding it.
+pub async fn lock_file(path: &Path) -> tokio::sync::OwnedMutexGuard<()> {
+    let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let lock = FILE_LOCKS.lock().entry(key).or_default().clone();
+    lock.lock_owned().await
+}
+
+/// The name prefix and infix of [`write_atomic`]'s temporary files: `.<name>.tmp-<pid>-<n>`.
+const TMP_INFIX: &str = ".tmp-";
+
+/// Removes temporary files that [`write_atomic`] left in `dir` (and its subfolders with
+/// `recursive`) when a process died between writing and renaming them. Returns how many
+/// were removed.
+/// Only files named like ours and older than a minute are touched, so the temporaries of
+/// another process writing right now are left alone.
+pub fn remove_stale_temporaries(dir: &Path, recursive: bool) -> usize {
+    remove_stale_in(dir, 0, recursive)
+}
+
+fn remove_stale_in(dir: &Path, depth: usize, recursive: bool) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let Ok(kind) = e.file_type() else { continue };
+        let path = e.path();
+        if kind.is_dir() {
+            if recursive && depth < 8 {
+                removed += remove_stale_in(&path, depth + 1, true);
+            }
+            continue;
+        }
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = kind.is_file() && name.starts_with('.') && name.contains(TMP_INFIX);
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() >= 60);
+        if ours && old && fs::remove_file(&path).is_ok() {
+            tracing::info!(path = %path.display(), "removed a temporary file left by an interrupted write");
+            removed += 1;
+        }
+    }
+    removed
+}
 
 /// Distinguishes temporary files of concurrent writers in one process.
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -24,7 +89,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
     let tmp = dir.join(format!(
-        ".{}.tmp-{}-{}",
+        ".{}{TMP_INFIX}{}-{}",
         file_name.to_string_lossy(),
         std::process::id(),
         TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
@@ -54,6 +119,34 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_temporaries_are_removed_and_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("plugins/x");
+        fs::create_dir_all(&sub).unwrap();
+        let stale = [
+            dir.path().join(".app.yaml.tmp-123-0"),
+            sub.join(".config.yml.tmp-9-4"),
+        ];
+        let fresh = sub.join(".config.yml.tmp-9-5");
+        let kept = [dir.path().join("app.yaml"), sub.join("notes.tmp-1")];
+        for p in stale.iter().chain(kept.iter()).chain([&fresh]) {
+            fs::write(p, "x").unwrap();
+        }
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for p in stale.iter().chain(kept.iter()) {
+            File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        assert_eq!(remove_stale_temporaries(dir.path(), true), 2);
+        assert!(stale.iter().all(|p| !p.exists()));
+        assert!(kept.iter().all(|p| p.exists()) && fresh.exists());
+    }
 
     #[test]
     fn replaces_content_and_leaves_no_temporary_file() {

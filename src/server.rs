@@ -16,6 +16,22 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Temporary files of writes a crash interrupted (never the files themselves, which
+    // atomic writes keep whole): next to app.yaml and in the plugins' config folders.
+    let app_dir = state
+        .config_path()
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    tokio::task::spawn_blocking(move || {
+        let dir = if app_dir.as_os_str().is_empty() {
+            std::path::PathBuf::from(".")
+        } else {
+            app_dir
+        };
+        crate::fsutil::remove_stale_temporaries(&dir, false)
+            + crate::fsutil::remove_stale_temporaries(&dir.join("plugins"), true)
+    });
     // Plugins load in the background: core routes answer at once, and requests that may
     // need a plugin wait for the first load (`PluginManager::ready`).
     let loader = state.clone();

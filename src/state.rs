@@ -218,6 +218,9 @@ impl AppState {
         let snapshot = self.build(cfg).await.map_err(ApplyError::Build)?;
         for (folder, settings) in moved {
             let path = self.plugins().config_path_of(self, &folder);
+            // Read, merge and write under the file's lock: a concurrent
+            // `POST /api/plugins/{id}/config` cannot slip in between and be lost.
+            let _file = fsutil::lock_file(&path).await;
             let merged = crate::plugin::config_file::read(&path)
                 .map(|cur| crate::plugin::config_file::merge(&cur.config, &settings))
                 .map_err(|e| ApplyError::Write(std::io::Error::other(e)))?;

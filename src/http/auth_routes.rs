@@ -22,7 +22,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::extract::{require_object, JsonBody};
@@ -34,9 +34,6 @@ use crate::auth::password::{self, PolicyError};
 use crate::auth::ratelimit::{LoginLimiter, TOO_MANY_ATTEMPTS};
 use crate::auth::{token, write_credential, CredentialField, CredentialWriteError};
 use crate::config::{FieldError, Loc};
-
-/// Request fields whose values never appear in an error body.
-const SECRET_FIELDS: [&str; 3] = ["password", "current_password", "new_password"];
 
 /// The routes, with a login rate limiter of their own (one per application).
 pub fn router() -> Router<AppState> {
@@ -68,9 +65,23 @@ enum AuthError {
     Server(&'static str, String),
 }
 
+/// Every error of these routes passes here: validation errors lose their `input`, so no
+/// auth route ever echoes what it was sent (a password in a list, a bare string or a
+/// misnamed field would otherwise come back in the 422).
 impl From<ApiError> for AuthError {
     fn from(e: ApiError) -> Self {
-        AuthError::Api(e)
+        AuthError::Api(match e {
+            ApiError::Validation(errors) => ApiError::Validation(
+                errors
+                    .into_iter()
+                    .map(|e| FieldError {
+                        input: Value::Null,
+                        ..e
+                    })
+                    .collect(),
+            ),
+            other => other,
+        })
     }
 }
 
@@ -314,23 +325,19 @@ async fn remove_avatar(path: &std::path::Path) {
 }
 
 /// Reads required string fields from a JSON object body, reporting every problem at once
-/// in the pydantic shape (`missing` / `string_type` at `["body", <field>]`). Values of
-/// secret fields are masked in the echoed `input`.
+/// in the pydantic shape (`missing` / `string_type` at `["body", <field>]`). The `input`
+/// of each error is dropped on the way out ([`AuthError`]'s `From`).
 fn string_fields<const N: usize>(body: &Value, names: [&str; N]) -> Result<[String; N], ApiError> {
     let obj = require_object(body)?;
     let mut errors = Vec::new();
     let values = names.map(|name| match obj.get(name) {
         Some(Value::String(s)) => s.clone(),
-        Some(other) => {
+        Some(_) => {
             errors.push(FieldError {
                 kind: "string_type".into(),
                 loc: vec![Loc::Key("body".into()), Loc::Key(name.into())],
                 msg: "Input should be a valid string".into(),
-                input: if SECRET_FIELDS.contains(&name) {
-                    Value::Null
-                } else {
-                    other.clone()
-                },
+                input: Value::Null,
                 ctx: None,
             });
             String::new()
@@ -340,7 +347,7 @@ fn string_fields<const N: usize>(body: &Value, names: [&str; N]) -> Result<[Stri
                 kind: "missing".into(),
                 loc: vec![Loc::Key("body".into()), Loc::Key(name.into())],
                 msg: "Field required".into(),
-                input: masked(obj),
+                input: Value::Null,
                 ctx: None,
             });
             String::new()
@@ -351,22 +358,6 @@ fn string_fields<const N: usize>(body: &Value, names: [&str; N]) -> Result<[Stri
     } else {
         Err(ApiError::Validation(errors))
     }
-}
-
-/// `obj` with the values of secret fields replaced, for echoing back in an error.
-fn masked(obj: &Map<String, Value>) -> Value {
-    Value::Object(
-        obj.iter()
-            .map(|(k, v)| {
-                let v = if SECRET_FIELDS.contains(&k.as_str()) {
-                    json!("**********")
-                } else {
-                    v.clone()
-                };
-                (k.clone(), v)
-            })
-            .collect(),
-    )
 }
 
 #[cfg(test)]
@@ -385,12 +376,15 @@ mod tests {
             serde_json::to_value(&errs[0].loc).unwrap(),
             json!(["body", "username"])
         );
-        assert_eq!(
-            errs[0].input,
-            json!({"password": "**********", "extra": "kept"})
-        );
+        assert_eq!(errs[0].input, Value::Null);
         assert_eq!(errs[1].kind, "string_type");
         assert_eq!(errs[1].input, Value::Null);
+        let Err(AuthError::Api(ApiError::Validation(errs))) =
+            string_fields(&json!(["admin", "MySecretPw1"]), ["username"]).map_err(AuthError::from)
+        else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(errs[0].input, Value::Null, "a list body is not echoed");
 
         let ok = string_fields(
             &json!({"username": "a", "password": "b"}),

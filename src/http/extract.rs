@@ -65,8 +65,72 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// Most values (numbers, strings, literals, arrays and objects, counted together) a
+/// request body may hold. A 2 MiB body can hold a million tiny numbers, and decoding
+/// each costs far more memory than its two bytes of text; with this cap a body costs at
+/// most a few times its size to decode, whatever it holds.
+pub const MAX_JSON_VALUES: usize = 100_000;
+
+/// Deepest nesting of arrays and objects a request body may have.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// Counts the values of a JSON text and its nesting depth without decoding it (strings
+/// are skipped, escapes honoured), and refuses one over [`MAX_JSON_VALUES`] (413) or
+/// [`MAX_JSON_DEPTH`] (422) before any memory is spent on it. Malformed text is left for
+/// the parser to report.
+pub fn check_json_size(bytes: &[u8]) -> Result<(), ApiError> {
+    let (mut values, mut depth, mut max_depth) = (0usize, 0usize, 0usize);
+    let mut i = 0;
+    // True while the previous significant byte ends a scalar that was already counted.
+    let mut in_scalar = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'"' => {
+                values += 1;
+                in_scalar = false;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'[' | b'{' => {
+                values += 1;
+                depth += 1;
+                max_depth = max_depth.max(depth);
+                in_scalar = false;
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                in_scalar = false;
+            }
+            b',' | b':' | b' ' | b'\t' | b'\n' | b'\r' => in_scalar = false,
+            _ => {
+                if !in_scalar {
+                    values += 1;
+                    in_scalar = true;
+                }
+            }
+        }
+        if values > MAX_JSON_VALUES {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "Request body too large: more than {MAX_JSON_VALUES} JSON values"
+            )));
+        }
+        if max_depth > MAX_JSON_DEPTH {
+            return Err(ApiError::Unprocessable(format!(
+                "Request body nested too deeply: more than {MAX_JSON_DEPTH} levels of arrays and objects"
+            )));
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 /// Parses `bytes` as JSON, or returns the 422 `json_invalid` error with the byte offset.
+/// Bodies over the value or depth limits are refused first ([`check_json_size`]).
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    check_json_size(bytes)?;
     serde_json::from_slice(bytes).map_err(|e| {
         let offset = byte_offset(bytes, e.line(), e.column());
         ApiError::Validation(vec![FieldError {
@@ -118,5 +182,50 @@ where
             .await
             .map(|p| PathParam(p.0))
             .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count_ok(text: &str) -> bool {
+        check_json_size(text.as_bytes()).is_ok()
+    }
+
+    #[test]
+    fn size_check_counts_values_not_bytes() {
+        assert!(count_ok(
+            r#"{"a": [1, 2, "x,]\"y"], "b": {"c": null}, "d": -1.5e3}"#
+        ));
+        let many = format!("[{}]", vec!["1"; MAX_JSON_VALUES].join(","));
+        assert!(matches!(
+            check_json_size(many.as_bytes()),
+            Err(ApiError::PayloadTooLarge(_))
+        ));
+        let fits = format!("[{}]", vec!["1"; MAX_JSON_VALUES - 1].join(","));
+        assert!(count_ok(&fits));
+        // Commas and brackets inside strings are not structure.
+        let text = format!("[\"{}\"]", "[,]".repeat(MAX_JSON_VALUES));
+        assert!(count_ok(&text));
+    }
+
+    #[test]
+    fn size_check_limits_depth() {
+        let deep = format!(
+            "{}{}",
+            "[".repeat(MAX_JSON_DEPTH + 1),
+            "]".repeat(MAX_JSON_DEPTH + 1)
+        );
+        assert!(matches!(
+            check_json_size(deep.as_bytes()),
+            Err(ApiError::Unprocessable(_))
+        ));
+        let ok = format!(
+            "{}{}",
+            "[".repeat(MAX_JSON_DEPTH),
+            "]".repeat(MAX_JSON_DEPTH)
+        );
+        assert!(count_ok(&ok));
     }
 }

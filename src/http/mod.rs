@@ -44,8 +44,28 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             crate::auth::gate::gate,
         ))
+        .layer(middleware::from_fn(refuse_large_bodies))
         .layer(middleware::from_fn(request_log))
         .with_state(state)
+}
+
+/// Largest request body the server reads (core routes and plugin routes alike).
+pub const MAX_BODY_BYTES: usize = 2 << 20;
+
+/// Answers 413 at once when `Content-Length` announces more than [`MAX_BODY_BYTES`],
+/// before anything reads (or waits for) the body. Bodies without a length are cut at
+/// the same size by the extractors.
+async fn refuse_large_bodies(req: Request, next: Next) -> Response {
+    let announced = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return ApiError::PayloadTooLarge("Request body too large (limit 2 MiB)".into())
+            .into_response();
+    }
+    next.run(req).await
 }
 
 async fn method_not_allowed() -> Response {

@@ -127,7 +127,7 @@ async fn post_config(
     }
     let obj = super::extract::require_object(&body)?;
     let update = match obj.get("config") {
-        Some(Value::Object(m)) => m.clone(),
+        Some(Value::Object(m)) => m,
         Some(other) => {
             return Err(ApiError::field(
                 &["body", "config"],
@@ -145,12 +145,19 @@ async fn post_config(
             ))
         }
     };
+    let values: usize = update.values().map(count_values).sum();
+    if values > MAX_PLUGIN_CONFIG_VALUES {
+        return Err(ApiError::Unprocessable(format!(
+            "Plugin config too large: {values} values (limit {MAX_PLUGIN_CONFIG_VALUES}); keep bulk data in a file of the plugin's folder"
+        )));
+    }
     let handle = state
         .plugins()
-        .update_config(&state, &id, &update)
+        .update_config(&state, &id, update)
         .await
         .map_err(|e| match e {
             ConfigUpdateError::NotFound(id) => not_found(&id),
+            ConfigUpdateError::Busy => ApiError::Conflict(e.to_string()),
             ConfigUpdateError::Rejected(m) => {
                 ApiError::Unprocessable(format!("Plugin '{id}' refused the config: {m}"))
             }
@@ -164,8 +171,20 @@ async fn post_config(
     })))
 }
 
-/// Largest request body passed to a plugin handler.
-const MAX_BODY: usize = 2 << 20;
+/// Most values a plugin config sent through the API may hold. Each accepted config is
+/// loaded into a trial instance of the plugin, written as YAML and read back on every
+/// reload, so it is kept far below the request body limit; bulk data belongs in a file
+/// of the plugin's config folder.
+pub const MAX_PLUGIN_CONFIG_VALUES: usize = 10_000;
+
+/// Scalars, lists and maps in `v`, counted together.
+fn count_values(v: &Value) -> usize {
+    1 + match v {
+        Value::Array(a) => a.iter().map(count_values).sum(),
+        Value::Object(m) => m.values().map(count_values).sum(),
+        _ => 0,
+    }
+}
 
 /// The fallback: a plugin route, or the JSON 404/405.
 pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
@@ -194,7 +213,7 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
     if !matches!(method, Method::GET | Method::HEAD) {
         Admin::from_request_parts(&mut parts, &state).await?;
     }
-    let bytes = axum::body::to_bytes(body, MAX_BODY)
+    let bytes = axum::body::to_bytes(body, super::MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge("Request body too large (limit 2 MiB)".into()))?;
     super::extract::require_json_type(&parts.headers, &bytes)?;

@@ -161,6 +161,9 @@ pub enum ConfigUpdateError {
     Read(String),
     #[error("Failed to write plugin config: {0}")]
     Write(String),
+    /// The file kept changing under other writers (409).
+    #[error("The plugin's config file keeps changing; retry")]
+    Busy,
 }
 
 /// `^[a-z0-9][a-z0-9._-]{0,127}$`: the safe-id rule for plugin ids and folders.
@@ -341,32 +344,55 @@ impl PluginManager {
                 slot.error.clone().unwrap_or_default()
             )));
         };
-        let stored = config_file::read(&old.config_path).map_err(ConfigUpdateError::Read)?;
-        let merged = config_file::merge(&stored.config, update);
         let others: Vec<PluginSlot> = current
             .slots
             .iter()
             .filter(|s| s.folder != slot.folder)
             .cloned()
             .collect();
-        let new_slot = self
-            .load_slot(
-                state,
-                &slot.folder,
-                Some(merged.clone()),
-                &others,
-                Some(old.config_path.clone()),
-            )
-            .await;
-        let Some(handle) = new_slot.handle.clone() else {
-            return Err(ConfigUpdateError::Rejected(
-                new_slot.error.unwrap_or_default(),
-            ));
+        // Optimistic concurrency on the file: read under its lock, load the plugin with
+        // the merge aside (without the lock: its setup may save its own config), then
+        // write under the lock only if the file is still what was read. Otherwise another
+        // writer (PUT /api/config, a plugin's config.save) got in between: merge again
+        // over what it wrote, so no acknowledged write is ever lost.
+        let path = old.config_path.clone();
+        let mut attempts = 0;
+        let (new_slot, handle) = loop {
+            attempts += 1;
+            let stored = {
+                let _file = crate::fsutil::lock_file(&path).await;
+                config_file::read(&path).map_err(ConfigUpdateError::Read)?
+            };
+            let merged = config_file::merge(&stored.config, update);
+            let new_slot = self
+                .load_slot(
+                    state,
+                    &slot.folder,
+                    Some(merged.clone()),
+                    &others,
+                    Some(path.clone()),
+                )
+                .await;
+            let Some(handle) = new_slot.handle.clone() else {
+                return Err(ConfigUpdateError::Rejected(
+                    new_slot.error.unwrap_or_default(),
+                ));
+            };
+            let _file = crate::fsutil::lock_file(&path).await;
+            let now = config_file::read(&path).map_err(ConfigUpdateError::Read)?;
+            if now.config != stored.config {
+                handle.shutdown();
+                if attempts < 5 {
+                    continue;
+                }
+                return Err(ConfigUpdateError::Busy);
+            }
+            if let Err(e) = config_file::write(&handle.config_path, &handle.meta.name, &merged) {
+                handle.shutdown();
+                return Err(ConfigUpdateError::Write(e));
+            }
+            break (new_slot, handle);
         };
-        if let Err(e) = config_file::write(&handle.config_path, &handle.meta.name, &merged) {
-            handle.shutdown();
-            return Err(ConfigUpdateError::Write(e));
-        }
         let mut slots = current.slots.clone();
         slots[pos] = PluginSlot {
             fingerprint: fingerprint(state, &slot.folder, Some(&handle.config_path)),

@@ -34,31 +34,40 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
     let c = ctx.clone();
     ns.set(
         "save",
-        lua.create_function(move |lua, t: Value| -> mlua::Result<MultiValue> {
-            const F: &str = "rackscope.config.save";
-            let Value::Table(_) = &t else {
-                return Err(errors::type_error(lua, F, 1, "table", &t));
-            };
-            let json: serde_json::Value = lua
-                .from_value(t)
-                .map_err(|e| errors::bad_argument(lua, F, 1, e))?;
-            if !json.is_object() {
-                return Err(errors::bad_argument(
-                    lua,
-                    F,
-                    1,
-                    "the config must be a table with string keys",
-                ));
-            }
-            let path = c.config_path.borrow().clone();
-            match config_file::write(&path, &c.plugin_id.borrow(), &json) {
-                Ok(()) => {
-                    *c.config.borrow_mut() = json;
-                    Ok(MultiValue::from_iter([Value::Boolean(true)]))
-                }
-                Err(e) => fail(lua, e),
-            }
+        lua.create_async_function(move |lua, t: Value| {
+            let c = c.clone();
+            async move { save(&lua, &c, t).await }
         })?,
     )?;
     root.set("config", ns)
+}
+
+/// `rackscope.config.save(tbl)`: replaces the config file under its lock (the same one
+/// the API's config writes take), atomically.
+async fn save(lua: &Lua, c: &HostCtx, t: Value) -> mlua::Result<MultiValue> {
+    const F: &str = "rackscope.config.save";
+    let Value::Table(_) = &t else {
+        return Err(errors::type_error(lua, F, 1, "table", &t));
+    };
+    let json: serde_json::Value = lua
+        .from_value(t)
+        .map_err(|e| errors::bad_argument(lua, F, 1, e))?;
+    if !json.is_object() {
+        return Err(errors::bad_argument(
+            lua,
+            F,
+            1,
+            "the config must be a table with string keys",
+        ));
+    }
+    let path = c.config_path.borrow().clone();
+    let _file = crate::fsutil::lock_file(&path).await;
+    let name = c.plugin_id.borrow().clone();
+    match config_file::write(&path, &name, &json) {
+        Ok(()) => {
+            *c.config.borrow_mut() = json;
+            Ok(MultiValue::from_iter([Value::Boolean(true)]))
+        }
+        Err(e) => fail(lua, e),
+    }
 }
