@@ -85,13 +85,14 @@ fn check_plugins(config_path: &Path) -> Vec<String> {
                 ));
             }
         }
-        state.plugins().reconcile(&state, false).await;
-        for slot in &state.plugins().current().slots {
+        let plugins = crate::plugin::PluginManager::default();
+        plugins.reconcile(&state, false).await;
+        for slot in &plugins.current().slots {
             if let Some(e) = &slot.error {
                 out.push(format!("error: plugin '{}': {e}", slot.folder));
             }
         }
-        state.plugins().shutdown_all().await;
+        plugins.shutdown_all().await;
         out
     })
 }

@@ -20,12 +20,14 @@
 //! - [`check`]: the `rackscope check` command.
 //! - [`server`]: `run(listener, shutdown)`, the entry point used by `main` and by tests.
 
+pub mod app;
 pub mod auth;
 pub mod check;
 pub mod config;
 pub mod fsutil;
 pub mod http;
 pub mod lua;
+pub mod metrics;
 pub mod plugin;
 pub mod prometheus;
 pub mod server;

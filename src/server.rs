@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 
+use crate::app::App;
 use crate::http;
 use crate::state::AppState;
 
@@ -32,12 +33,13 @@ pub async fn run(
         crate::fsutil::remove_stale_temporaries(&dir, false)
             + crate::fsutil::remove_stale_temporaries(&dir.join("plugins"), true)
     });
+    let app = App::new(state.clone());
     // Plugins load in the background: core routes answer at once, and requests that may
     // need a plugin wait for the first load (`PluginManager::ready`).
-    let loader = state.clone();
-    tokio::spawn(async move { loader.plugins().reconcile(&loader, false).await });
+    let loader = app.clone();
+    tokio::spawn(async move { loader.plugins.reconcile(&loader.state, false).await });
     // Keep the watcher alive for as long as we serve.
-    let _watcher = match crate::plugin::watch::start(state.clone()) {
+    let _watcher = match crate::app::watch::start(app.clone()) {
         Ok(w) => Some(w),
         Err(e) => {
             tracing::warn!(error = %e, "file watching unavailable; edits need POST /api/system/restart");
@@ -45,12 +47,12 @@ pub async fn run(
         }
     };
     let heartbeat = tokio::spawn(heartbeat(state.clone()));
-    let app = http::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
+    let service = http::app(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     heartbeat.abort();
-    state.plugins().shutdown_all().await;
+    app.plugins.shutdown_all().await;
     served
 }
 

@@ -8,6 +8,9 @@
 //! Changes come from `PUT /api/config`, `POST /api/system/restart` and edits of app.yaml
 //! on disk; [`AppState::write_lock`] serialises them, together with every write of
 //! app.yaml, so two writers can never interleave a file or swap in an older state.
+//!
+//! This layer knows nothing of plugins: the `app` layer drives the plugin runtime after each
+//! change of the state.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,9 +19,8 @@ use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 
-use crate::config::{self, AppConfig, ConfigLoadError, Paths};
+use crate::config::{self, plugin_file, AppConfig, ConfigLoadError, Paths};
 use crate::fsutil;
-use crate::plugin::PluginManager;
 use crate::prometheus::{PromClient, PromSettings};
 use crate::topology::{self, Catalog, Topology, TopologyError, TopologyIndex};
 
@@ -85,7 +87,6 @@ struct Inner {
     write_lock: tokio::sync::Mutex<()>,
     generation: AtomicU64,
     prometheus: PromClient,
-    plugins: PluginManager,
     /// Hash of the app.yaml content last loaded or written, so the file watcher can tell
     /// our own writes (and editor no-ops) from real edits.
     app_yaml_hash: AtomicU64,
@@ -112,7 +113,6 @@ impl AppState {
                 write_lock: tokio::sync::Mutex::new(()),
                 generation: AtomicU64::new(1),
                 prometheus,
-                plugins: PluginManager::default(),
                 app_yaml_hash: AtomicU64::new(file_hash(config_path)),
             }),
         })
@@ -129,10 +129,6 @@ impl AppState {
 
     pub fn prometheus(&self) -> &PromClient {
         &self.inner.prometheus
-    }
-
-    pub fn plugins(&self) -> &PluginManager {
-        &self.inner.plugins
     }
 
     /// The lock that serialises state changes and config file writes.
@@ -169,10 +165,9 @@ impl AppState {
     }
 
     /// Re-reads app.yaml and everything it names, and swaps the result in. On failure the
-    /// running state is kept and the error returned.
-    /// With `rebuild_plugins`, every plugin is rebuilt too (a restart); otherwise plugins
-    /// are only reconciled with the new config.
-    pub async fn reload_from_disk(&self, rebuild_plugins: bool) -> Result<u64, BuildError> {
+    /// running state is kept and the error returned. Plugins are the caller's to bring in
+    /// line afterwards (the `app` layer does).
+    pub async fn reload_from_disk(&self) -> Result<u64, BuildError> {
         let _guard = self.inner.write_lock.lock().await;
         let path = self.inner.config_path.clone();
         let hash = file_hash(&path);
@@ -183,8 +178,13 @@ impl AppState {
         let generation = snapshot.generation;
         self.publish(snapshot);
         self.inner.app_yaml_hash.store(hash, Ordering::SeqCst);
-        self.plugins().reconcile(self, rebuild_plugins).await;
         Ok(generation)
+    }
+
+    /// True when app.yaml's content differs from what was last loaded or written (our own
+    /// writes and editor no-ops are not changes).
+    pub fn app_yaml_changed(&self) -> bool {
+        file_hash(&self.inner.config_path) != self.inner.app_yaml_hash.load(Ordering::SeqCst)
     }
 
     /// Records that app.yaml was just written by us (so the file watcher does not reload
@@ -195,36 +195,28 @@ impl AppState {
             .store(file_hash(&self.inner.config_path), Ordering::SeqCst);
     }
 
-    /// Reloads from disk when app.yaml's content differs from what was last loaded or
-    /// written (the file watcher calls this).
-    pub async fn reload_if_changed(&self) -> Result<(), BuildError> {
-        if file_hash(&self.inner.config_path) == self.inner.app_yaml_hash.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        self.reload_from_disk(false).await.map(|g| {
-            tracing::info!(generation = g, "app.yaml edit applied");
-        })
-    }
-
     /// Validated config -> built -> written to app.yaml -> published, in that order, so a
     /// refused config changes nothing and a failed write leaves memory as it was.
-    /// The caller holds the write lock.
+    /// The caller holds the write lock, and brings plugins in line afterwards.
     ///
-    /// Plugin settings sent inside `plugins.<folder>` (anything but the keys the host
-    /// reads) are moved out of app.yaml into each plugin's own config file, merged
-    /// there, and written before the plugins reload, never after.
-    pub async fn apply_and_write(&self, mut cfg: AppConfig) -> Result<Arc<Snapshot>, ApplyError> {
-        let moved = crate::plugin::config_file::split_plugin_settings(&mut cfg);
+    /// `plugin_settings` are settings for plugins' own config files (path, settings), as
+    /// [`plugin_file::split_plugin_settings`] took them out of `cfg`: each is merged into
+    /// its file under that file's lock and written before app.yaml, so the plugins that
+    /// reload afterwards read them, never after.
+    pub async fn apply_and_write(
+        &self,
+        cfg: AppConfig,
+        plugin_settings: Vec<(PathBuf, String, serde_json::Map<String, serde_json::Value>)>,
+    ) -> Result<Arc<Snapshot>, ApplyError> {
         let snapshot = self.build(cfg).await.map_err(ApplyError::Build)?;
-        for (folder, settings) in moved {
-            let path = self.plugins().config_path_of(self, &folder);
+        for (path, folder, settings) in plugin_settings {
             // Read, merge and write under the file's lock: a concurrent
             // `POST /api/plugins/{id}/config` cannot slip in between and be lost.
             let _file = fsutil::lock_file(&path).await;
-            let merged = crate::plugin::config_file::read(&path)
-                .map(|cur| crate::plugin::config_file::merge(&cur.config, &settings))
+            let merged = plugin_file::read(&path)
+                .map(|cur| plugin_file::merge(&cur.config, &settings))
                 .map_err(|e| ApplyError::Write(std::io::Error::other(e)))?;
-            crate::plugin::config_file::write(&path, &folder, &merged)
+            plugin_file::write(&path, &folder, &merged)
                 .map_err(|e| ApplyError::Write(std::io::Error::other(e)))?;
         }
         let path = self.inner.config_path.clone();
@@ -239,7 +231,6 @@ impl AppState {
         .map_err(ApplyError::Write)?;
         self.note_app_yaml_written();
         self.publish(snapshot);
-        self.plugins().reconcile(self, false).await;
         Ok(self.snapshot())
     }
 }

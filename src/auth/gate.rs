@@ -17,8 +17,11 @@ use axum::Json;
 use serde_json::json;
 
 use super::token;
-use crate::http::AuthUser;
 use crate::state::AppState;
+
+/// The authenticated user, placed in the request's extensions by the gate.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub String);
 
 /// Paths served without a token: logging in, the login page's status probe, and the
 /// health check that supervisors and container runtimes poll.

@@ -9,6 +9,7 @@
 pub mod edit;
 pub mod load;
 pub mod model;
+pub mod plugin_file;
 pub mod validate;
 pub mod view;
 

@@ -28,6 +28,7 @@ use super::error::ApiError;
 use super::extract::{require_object, JsonBody};
 use super::guard::{client_ip, Admin};
 use super::{AppState, AuthUser};
+use crate::app::App;
 use crate::auth::avatar::{self, AvatarError};
 use crate::auth::gate::{unix_now, NOT_AUTHENTICATED};
 use crate::auth::password::{self, PolicyError};
@@ -36,7 +37,7 @@ use crate::auth::{token, write_credential, CredentialField, CredentialWriteError
 use crate::config::{FieldError, Loc};
 
 /// The routes, with a login rate limiter of their own (one per application).
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     let limiter = Arc::new(LoginLimiter::new());
     Router::new()
         .route("/api/auth/status", get(status))

@@ -9,10 +9,11 @@ use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
 use super::guard::Admin;
 use super::AppState;
+use crate::app::App;
 use crate::config::{self, FieldError, Loc};
 use crate::state::{fallback_prometheus_url, ApplyError, BuildError};
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     Router::new()
         .route("/api/config", get(get_config).put(put_config))
         .route("/api/env", get(get_env))
@@ -29,11 +30,12 @@ async fn get_config(State(state): State<AppState>) -> Json<Value> {
 /// app.yaml atomically (only what changed), then swaps the running state. A refused
 /// request changes nothing, on disk or in memory.
 async fn put_config(
-    State(state): State<AppState>,
+    State(app): State<App>,
     _admin: Admin,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
     super::extract::require_object(&body)?;
+    let state = &app.state;
     let _guard = state.write_lock().lock().await;
     let current = state.snapshot();
     let mut merged = config::view::full_json(&current.config);
@@ -62,7 +64,7 @@ async fn put_config(
         return Err(ApiError::Validation(vec![e.with_loc_prefix("body")]));
     }
     let topology = cfg.paths.topology.clone();
-    let snapshot = state.apply_and_write(cfg).await.map_err(|e| match e {
+    let snapshot = app.apply_config(cfg).await.map_err(|e| match e {
         ApplyError::Build(BuildError::TopologyNotFound(p)) => {
             let text = format!("Topology path not found: {}", p.display());
             ApiError::Validation(vec![FieldError {

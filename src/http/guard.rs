@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use ipnet::IpNet;
 
@@ -18,18 +18,19 @@ pub const TRUSTED_NETWORKS_DENIED: &str = "Access denied: your IP is not in auth
 /// before body validation, as clients of the reference expect (403 before 422).
 pub struct Admin;
 
-impl FromRequestParts<AppState> for Admin {
+impl<S> FromRequestParts<S> for Admin
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let snapshot = state.snapshot();
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let snapshot = AppState::from_ref(state).snapshot();
         let auth = &snapshot.config.auth;
         if auth.enabled {
             // The global gate has already verified the token when auth is on.
-            return match parts.extensions.get::<crate::http::AuthUser>() {
+            return match parts.extensions.get::<crate::auth::gate::AuthUser>() {
                 Some(_) => Ok(Admin),
                 None => Err(ApiError::Unauthorized("Not authenticated".into())),
             };

@@ -19,12 +19,11 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde_json::json;
 
+pub use crate::app::App;
 pub use crate::state::AppState;
 pub use error::{ApiError, ApiResult};
 
-/// The authenticated user, placed in request extensions by the auth gate.
-#[derive(Debug, Clone)]
-pub struct AuthUser(pub String);
+pub use crate::auth::gate::AuthUser;
 
 /// The whole application for `state`.
 ///
@@ -32,7 +31,7 @@ pub struct AuthUser(pub String);
 /// an `X-Request-ID` too), then the auth gate. Both are layered over the whole router
 /// including its fallbacks, so every route, unknown paths and anything dispatched through
 /// the fallback (plugin routes) pass the gate.
-pub fn app(state: AppState) -> Router {
+pub fn app(app: App) -> Router {
     Router::new()
         .merge(config_routes::router())
         .merge(system::router())
@@ -41,12 +40,12 @@ pub fn app(state: AppState) -> Router {
         .fallback(plugin_routes::dispatch)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            app.state.clone(),
             crate::auth::gate::gate,
         ))
         .layer(middleware::from_fn(refuse_large_bodies))
         .layer(middleware::from_fn(request_log))
-        .with_state(state)
+        .with_state(app)
 }
 
 /// Largest request body the server reads (core routes and plugin routes alike).
@@ -62,8 +61,15 @@ async fn refuse_large_bodies(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return ApiError::PayloadTooLarge("Request body too large (limit 2 MiB)".into())
+        let mut response = ApiError::PayloadTooLarge("Request body too large (limit 2 MiB)".into())
             .into_response();
+        // The body is never read, so the connection cannot carry another request: say
+        // so, or a client that pools connections would send its next request into it.
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
+        return response;
     }
     next.run(req).await
 }

@@ -18,11 +18,12 @@ use serde_json::{json, Value};
 use super::error::{ApiError, ApiResult};
 use super::extract::{parse_json, JsonBody, PathParam};
 use super::guard::Admin;
-use super::{AppState, AuthUser};
+use super::AuthUser;
+use crate::app::App;
 use crate::plugin::manager::{ConfigUpdateError, PluginSlot};
 use crate::plugin::{CallError, RequestData};
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     Router::new()
         .route("/api/plugins", get(list))
         .route("/api/plugins/menu", get(menu))
@@ -75,13 +76,13 @@ fn summary(slot: &PluginSlot) -> Value {
 /// How long a request that may need a plugin waits for the plugins loading at startup.
 const LOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
-async fn list(State(state): State<AppState>) -> Json<Value> {
-    let set = state.plugins().loaded(LOAD_WAIT).await;
+async fn list(State(app): State<App>) -> Json<Value> {
+    let set = app.plugins.loaded(LOAD_WAIT).await;
     Json(Value::Array(set.slots.iter().map(summary).collect()))
 }
 
-async fn menu(State(state): State<AppState>) -> Json<Value> {
-    let set = state.plugins().loaded(LOAD_WAIT).await;
+async fn menu(State(app): State<App>) -> Json<Value> {
+    let set = app.plugins.loaded(LOAD_WAIT).await;
     Json(json!(set.menu().await))
 }
 
@@ -90,22 +91,22 @@ fn not_found(id: &str) -> ApiError {
 }
 
 async fn detail(
-    State(state): State<AppState>,
+    State(app): State<App>,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Json<Value>> {
-    let set = state.plugins().loaded(LOAD_WAIT).await;
+    let set = app.plugins.loaded(LOAD_WAIT).await;
     let slot = set.slot(&id).ok_or_else(|| not_found(&id))?;
     Ok(Json(summary(slot)))
 }
 
 async fn get_config(
-    State(state): State<AppState>,
+    State(app): State<App>,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Json<Value>> {
-    let set = state.plugins().loaded(LOAD_WAIT).await;
+    let set = app.plugins.loaded(LOAD_WAIT).await;
     let slot = set.slot(&id).ok_or_else(|| not_found(&id))?;
-    let path = state.plugins().config_path_of(&state, &slot.folder);
-    let loaded = crate::plugin::config_file::read(&path)
+    let path = app.plugins.config_path_of(&app.state, &slot.folder);
+    let loaded = crate::config::plugin_file::read(&path)
         .map_err(|e| ApiError::Internal(format!("Failed to read plugin config: {e}")))?;
     Ok(Json(json!({
         "config": loaded.config,
@@ -117,12 +118,12 @@ async fn get_config(
 /// Merges `{"config": {...}}` into the plugin's file; the plugin is loaded with the
 /// result aside first, and a refusal (422) changes nothing.
 async fn post_config(
-    State(state): State<AppState>,
+    State(app): State<App>,
     PathParam(id): PathParam<String>,
     _admin: Admin,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
-    if state.plugins().loaded(LOAD_WAIT).await.slot(&id).is_none() {
+    if app.plugins.loaded(LOAD_WAIT).await.slot(&id).is_none() {
         return Err(not_found(&id));
     }
     let obj = super::extract::require_object(&body)?;
@@ -151,9 +152,9 @@ async fn post_config(
             "Plugin config too large: {values} values (limit {MAX_PLUGIN_CONFIG_VALUES}); keep bulk data in a file of the plugin's folder"
         )));
     }
-    let handle = state
-        .plugins()
-        .update_config(&state, &id, update)
+    let handle = app
+        .plugins
+        .update_config(&app.state, &id, update)
         .await
         .map_err(|e| match e {
             ConfigUpdateError::NotFound(id) => not_found(&id),
@@ -187,18 +188,18 @@ fn count_values(v: &Value) -> usize {
 }
 
 /// The fallback: a plugin route, or the JSON 404/405.
-pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
-    match dispatch_inner(state, req).await {
+pub async fn dispatch(State(app): State<App>, req: Request) -> Response {
+    match dispatch_inner(app, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
 }
 
-async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
+async fn dispatch_inner(app: App, req: Request) -> ApiResult<Response> {
     let (mut parts, body) = req.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_string();
-    let set = state.plugins().loaded(LOAD_WAIT).await;
+    let set = app.plugins.loaded(LOAD_WAIT).await;
     let m = match set.find_route(method.as_str(), &path) {
         Ok(m) => m,
         Err(true) => {
@@ -211,7 +212,7 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
         Err(false) => return Err(ApiError::NotFound("Not Found".into())),
     };
     if !matches!(method, Method::GET | Method::HEAD) {
-        Admin::from_request_parts(&mut parts, &state).await?;
+        Admin::from_request_parts(&mut parts, &app).await?;
     }
     let bytes = axum::body::to_bytes(body, super::MAX_BODY_BYTES)
         .await
@@ -259,7 +260,7 @@ async fn dispatch_inner(state: AppState, req: Request) -> ApiResult<Response> {
         if matches!(result, Err(CallError::Unavailable)) {
             // The instance was swapped out between lookup and call (a reload): retry once
             // on the instance that replaced it.
-            let set = state.plugins().current();
+            let set = app.plugins.current();
             if let Ok(again) = set.find_route(method.as_str(), &req.path) {
                 if !std::sync::Arc::ptr_eq(&again.handle, &m.handle) {
                     result = again.handle.call_route(again.index, req).await;

@@ -7,10 +7,10 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::guard::Admin;
-use super::AppState;
+use crate::app::App;
 use crate::state::BuildError;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     Router::new()
         .route("/api/system/status", get(status))
         .route("/api/system/restart", post(restart))
@@ -28,8 +28,8 @@ async fn healthz() -> Json<Value> {
 
 /// Rebuilds the whole running state from disk in-process and swaps it in at once. If the
 /// files on disk do not load, the running state is kept and the reason returned (409).
-async fn restart(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<Value>> {
-    match state.reload_from_disk(true).await {
+async fn restart(State(app): State<App>, _admin: Admin) -> ApiResult<Json<Value>> {
+    match app.reload_from_disk(true).await {
         Ok(generation) => {
             tracing::info!(generation, "restart: state rebuilt from disk");
             Ok(Json(

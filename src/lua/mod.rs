@@ -14,4 +14,7 @@
 pub mod api;
 pub mod budget;
 pub mod errors;
+pub mod host;
+pub mod registry;
+pub mod routes;
 pub mod sandbox;

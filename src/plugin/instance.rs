@@ -21,38 +21,18 @@ use mlua::{Function, Lua, LuaSerdeExt, MultiValue, Table, Value};
 use serde_json::Value as Json;
 use tokio::sync::{mpsc, oneshot};
 
-use super::metrics::MetricsRegistry;
-use super::routes::PathPattern;
-use super::{config_file, MenuSection, PluginMeta};
+use crate::config::plugin_file;
 use crate::lua::budget::{self, Budget, Budgeted, Cancel, Interrupt};
 use crate::lua::errors::{self, Failure};
+pub use crate::lua::host::Limits;
+use crate::lua::host::{HostCtx, Peers};
+use crate::lua::registry::{parse_sections, MenuSection, PluginMeta, Registrar, RouteDef};
 use crate::lua::{api, sandbox};
+use crate::metrics::MetricsRegistry;
 use crate::state::AppState;
 
 /// How long a stopping plugin waits for in-flight jobs (reload, disable).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Resource limits of one plugin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Bytes the Lua state may allocate.
-    pub memory: usize,
-    /// Lua instructions one call may run.
-    pub instructions: u64,
-    /// How long a route call may take, waiting included; then the client gets a 504 and
-    /// the call is cancelled.
-    pub request_timeout: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            memory: 256 << 20,
-            instructions: 200_000_000,
-            request_timeout: Duration::from_secs(60),
-        }
-    }
-}
 
 /// Everything needed to load one plugin instance.
 #[derive(Debug, Clone)]
@@ -132,40 +112,6 @@ enum Job {
     Shutdown {
         drain: Duration,
     },
-}
-
-/// A registered route.
-#[derive(Debug, Clone)]
-pub struct RouteDef {
-    pub method: String,
-    pub pattern: PathPattern,
-}
-
-/// What the plugin registered during `setup`, sealed afterwards.
-#[derive(Default)]
-pub struct Registrar {
-    pub sealed: bool,
-    pub routes: Vec<RouteDef>,
-    pub handlers: Vec<Function>,
-    pub static_menu: Vec<MenuSection>,
-    pub menu_fns: Vec<Function>,
-    pub status_maps: BTreeMap<String, BTreeMap<String, String>>,
-    pub metrics_listen: Option<SocketAddr>,
-}
-
-/// Per-plugin host context the API functions capture.
-pub struct HostCtx {
-    pub state: AppState,
-    /// The main runtime: network IO (Prometheus) runs there, not on the plugin thread.
-    pub main: tokio::runtime::Handle,
-    pub folder: String,
-    pub plugin_id: RefCell<String>,
-    pub config_dir: PathBuf,
-    pub config_path: RefCell<PathBuf>,
-    pub config: RefCell<Json>,
-    pub registrar: RefCell<Registrar>,
-    pub limits: Limits,
-    pub metrics: Arc<MetricsRegistry>,
 }
 
 /// The host's view of a running plugin instance.
@@ -262,13 +208,17 @@ impl PluginHandle {
 
 /// Loads a plugin on a new thread. Resolves once `setup` has finished: with the handle,
 /// or with the load error (file and line included) after the thread has exited.
-pub async fn spawn(spec: LoadSpec, state: AppState) -> Result<PluginHandle, String> {
+pub async fn spawn(
+    spec: LoadSpec,
+    state: AppState,
+    peers: Arc<dyn Peers>,
+) -> Result<PluginHandle, String> {
     let (loaded_tx, loaded_rx) = oneshot::channel();
     let main = tokio::runtime::Handle::current();
     let name = format!("plugin-{}", spec.folder);
     std::thread::Builder::new()
         .name(name)
-        .spawn(move || thread_main(spec, state, main, loaded_tx))
+        .spawn(move || thread_main(spec, state, peers, main, loaded_tx))
         .map_err(|e| format!("cannot start plugin thread: {e}"))?;
     loaded_rx
         .await
@@ -288,7 +238,13 @@ struct Vm {
     labels: Vec<Rc<str>>,
 }
 
-fn thread_main(spec: LoadSpec, state: AppState, main: tokio::runtime::Handle, loaded_tx: LoadedTx) {
+fn thread_main(
+    spec: LoadSpec,
+    state: AppState,
+    peers: Arc<dyn Peers>,
+    main: tokio::runtime::Handle,
+    loaded_tx: LoadedTx,
+) {
     // Timers only: network IO (Prometheus) runs on the main runtime, and without an IO
     // driver an idle plugin thread parks on a futex, which is cheaper to wake.
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -307,7 +263,7 @@ fn thread_main(spec: LoadSpec, state: AppState, main: tokio::runtime::Handle, lo
     local.block_on(&rt, async move {
         let _done = done_tx;
         let (tx, rx) = mpsc::unbounded_channel();
-        let vm = match load(&spec, state, main, tx, done_rx).await {
+        let vm = match load(&spec, state, peers, main, tx, done_rx).await {
             Ok((vm, handle)) => {
                 if loaded_tx.send(Ok(handle)).is_err() {
                     return;
@@ -326,6 +282,7 @@ fn thread_main(spec: LoadSpec, state: AppState, main: tokio::runtime::Handle, lo
 async fn load(
     spec: &LoadSpec,
     state: AppState,
+    peers: Arc<dyn Peers>,
     main: tokio::runtime::Handle,
     tx: mpsc::UnboundedSender<Job>,
     done: tokio::sync::watch::Receiver<()>,
@@ -343,11 +300,12 @@ async fn load(
         folder: spec.folder.clone(),
         plugin_id: RefCell::new(spec.folder.clone()),
         config_dir: spec.config_dir.clone(),
-        config_path: RefCell::new(spec.config_dir.join(config_file::DEFAULT_CONFIG_FILE)),
+        config_path: RefCell::new(spec.config_dir.join(plugin_file::DEFAULT_CONFIG_FILE)),
         config: RefCell::new(Json::Object(Default::default())),
         registrar: RefCell::new(Registrar::default()),
         limits: spec.limits,
         metrics: Arc::new(MetricsRegistry::default()),
+        peers,
     });
     api::register(&lua, ctx.clone())
         .map_err(|e| format!("cannot register the rackscope API: {e}"))?;
@@ -375,10 +333,10 @@ async fn load(
         .get::<Value>("config_file")
         .map_err(|e| lua_message(&e))?
     {
-        Value::Nil => PathBuf::from(config_file::DEFAULT_CONFIG_FILE),
+        Value::Nil => PathBuf::from(plugin_file::DEFAULT_CONFIG_FILE),
         Value::String(s) => {
             let s = s.to_string_lossy();
-            config_file::safe_relative(&s).ok_or_else(|| {
+            plugin_file::safe_relative(&s).ok_or_else(|| {
                 format!("{display_prefix}/init.lua: config_file must be a relative path inside the plugin's config folder, got '{s}'")
             })?
         }
@@ -393,7 +351,7 @@ async fn load(
     let (config, source) = match &spec.config_override {
         Some(c) => (c.clone(), "file"),
         None => {
-            let l = config_file::read(&config_path)?;
+            let l = plugin_file::read(&config_path)?;
             (l.config, l.source)
         }
     };
@@ -644,25 +602,6 @@ async fn run_job(vm: Rc<Vm>, job: Job) {
             }
         }
         Job::Shutdown { .. } => {}
-    }
-}
-
-/// One section table, or a list of them, into menu sections.
-pub fn parse_sections(lua: &Lua, v: Value) -> Result<Vec<MenuSection>, String> {
-    match v {
-        Value::Nil => Ok(Vec::new()),
-        Value::Table(t) => {
-            if t.contains_key("id").map_err(|e| e.to_string())? {
-                let s: MenuSection = lua.from_value(Value::Table(t)).map_err(|e| e.to_string())?;
-                Ok(vec![s])
-            } else {
-                lua.from_value(Value::Table(t)).map_err(|e| e.to_string())
-            }
-        }
-        other => Err(format!(
-            "menu section must be a table, got {}",
-            errors::type_name(&other)
-        )),
     }
 }
 

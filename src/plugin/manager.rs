@@ -17,7 +17,12 @@ use arc_swap::ArcSwap;
 use serde_json::{Map, Value};
 
 use super::instance::{self, Limits, LoadSpec, PluginHandle};
-use super::{config_file, metrics, MenuSection};
+use super::MenuSection;
+use crate::config::plugin_file;
+use crate::lua::host::Peers;
+use crate::lua::registry::StatusMap;
+use crate::lua::routes::PathPattern;
+use crate::metrics;
 use crate::state::AppState;
 
 /// How long `GET /api/plugins/menu` waits for a plugin's menu functions.
@@ -56,7 +61,7 @@ pub struct PluginSet {
     /// Sorted by folder name (the discovery order).
     pub slots: Vec<PluginSlot>,
     /// (method, pattern, slot index, route index), most specific first.
-    routes: Vec<(String, super::routes::PathPattern, usize, usize)>,
+    routes: Vec<(String, PathPattern, usize, usize)>,
 }
 
 /// Where a request goes.
@@ -215,18 +220,9 @@ impl PluginManager {
             .slot_by_folder(folder)
             .and_then(slot_config_path)
             .unwrap_or_else(|| {
-                config_file::config_dir(state.config_path(), folder)
-                    .join(config_file::DEFAULT_CONFIG_FILE)
+                plugin_file::config_dir(state.config_path(), folder)
+                    .join(plugin_file::DEFAULT_CONFIG_FILE)
             })
-    }
-
-    /// A status map registered by any loaded plugin.
-    pub fn status_map(&self, name: &str) -> Option<BTreeMap<String, String>> {
-        let set = self.current();
-        set.slots
-            .iter()
-            .filter_map(|s| s.handle.as_ref())
-            .find_map(|h| h.status_maps.get(name).cloned())
     }
 
     /// Brings the running plugins in line with app.yaml: loads newly enabled folders (and
@@ -361,9 +357,9 @@ impl PluginManager {
             attempts += 1;
             let stored = {
                 let _file = crate::fsutil::lock_file(&path).await;
-                config_file::read(&path).map_err(ConfigUpdateError::Read)?
+                plugin_file::read(&path).map_err(ConfigUpdateError::Read)?
             };
-            let merged = config_file::merge(&stored.config, update);
+            let merged = plugin_file::merge(&stored.config, update);
             let new_slot = self
                 .load_slot(
                     state,
@@ -379,7 +375,7 @@ impl PluginManager {
                 ));
             };
             let _file = crate::fsutil::lock_file(&path).await;
-            let now = config_file::read(&path).map_err(ConfigUpdateError::Read)?;
+            let now = plugin_file::read(&path).map_err(ConfigUpdateError::Read)?;
             if now.config != stored.config {
                 handle.shutdown();
                 if attempts < 5 {
@@ -387,7 +383,7 @@ impl PluginManager {
                 }
                 return Err(ConfigUpdateError::Busy);
             }
-            if let Err(e) = config_file::write(&handle.config_path, &handle.meta.name, &merged) {
+            if let Err(e) = plugin_file::write(&handle.config_path, &handle.meta.name, &merged) {
                 handle.shutdown();
                 return Err(ConfigUpdateError::Write(e));
             }
@@ -441,21 +437,20 @@ impl PluginManager {
         let spec = LoadSpec {
             folder: folder.to_string(),
             code_dir: code_root(state).join(folder),
-            config_dir: config_file::config_dir(state.config_path(), folder),
+            config_dir: plugin_file::config_dir(state.config_path(), folder),
             config_override,
             limits: limits_for(state, folder),
             generation,
         };
-        let result =
-            instance::spawn(spec, state.clone())
-                .await
-                .and_then(|h| match collision(&h, others) {
-                    Some(msg) => {
-                        h.shutdown();
-                        Err(msg)
-                    }
-                    None => Ok(h),
-                });
+        let result = instance::spawn(spec, state.clone(), Arc::new(self.clone()))
+            .await
+            .and_then(|h| match collision(&h, others) {
+                Some(msg) => {
+                    h.shutdown();
+                    Err(msg)
+                }
+                None => Ok(h),
+            });
         match result {
             Ok(h) => {
                 tracing::info!(plugin = %h.meta.id, folder, generation, routes = h.routes.len(), "plugin loaded");
@@ -556,6 +551,17 @@ impl PluginManager {
         if let Some((_, task)) = self.inner.listeners.lock().remove(folder) {
             task.abort();
         }
+    }
+}
+
+/// The plugins' API sees the other loaded plugins through the manager.
+impl Peers for PluginManager {
+    fn status_map(&self, name: &str) -> Option<StatusMap> {
+        let set = self.current();
+        set.slots
+            .iter()
+            .filter_map(|s| s.handle.as_ref())
+            .find_map(|h| h.status_maps.get(name).cloned())
     }
 }
 
@@ -670,8 +676,8 @@ pub fn fingerprint(state: &AppState, folder: &str, config_path: Option<&Path>) -
     files.sort();
     files.push(match config_path {
         Some(p) => p.to_path_buf(),
-        None => config_file::config_dir(state.config_path(), folder)
-            .join(config_file::DEFAULT_CONFIG_FILE),
+        None => plugin_file::config_dir(state.config_path(), folder)
+            .join(plugin_file::DEFAULT_CONFIG_FILE),
     });
     for f in files {
         f.hash(&mut h);

@@ -7,9 +7,9 @@ use std::rc::Rc;
 use mlua::{Lua, LuaSerdeExt, MultiValue, Table, Value};
 
 use super::fail;
+use crate::config::plugin_file;
 use crate::lua::errors;
-use crate::plugin::config_file;
-use crate::plugin::instance::HostCtx;
+use crate::lua::host::HostCtx;
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
     let ns = lua.create_table()?;
@@ -63,7 +63,7 @@ async fn save(lua: &Lua, c: &HostCtx, t: Value) -> mlua::Result<MultiValue> {
     let path = c.config_path.borrow().clone();
     let _file = crate::fsutil::lock_file(&path).await;
     let name = c.plugin_id.borrow().clone();
-    match config_file::write(&path, &name, &json) {
+    match plugin_file::write(&path, &name, &json) {
         Ok(()) => {
             *c.config.borrow_mut() = json;
             Ok(MultiValue::from_iter([Value::Boolean(true)]))

@@ -10,9 +10,9 @@ use mlua::{Function, Lua, LuaSerdeExt, MultiValue, Table, Value};
 use super::{arg_number, arg_string, arg_table};
 use crate::lua::budget::{Budget, Budgeted};
 use crate::lua::errors::{self, HttpError};
-use crate::plugin::instance::{parse_sections, HostCtx, RouteDef};
-use crate::plugin::routes::{PathPattern, METHODS};
-use crate::plugin::SEVERITIES;
+use crate::lua::host::HostCtx;
+use crate::lua::registry::{parse_sections, RouteDef, SEVERITIES};
+use crate::lua::routes::{PathPattern, METHODS};
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
     let c = ctx.clone();
@@ -107,7 +107,7 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             drop(reg);
             let map = match local {
                 Some(m) => m,
-                None => match c.state.plugins().status_map(&name) {
+                None => match c.peers.status_map(&name) {
                     Some(m) => m,
                     None => {
                         return Err(errors::bad_argument(

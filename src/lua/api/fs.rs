@@ -8,10 +8,10 @@ use std::rc::Rc;
 use mlua::{Lua, MultiValue, Table, Value};
 
 use super::{arg_string, fail};
+use crate::config::plugin_file;
 use crate::fsutil;
 use crate::lua::errors;
-use crate::plugin::config_file;
-use crate::plugin::instance::HostCtx;
+use crate::lua::host::HostCtx;
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
     let ns = lua.create_table()?;
@@ -83,7 +83,7 @@ fn display(base: &Path, p: &Path) -> String {
 /// Resolves `p` inside `base`, refusing escapes (including through symlinks).
 fn confined(lua: &Lua, base: &Path, func: &str, p: &Value) -> mlua::Result<PathBuf> {
     let rel = arg_string(lua, func, 1, p)?;
-    let Some(rel) = config_file::safe_relative(&rel) else {
+    let Some(rel) = plugin_file::safe_relative(&rel) else {
         return Err(errors::bad_argument(
             lua,
             func,

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use mlua::{Lua, MultiValue, Table, Value};
 
 use crate::lua::errors;
-use crate::plugin::instance::HostCtx;
+use crate::lua::host::HostCtx;
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
     let ns = lua.create_table()?;

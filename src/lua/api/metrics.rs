@@ -16,8 +16,8 @@ use mlua::{Lua, Table, Value};
 
 use super::{arg_number, arg_string, arg_table};
 use crate::lua::errors;
-use crate::plugin::instance::HostCtx;
-use crate::plugin::metrics::{Kind, MetricsRegistry};
+use crate::lua::host::HostCtx;
+use crate::metrics::{Kind, MetricsRegistry};
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
     let ns = lua.create_table()?;

@@ -31,7 +31,7 @@ use std::rc::Rc;
 use mlua::{Lua, Table, Value};
 
 use super::errors;
-use crate::plugin::instance::HostCtx;
+use crate::lua::host::HostCtx;
 
 /// Creates the `rackscope` global with every namespace.
 pub fn register(lua: &Lua, ctx: Rc<HostCtx>) -> mlua::Result<()> {

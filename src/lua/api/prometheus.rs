@@ -13,7 +13,7 @@ use mlua::{Lua, MultiValue, Table, Value};
 
 use super::{arg_number, arg_string, arg_table};
 use crate::lua::errors;
-use crate::plugin::instance::HostCtx;
+use crate::lua::host::HostCtx;
 use crate::prometheus::{CacheKind, PromError};
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {

@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::arg_string;
 use crate::lua::errors;
-use crate::plugin::instance::HostCtx;
+use crate::lua::host::HostCtx;
 use crate::state::Snapshot;
 use crate::topology::{nodeset, Placement};
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 
-use crate::state::AppState;
+use super::App;
 
 /// Quiet time on a path after its last event before the edit is applied. With the
 /// debouncer's tick of a quarter of this, an edit is applied 100-125 ms after the editor's
@@ -42,16 +42,16 @@ struct Roots {
 }
 
 /// Starts watching and returns the watcher, which must be kept alive.
-pub fn start(state: AppState) -> notify::Result<Watcher> {
+pub fn start(app: App) -> notify::Result<Watcher> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Target>();
-    let app_yaml = absolute(state.config_path());
+    let app_yaml = absolute(app.state.config_path());
     let app_dir = app_yaml
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let roots = Roots {
         app_yaml,
-        code_root: absolute(&super::manager::code_root(&state)),
+        code_root: absolute(&crate::plugin::manager::code_root(&app.state)),
         config_root: app_dir.join("plugins"),
     };
     let watch_code = roots.code_root.is_dir();
@@ -59,7 +59,7 @@ pub fn start(state: AppState) -> notify::Result<Watcher> {
         roots.config_root.is_dir() && !roots.config_root.starts_with(&roots.code_root);
     tracing::info!(app_yaml = %roots.app_yaml.display(), plugins = %roots.code_root.display(), "watching for edits");
     let (code_root, config_root) = (roots.code_root.clone(), roots.config_root.clone());
-    let classifier = state.clone();
+    let classifier = app.clone();
     let mut debouncer = new_debouncer(DEBOUNCE, None, move |res: DebounceEventResult| {
         let Ok(events) = res else { return };
         for ev in events {
@@ -68,7 +68,7 @@ pub fn start(state: AppState) -> notify::Result<Watcher> {
             }
             for p in &ev.event.paths {
                 let config_of = |folder: &str| {
-                    absolute(&classifier.plugins().config_path_of(&classifier, folder))
+                    absolute(&classifier.plugins.config_path_of(&classifier.state, folder))
                 };
                 if let Some(t) = classify(p, &roots, config_of) {
                     let _ = tx.send(t);
@@ -93,11 +93,11 @@ pub fn start(state: AppState) -> notify::Result<Watcher> {
             for t in targets {
                 match t {
                     Target::AppYaml => {
-                        if let Err(e) = state.reload_if_changed().await {
+                        if let Err(e) = app.reload_if_changed().await {
                             tracing::error!(error = %e, "app.yaml edit refused; the running config is kept");
                         }
                     }
-                    Target::Plugin(folder) => state.plugins().reload(&state, &folder).await,
+                    Target::Plugin(folder) => app.plugins.reload(&app.state, &folder).await,
                 }
             }
         }

@@ -1,0 +1,74 @@
+//! The host a plugin's Lua API is built from: [`HostCtx`] is handed to
+//! [`super::api::register`] as a value (as Kong's PDK builds each namespace with
+//! `new(self)`), so no namespace imports the runtime that owns the plugin. The plugin
+//! runtime (the `plugin` layer) builds one per instance; tests build one on a bare Lua state.
+//!
+//! What the API needs of the rest of the server comes through here: the running state
+//! ([`AppState`]: config, topology, Prometheus), the main runtime for network IO, the
+//! other plugins ([`Peers`]: their status maps), and the instance's own config, limits,
+//! metrics registry and [`Registrar`].
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value as Json;
+
+use super::registry::{Registrar, StatusMap};
+use crate::metrics::MetricsRegistry;
+use crate::state::AppState;
+
+/// Resource limits of one plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes the Lua state may allocate.
+    pub memory: usize,
+    /// Lua instructions one call may run.
+    pub instructions: u64,
+    /// How long a route call may take, waiting included; then the client gets a 504 and
+    /// the call is cancelled.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory: 256 << 20,
+            instructions: 200_000_000,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The other loaded plugins, as the API sees them.
+pub trait Peers: Send + Sync {
+    /// The status map `name` registered by any loaded plugin.
+    fn status_map(&self, name: &str) -> Option<StatusMap>;
+}
+
+/// No other plugins (tests, tools).
+pub struct NoPeers;
+
+impl Peers for NoPeers {
+    fn status_map(&self, _name: &str) -> Option<StatusMap> {
+        None
+    }
+}
+
+/// Per-plugin host context the API functions capture.
+pub struct HostCtx {
+    pub state: AppState,
+    /// The main runtime: network IO (Prometheus) runs there, not on the plugin thread.
+    pub main: tokio::runtime::Handle,
+    pub folder: String,
+    pub plugin_id: RefCell<String>,
+    pub config_dir: PathBuf,
+    pub config_path: RefCell<PathBuf>,
+    pub config: RefCell<Json>,
+    pub registrar: RefCell<Registrar>,
+    pub limits: Limits,
+    pub metrics: Arc<MetricsRegistry>,
+    /// The other plugins (status maps across plugins).
+    pub peers: Arc<dyn Peers>,
+}
