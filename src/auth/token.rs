@@ -1,25 +1,29 @@
-//! Session tokens: HS256 JWTs, written by hand on `hmac` + `sha2` + `base64`.
+//! Session tokens: HS256 JWTs, signed and verified by the `jsonwebtoken` crate.
 //!
 //! A token carries `sub` (the username), `iat`, `exp` (omitted for `unlimited` sessions)
 //! and `cred`, a short keyed hash of the current username and password hash. A token is
 //! valid only while all of these still hold:
 //!
-//! - the header's `alg` is exactly `"HS256"` (`none`, `HS512` and the rest are refused);
+//! - the header's `alg` is exactly `"HS256"` (`none`, `HS512` and the rest are refused) and
+//!   it names no critical extension (`crit`);
 //! - the signature verifies under `auth.secret_key`, or the per-process random key when
-//!   that is empty (compared in constant time by `hmac`);
-//! - `exp`, `nbf` and `iat`, when present, are integers and `exp`/`nbf` hold now (no leeway);
+//!   that is empty;
+//! - `exp`, `nbf` and `iat`, when present, are integers and `exp`/`nbf` hold now (no leeway,
+//!   checked here against the caller's clock, not the crate's);
 //!   `exp` is required while the configured session duration is finite;
 //! - `sub` equals the configured username;
-//! - `cred` matches the current credentials, so changing the password or the username
-//!   ends every session issued before the change.
+//! - `cred` matches the current credentials (compared in constant time), so changing the
+//!   password or the username ends every session issued before the change.
 
 use std::sync::OnceLock;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use sha2::Sha256;
 
 use crate::config::Auth;
@@ -31,6 +35,9 @@ const MAX_TOKEN_LEN: usize = 4096;
 
 /// Domain separation for the credential binding, so it can never collide with a signature.
 const CRED_CONTEXT: &[u8] = b"rackscope credential binding v1";
+
+/// Bytes of the credential binding kept in the `cred` claim.
+const CRED_LEN: usize = 16;
 
 /// Why a token was refused. The gate answers every variant with the same 401; the variant
 /// is only logged (at debug level), and never together with the token itself.
@@ -61,6 +68,21 @@ pub struct Issued {
     pub expires_in: Option<u64>,
 }
 
+/// The claims we write and read. Time claims are integers; anything else fails decoding.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cred: Option<String>,
+}
+
 /// Token lifetime for `auth.session_duration`: 8 h, 24 h, or `None` for "unlimited".
 /// Validation only admits these three; anything else falls back to the 24 h default.
 pub fn session_seconds(session_duration: &str) -> Option<u64> {
@@ -74,21 +96,22 @@ pub fn session_seconds(session_duration: &str) -> Option<u64> {
 /// Signs a token for the configured user, valid from `now` (unix seconds).
 pub fn issue(auth: &Auth, now: u64) -> Issued {
     let expires_in = session_seconds(&auth.session_duration);
-    let mut claims = Map::new();
-    claims.insert("sub".into(), json!(auth.username));
-    claims.insert("iat".into(), json!(now));
-    if let Some(secs) = expires_in {
-        claims.insert("exp".into(), json!(now + secs));
-    }
-    claims.insert("cred".into(), json!(credential_binding(auth)));
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(Value::Object(claims).to_string());
-    let signing_input = format!("{header}.{payload}");
-    let signature = URL_SAFE_NO_PAD.encode(sign(&signing_key(auth), signing_input.as_bytes()));
-    Issued {
-        token: format!("{signing_input}.{signature}"),
-        expires_in,
-    }
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    let claims = Claims {
+        sub: Some(auth.username.clone()),
+        iat: Some(now),
+        exp: expires_in.map(|secs| now.saturating_add(secs as i64)),
+        nbf: None,
+        cred: Some(URL_SAFE_NO_PAD.encode(credential_binding(auth))),
+    };
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(&signing_key(auth)),
+    )
+    // Cannot fail: HS256 with a secret key of any length, claims that serialise as JSON.
+    .unwrap_or_else(|e| unreachable!("HS256 signing failed: {e}"));
+    Issued { token, expires_in }
 }
 
 /// Checks `token` against the current `auth` config at `now` (unix seconds) and returns
@@ -97,67 +120,68 @@ pub fn verify(token: &str, auth: &Auth, now: u64) -> Result<String, TokenError> 
     if token.len() > MAX_TOKEN_LEN {
         return Err(TokenError::Malformed);
     }
-    let mut parts = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(TokenError::Malformed);
-    };
-
-    let header = decode_object(header_b64)?;
-    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
-        return Err(TokenError::Algorithm);
-    }
-    // Critical extensions we do not implement must make the token invalid (RFC 7515 4.1.11).
-    if header.contains_key("crit") {
-        return Err(TokenError::Malformed);
-    }
-
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64)
-        .map_err(|_| TokenError::Malformed)?;
-    let signing_input_len = header_b64.len() + 1 + payload_b64.len();
-    let mut mac = new_mac(&signing_key(auth));
-    mac.update(&token.as_bytes()[..signing_input_len]);
-    mac.verify_slice(&signature)
-        .map_err(|_| TokenError::Signature)?;
-
-    let claims = decode_object(payload_b64)?;
-    let int_claim = |name: &str| -> Result<Option<i64>, TokenError> {
-        match claims.get(name) {
-            None => Ok(None),
-            Some(v) => v.as_i64().map(Some).ok_or(TokenError::Malformed),
-        }
-    };
+    check_header(token)?;
+    // The crate checks the shape, the algorithm and the signature, and decodes the claims;
+    // time, subject and credentials are checked below against `now` and the live config.
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.leeway = 0;
+    let claims = jsonwebtoken::decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(&signing_key(auth)),
+        &validation,
+    )
+    .map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::Signature,
+        jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => TokenError::Algorithm,
+        _ => TokenError::Malformed,
+    })?
+    .claims;
     let now = i64::try_from(now).unwrap_or(i64::MAX);
-    let exp = int_claim("exp")?;
-    let nbf = int_claim("nbf")?;
-    int_claim("iat")?;
-    match exp {
+    match claims.exp {
         Some(exp) if now >= exp => return Err(TokenError::Expired),
         None if session_seconds(&auth.session_duration).is_some() => {
             return Err(TokenError::MissingExpiry)
         }
         _ => {}
     }
-    if nbf.is_some_and(|nbf| now < nbf) {
+    if claims.nbf.is_some_and(|nbf| now < nbf) {
         return Err(TokenError::NotYetValid);
     }
-    let sub = claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .ok_or(TokenError::Subject)?;
+    let sub = claims.sub.ok_or(TokenError::Subject)?;
     if sub != auth.username {
         return Err(TokenError::Subject);
     }
     let cred = claims
-        .get("cred")
-        .and_then(Value::as_str)
+        .cred
+        .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
         .ok_or(TokenError::Credentials)?;
-    if !constant_time_eq(cred.as_bytes(), credential_binding(auth).as_bytes()) {
+    if cred.len() != CRED_LEN || binding_mac(auth).verify_truncated_left(&cred).is_err() {
         return Err(TokenError::Credentials);
     }
-    Ok(sub.to_string())
+    Ok(sub)
+}
+
+/// The header must say exactly `"alg": "HS256"` (the crate would also read `"hs256"` or
+/// refuse `none` as malformed) and carry no critical extension, which we implement none
+/// of (RFC 7515 4.1.11).
+fn check_header(token: &str) -> Result<(), TokenError> {
+    let segment = token.split('.').next().unwrap_or_default();
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| TokenError::Malformed)?;
+    let header: Map<String, Value> =
+        serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
+    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
+        return Err(TokenError::Algorithm);
+    }
+    if header.contains_key("crit") {
+        return Err(TokenError::Malformed);
+    }
+    Ok(())
 }
 
 /// The key tokens are signed with: `auth.secret_key`, else a random key made once per
@@ -179,54 +203,32 @@ fn runtime_secret() -> &'static [u8; 32] {
     })
 }
 
-/// 16 bytes of HMAC-SHA256(signing key, context | username | password hash), base64url.
-/// Keyed, so the claim reveals nothing about the hash even to someone who reads a token.
-fn credential_binding(auth: &Auth) -> String {
-    let mut mac = new_mac(&signing_key(auth));
+/// HMAC-SHA256(signing key, context | username | password hash), ready to finalise or to
+/// verify against a claim. Keyed, so the claim reveals nothing about the hash even to
+/// someone who reads a token.
+fn binding_mac(auth: &Auth) -> HmacSha256 {
+    // HMAC is defined for keys of any length (long keys are hashed, short ones padded),
+    // so `new_from_slice` cannot fail here.
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(&signing_key(auth))
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
     mac.update(CRED_CONTEXT);
     for part in [auth.username.as_bytes(), auth.password_hash.as_bytes()] {
         mac.update(&(part.len() as u64).to_be_bytes());
         mac.update(part);
     }
-    let digest = mac.finalize().into_bytes();
-    URL_SAFE_NO_PAD.encode(&digest[..16])
+    mac
 }
 
-fn new_mac(key: &[u8]) -> HmacSha256 {
-    // HMAC is defined for keys of any length (long keys are hashed, short ones padded),
-    // so `new_from_slice` cannot fail here.
-    <HmacSha256 as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
-}
-
-fn sign(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = new_mac(key);
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-fn decode_object(segment: &str) -> Result<Map<String, Value>, TokenError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| TokenError::Malformed)?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(TokenError::Malformed),
-    }
-}
-
-/// Byte comparison whose time does not depend on where the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The first [`CRED_LEN`] bytes of the binding: the `cred` claim, base64url-encoded.
+fn credential_binding(auth: &Auth) -> Vec<u8> {
+    binding_mac(auth).finalize().into_bytes()[..CRED_LEN].to_vec()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::PasswordPolicy;
+    use serde_json::json;
 
     const NOW: u64 = 1_700_000_000;
 
@@ -247,14 +249,17 @@ mod tests {
         }
     }
 
-    /// Builds a token from raw header and claims, signed with HMAC-SHA256 under `key`.
+    /// Builds a token from raw header and claims, signed with HMAC-SHA256 under `key`
+    /// (written out here, independently of the code under test).
     fn forge(header: &Value, claims: &Value, key: &[u8]) -> String {
         let input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let sig = URL_SAFE_NO_PAD.encode(sign(key, input.as_bytes()));
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap();
+        mac.update(input.as_bytes());
+        let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
         format!("{input}.{sig}")
     }
 

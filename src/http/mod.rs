@@ -1,6 +1,6 @@
 //! The HTTP application: one composition root ([`app`]) that merges each feature's router,
-//! plus the middleware every request passes (request id and access log, then the auth gate)
-//! and the JSON answers for unknown routes and wrong methods.
+//! plus the middleware every request passes (request id and access log, the body size
+//! check, then the auth gate) and the JSON answers for unknown routes and wrong methods.
 
 pub mod auth_routes;
 pub mod config_routes;
@@ -10,7 +10,7 @@ pub mod guard;
 pub mod plugin_routes;
 pub mod system;
 
-use std::time::Instant;
+use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
@@ -18,21 +18,28 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde_json::json;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+
+/// The request id header, set on every request (unless the client sent one) and answer.
+const X_REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
 
 pub use crate::app::App;
+pub use crate::auth::gate::AuthUser;
 pub use crate::state::AppState;
 pub use error::{ApiError, ApiResult};
 
-pub use crate::auth::gate::AuthUser;
-
-/// The whole application for `state`.
+/// The whole application for `app`.
 ///
-/// Middleware, outermost first: the request log (so refused requests are logged and carry
-/// an `X-Request-ID` too), then the auth gate. Both are layered over the whole router
+/// Middleware, outermost first: the request id and access log (tower-http's layers, so
+/// refused requests are logged and carry an `X-Request-ID` too), the body size check,
+/// then the auth gate. Both are layered over the whole router
 /// including its fallbacks, so every route, unknown paths and anything dispatched through
 /// the fallback (plugin routes) pass the gate.
 pub fn app(app: App) -> Router {
-    Router::new()
+    let router = Router::new()
         .merge(config_routes::router())
         .merge(system::router())
         .merge(auth_routes::router())
@@ -43,9 +50,8 @@ pub fn app(app: App) -> Router {
             app.state.clone(),
             crate::auth::gate::gate,
         ))
-        .layer(middleware::from_fn(refuse_large_bodies))
-        .layer(middleware::from_fn(request_log))
-        .with_state(app)
+        .layer(middleware::from_fn(refuse_large_bodies));
+    access_log(router).with_state(app)
 }
 
 /// Largest request body the server reads (core routes and plugin routes alike).
@@ -82,29 +88,47 @@ async fn method_not_allowed() -> Response {
         .into_response()
 }
 
-/// Gives every request an `X-Request-ID` (UUIDv4) and writes one access log line.
-async fn request_log(req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    // A v4 UUID from the thread-local userspace RNG: `Uuid::new_v4` asks the kernel for
-    // randomness on every call, a syscall per request.
-    let request_id = uuid::Builder::from_random_bytes(rand::random())
-        .into_uuid()
-        .to_string();
-    let mut response = next.run(req).await;
-    let status = response.status().as_u16();
-    let duration_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
-    tracing::info!(
-        request_id = %request_id,
-        %method,
-        %path,
-        status,
-        duration_ms,
-        "{method} {path} - {status}"
-    );
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", v);
+/// Request ids: a UUIDv4 from the thread-local userspace RNG (`Uuid::new_v4` asks the
+/// kernel for randomness on every call, a syscall per request).
+#[derive(Clone, Copy, Default)]
+struct FastUuid;
+
+impl MakeRequestId for FastUuid {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random())
+            .into_uuid()
+            .to_string();
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
     }
-    response
+}
+
+/// The access log: one span per request with its id, method and path, and one line when
+/// the response is ready, with its status and duration.
+fn access_log<S>(router: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+            let id = req
+                .headers()
+                .get(X_REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+        })
+        .on_request(())
+        .on_response(
+            |res: &Response, latency: Duration, _span: &tracing::Span| {
+                let duration_ms = (latency.as_secs_f64() * 100_000.0).round() / 100.0;
+                tracing::info!(status = res.status().as_u16(), duration_ms, "response");
+            },
+        )
+        .on_failure(());
+    // Outermost first: the id is set, then the request is traced, then the id is copied
+    // onto the response.
+    router
+        .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(X_REQUEST_ID, FastUuid))
 }
