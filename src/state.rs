@@ -32,7 +32,7 @@ pub const DEFAULT_PROMETHEUS_URL: &str = "http://127.0.0.1:9090";
 pub struct Snapshot {
     /// The config as written in app.yaml (relative paths unresolved, secrets included).
     pub config: Arc<AppConfig>,
-    /// `config.paths` resolved against the app.yaml directory (core.md §2.3).
+    /// `config.paths` resolved against the app.yaml directory (docs/architecture.md, compatibility C2).
     pub paths: Paths,
     pub topology: Arc<Topology>,
     pub index: Arc<TopologyIndex>,

@@ -5,7 +5,7 @@
 //! type served back is read from the bytes (a PNG is served as `image/png`), and stored
 //! content that is not one of the three image types is never served.
 //!
-//! Uploads are data URLs. Every check of core.md §4.4 runs before anything is written, and
+//! Uploads are data URLs. Every check (docs/architecture.md, compatibility C7) runs before anything is written, and
 //! the write is atomic, so a refused upload leaves the stored avatar as it was.
 
 use std::path::{Path, PathBuf};

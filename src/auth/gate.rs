@@ -1,4 +1,4 @@
-//! The global auth gate (core.md §4.2): while `auth.enabled` is true, every request needs
+//! The global auth gate (docs/architecture.md, compatibility C4): while `auth.enabled` is true, every request needs
 //! `Authorization: Bearer <token>` with a valid token, whatever its path or method (core
 //! routes, plugin routes reached through the fallback, unknown paths, OPTIONS), except
 //! the paths in [`PUBLIC_PATHS`].

@@ -1,4 +1,4 @@
-//! Passwords: the policy of `auth.policy` (core.md §4.6), bcrypt's 72-byte limit, and
+//! Passwords: the policy of `auth.policy` (docs/architecture.md, compatibility C6), bcrypt's 72-byte limit, and
 //! bcrypt hashing and verification run on the blocking pool (a cost-13 hash takes a good
 //! fraction of a second and must not stall the async workers).
 

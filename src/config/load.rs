@@ -1,5 +1,5 @@
 //! Loading `app.yaml` from disk: parse errors with file and line, validation, and the
-//! relative path resolution of `spec/reference/core.md` §2.3.
+//! relative path resolution of docs/architecture.md, compatibility C2.
 
 use std::path::{Path, PathBuf};
 
@@ -154,7 +154,7 @@ fn yaml_to_json(yaml: serde_norway::Value, at: &mut Vec<String>) -> Result<Value
     })
 }
 
-/// Resolves `paths.topology/templates/checks/metrics/plugins` (§2.3): absolute kept; a path
+/// Resolves `paths.topology/templates/checks/metrics/plugins`: absolute kept; a path
 /// that exists from the working directory kept; else `<dir of app.yaml>/<path>` if that
 /// exists; else unchanged.
 pub fn resolve_paths(cfg: &mut AppConfig, app_yaml: &Path) {

@@ -1,7 +1,7 @@
 //! The application config (`app.yaml`): the typed model, its validation, loading from disk
 //! and the JSON views the API serves.
 //!
-//! The model mirrors Rackscope's schema (`spec/reference/core.md` §1) field for field and in
+//! The model mirrors Rackscope's schema (docs/architecture.md, compatibility C1) field for field and in
 //! the same order, because the file is dumped in model order and clients compare shapes.
 //! Validation is hand-written in [`validate`] rather than derived, so that every error is
 //! reported (not just the first) with the reference's `loc`, `msg` and `type`.

@@ -185,7 +185,7 @@ pub const SECRET_FIELDS: [(&str, &str); 3] = [
 ];
 
 // ---------------------------------------------------------------------------------------
-// Defaults. These are the single source of the schema defaults of `core.md` §1: the
+// Defaults. These are the single source of the schema defaults (docs/architecture.md, compatibility C1): the
 // validator fills every absent key from them, so a value written here is what an omitted
 // key means.
 // ---------------------------------------------------------------------------------------

@@ -49,8 +49,8 @@ pub fn file_yaml(cfg: &AppConfig) -> String {
     format!("{FILE_HEADER}{body}")
 }
 
-/// `GET /api/config` when no config is loaded: the reference's fixed object (`core.md`
-/// §3.1), which is not the model defaults, minus its `basic_auth_password` key.
+/// `GET /api/config` when no config is loaded: the reference's fixed object (docs/architecture.md,
+/// compatibility C1), which is not the model defaults, minus its `basic_auth_password` key.
 pub fn no_config_json() -> Value {
     json!({
         "paths": {},
@@ -86,7 +86,7 @@ pub fn no_config_json() -> Value {
 /// Keeps the stored secrets that a client did not send: an empty `auth.password_hash` or
 /// `auth.secret_key`, or an absent/empty `telemetry.basic_auth_password`, in `new` takes
 /// the value of `current`. Unlike the reference, the Prometheus password is kept too, so a
-/// GET -> PUT round trip does not erase it (`core.md` §9 item 2). It is kept only while
+/// GET -> PUT round trip does not erase it (a reference bug). It is kept only while
 /// `new` still names a basic-auth user, the pairing that validation enforces.
 pub fn preserve_secrets(new: &mut AppConfig, current: &AppConfig) {
     if new.auth.password_hash.is_empty() {

@@ -1,5 +1,5 @@
 //! `/api/auth/*`: status, login, me, change-password, change-username and the avatar
-//! (core.md §4.4), with the contract's shapes, messages and status codes.
+//! (docs/architecture.md, compatibility C4-C7), with the contract's shapes, messages and status codes.
 //!
 //! Where we differ from the reference, on purpose:
 //! - credential changes apply at once and end every older session (see [`crate::auth`]);

@@ -1,4 +1,4 @@
-//! The admin check (core.md §3.7) that every state-changing route passes: with auth on, an
+//! The admin check (docs/architecture.md, compatibility C5) that every state-changing route passes: with auth on, an
 //! authenticated user; with auth off, a client address inside `auth.trusted_networks` when
 //! that list is set. The client address is the socket peer; forwarding headers are not
 //! trusted.

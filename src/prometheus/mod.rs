@@ -7,7 +7,7 @@
 //! - [`error`]: [`PromError`], which says whether Prometheus was unreachable, too slow,
 //!   answered an HTTP error, rejected the query, or answered garbage.
 //!
-//! Deliberate differences from the reference (`spec/reference/core.md` §6, §9 item 21):
+//! Deliberate differences from the reference (docs/architecture.md, compatibility C8):
 //! the caches are cleared when the URL or the credentials change, and errors keep
 //! Prometheus's own error text.
 

@@ -1,5 +1,5 @@
 //! [`PromSettings`]: the Prometheus client's settings, derived from the `telemetry` and
-//! `cache` sections of `app.yaml` (`spec/reference/core.md` §6.1).
+//! `cache` sections of `app.yaml` (docs/architecture.md, compatibility C8).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -156,7 +156,7 @@ fn secs(value: i64) -> Duration {
 mod tests {
     use super::*;
 
-    /// The model defaults of the two sections (`spec/reference/core.md` §1.4, §1.5).
+    /// The model defaults of the two sections (docs/architecture.md, compatibility C1).
     struct Cfg {
         telemetry: Telemetry,
         cache: Cache,

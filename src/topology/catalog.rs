@@ -1,4 +1,4 @@
-//! The template catalog: device, rack and rack-component templates (§4).
+//! The template catalog: device, rack and rack-component templates.
 //!
 //! Every `*.yaml` file under the templates directory is read, recursively and in sorted path
 //! order (the reference reads them in unsorted filesystem order). The top-level keys decide

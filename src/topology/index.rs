@@ -1,4 +1,4 @@
-//! Index from node instance name to its placement, plus id lookups (§7.1).
+//! Index from node instance name to its placement, plus id lookups.
 //!
 //! Built in one pass over a loaded [`Topology`], in topology order (sites, rooms, aisles,
 //! racks, standalone racks, devices, expansion order). Node names are expanded with the one

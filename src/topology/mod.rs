@@ -1,5 +1,5 @@
 //! The physical topology: sites, rooms, aisles, racks and devices as Rackscope stores them
-//! on disk (`spec/reference/topology.md`), the device/rack template catalog, the one nodeset
+//! on disk (docs/architecture.md, compatibility C9), the device/rack template catalog, the one nodeset
 //! expander every component shares (D6), and the index from node instance to placement.
 //!
 //! Layout: [`model`] (types, JSON shapes), [`nodeset`] (range expansion), [`load`]

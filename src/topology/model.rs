@@ -2,7 +2,7 @@
 //!
 //! These are the *validated* shapes: the loaders in [`super::load`] and [`super::catalog`]
 //! build them from YAML. Serialising them gives the JSON shapes of Rackscope's API
-//! (`spec/reference/topology.md` §3, §4): field order as the reference models declare them,
+//! (docs/architecture.md, compatibility C9): field order as the reference models declare them,
 //! `null` for an absent optional, floats as floats (`24.0`), and slot maps with string keys
 //! (`{"1": "hm001"}`). Deserialising ignores unknown keys, as the reference does.
 
@@ -208,7 +208,7 @@ pub struct Device {
     /// The bottom U occupied (1 = bottom).
     pub u_position: i64,
     /// The node instances. When the file only has the legacy `nodes`, the loader copies
-    /// it here (§5.5 REC), so this is always the list to expand.
+    /// it here, so this is always the list to expand.
     pub instance: InstanceSpec,
     /// The deprecated alias, as written (`None` when absent).
     pub nodes: Option<InstanceSpec>,

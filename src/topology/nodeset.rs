@@ -2,7 +2,7 @@
 //!
 //! Every component (topology index, simulator targets, Slurm node mapping) expands node
 //! names through [`expand`] and [`expand_instance`], so they always agree on edge cases. The
-//! grammar is the one of `spec/reference/topology.md` §5.2 (the reference's index expander):
+//! grammar is docs/architecture.md, compatibility C10 (the reference's index expander):
 //!
 //! ```text
 //! pattern := prefix "[" start "-" end "]" suffix      start, end := ASCII digits (1 or more)
@@ -15,7 +15,7 @@
 //! * a string with no well-formed group is one literal name; `""` gives no names.
 //!
 //! Unlike the reference index, ranges inside list items and slot-map values are expanded
-//! too (§5.6 REC), as the reference health-check planner does.
+//! too, as the reference health-check planner does.
 
 use super::model::InstanceSpec;
 

@@ -1,5 +1,5 @@
 //! Validation of an untyped config document into [`AppConfig`], reproducing pydantic's
-//! coercion rules and error messages (`spec/reference/core.md` §1).
+//! coercion rules and error messages (docs/architecture.md, compatibility C1).
 //!
 //! The reference validates `app.yaml` and `PUT /api/config` bodies with pydantic v2 in lax
 //! mode, and its clients read the resulting error items. This module is a hand-written
@@ -11,8 +11,8 @@
 //! (`finite_number`); a `prometheus_url` that the `url` crate cannot parse (such as
 //! `http://`) is refused; the SSRF checks also see WHATWG IPv4 forms
 //! (`http://2852039166/`), IPv4-mapped IPv6 and a trailing dot on the metadata host name
-//! (gaps listed in `core.md` §9 item 13); and, unless [`Options`] says otherwise,
-//! `auth.enabled` without a password hash is refused (§9 item 4, never a lock-out).
+//! (gaps in the reference's checks, compatibility C3); and, unless [`Options`] says otherwise,
+//! `auth.enabled` without a password hash is refused (never a lock-out).
 
 use std::fmt;
 

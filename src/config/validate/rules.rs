@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-/// The SSRF rules of `core.md` §1.5, in their order. `value` is non-empty.
+/// The SSRF rules (docs/architecture.md, compatibility C3), in their order. `value` is non-empty.
 pub(super) fn check_prometheus_url(value: &str) -> Result<(), String> {
     let scheme = python_scheme(value);
     if scheme != "http" && scheme != "https" {

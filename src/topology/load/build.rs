@@ -236,7 +236,7 @@ pub(super) fn build_device(
     let Maybe::Value(LaxInt(u_position)) = raw.u_position else {
         return None;
     };
-    // §5.5 REC: `nodes` is an alias used when `instance` is missing or empty.
+    // `nodes` is an alias used when `instance` is missing or empty.
     let instance = match (raw.instance, &raw.nodes) {
         (Some(instance), _) if !instance.is_empty() => instance,
         (_, Some(nodes)) => nodes.clone(),

@@ -1,4 +1,4 @@
-//! Loading a topology from disk (`spec/reference/topology.md` §1, §2, §6).
+//! Loading a topology from disk (docs/architecture.md, compatibility C9).
 //!
 //! A **directory** is the segmented layout:
 //!
@@ -10,13 +10,13 @@
 //! datacenters/<site>/rooms/<room>/standalone_racks/<rack_ref>.yaml
 //! ```
 //!
-//! A **file** is the single-file form `{sites: [...]}` with everything inline (§1.8).
+//! A **file** is the single-file form `{sites: [...]}` with everything inline.
 //!
 //! The rules follow the reference loader: only `.yaml` files, rooms discovered (sorted) when a
 //! site lists none, aisle names from `room.yaml`, rack refs as strings, `{id}` maps or inline
 //! rack maps, plain-string aisle entries accepted, unknown keys ignored, the legacy `nodes`
 //! used when `instance` is empty. A missing room, aisle or rack file is a warning and the item
-//! is skipped (§6.2); entries without an id are skipped silently (§6.3).
+//! is skipped; entries without an id are skipped silently.
 //!
 //! Unlike the reference, every problem is collected and reported at once
 //! ([`TopologyError::Invalid`]), each with its file and, where the YAML parser knows it, its

@@ -314,7 +314,7 @@ pub(super) struct RawDevice {
     pub(super) labels: Option<IndexMap<String, Text>>,
 }
 
-/// A rack reference in `aisle.yaml racks` / `room.yaml standalone_racks` (§1.5).
+/// A rack reference in `aisle.yaml racks` / `room.yaml standalone_racks`.
 #[derive(Debug)]
 pub(super) enum RackRef {
     /// `r01` or `{id: r01}`: read `<r01>.yaml`.

@@ -32,7 +32,7 @@ pub(super) fn load_segmented(dir: &Path, ctx: &mut Ctx) -> Topology {
             }
         };
         let Some(Text(id)) = entry.id.filter(|t| !t.0.is_empty()) else {
-            continue; // §6.3: no id, skipped silently
+            continue; // no id, skipped silently
         };
         if !check_safe_id(&id, "site", &sites_file, ctx) {
             continue; // the id names a directory: do not descend with an unsafe one
@@ -113,7 +113,7 @@ pub(super) fn salvage_sites(file: &Path, ctx: &mut Ctx) -> Option<RawSitesFile> 
     })
 }
 
-/// The sub-directories of a site's `rooms/`, sorted by name (§1.2).
+/// The sub-directories of a site's `rooms/`, sorted by name.
 pub(super) fn discover_rooms(rooms_dir: &Path, ctx: &mut Ctx) -> Vec<String> {
     let entries = match fs::read_dir(rooms_dir) {
         Ok(entries) => entries,
@@ -163,7 +163,7 @@ pub(super) fn load_room(room_dir: &Path, dir_id: &str, ctx: &mut Ctx) -> Option<
                 id: Some(Text(s)),
                 name,
             }) => (s, name),
-            _ => continue, // §6.3: no id
+            _ => continue, // no id
         };
         if aisle_id.is_empty() {
             continue;
@@ -241,7 +241,7 @@ pub(super) fn load_rack_refs(
                     ctx.warn(format!("Missing rack file: {}", file.display()));
                     continue;
                 }
-                // An empty rack file is skipped silently (§6.3).
+                // An empty rack file is skipped silently.
                 if let Some(Some(raw)) = read_yaml::<RawRack>(&file, ctx) {
                     racks.extend(build_rack(raw, &file, ctx));
                 }
@@ -251,7 +251,7 @@ pub(super) fn load_rack_refs(
     racks
 }
 
-/// §6.4: duplicate rack ids, room ids across sites, device ids (warnings only).
+/// duplicate rack ids, room ids across sites, device ids (warnings only).
 pub(super) fn warn_duplicates(topology: &Topology, ctx: &mut Ctx) {
     let racks: Vec<&Rack> = topology.racks().collect();
     let mut messages = Vec::new();

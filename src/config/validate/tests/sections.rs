@@ -232,7 +232,7 @@ fn auth_fields() {
     assert_eq!(a.policy.max_length, 128);
 }
 
-// -- the spec's black-box cases (core.md §8 items 5 and 10) ------------------------------
+// -- the spec's black-box cases (the reference's cases 5 and 10) ------------------------------
 
 #[test]
 fn spec_case_5_each_bad_field_is_rejected() {
