@@ -2,23 +2,29 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: the `app.yaml` model, its validation (pydantic-compatible error shapes),
-//!   loading with path resolution, and redaction of secrets.
-//! - [`fsutil`]: atomic, serialised file writes shared by every writer of config files.
+//! Lowest layer first; a module only uses the ones listed before it (docs/architecture.md,
+//! checked by `scripts/check-layers.py`).
+//!
+//! - [`fsutil`]: atomic file writes, one lock per config file, clean-up of interrupted writes.
+//! - [`metrics`]: the Prometheus exposition registry and the scrape listener plugins ask for.
 //! - [`topology`]: the on-disk topology (segmented and single-file), device templates,
 //!   the one nodeset expander and the instance index.
+//! - [`config`]: the `app.yaml` model, its validation (pydantic-compatible error shapes),
+//!   loading with path resolution, in-place edits, redaction, plugin config files.
 //! - [`prometheus`]: the Prometheus HTTP API client with its TTL cache and merged in-flight
 //!   queries; the primitive that plugins use.
-//! - [`auth`]: the single user, bcrypt passwords and policy, HS256 session tokens bound to
-//!   the current credentials, the login rate limit, the global auth gate and the avatar.
-//! - [`lua`]: the sandboxed Lua states, budgets, errors and the `rackscope.*` API.
-//! - [`plugin`]: the plugin runtime: instances on their own threads, the manager that
-//!   loads and hot-reloads them, route dispatch data, metrics listeners.
 //! - [`state`]: the running state (config, topology, catalog) behind one atomic pointer, and
 //!   the reload path that rebuilds it from disk.
-//! - [`http`]: the axum application: core routes, error type, middleware.
+//! - [`auth`]: the single user, bcrypt passwords and policy, JWT session tokens bound to the
+//!   current credentials, the login rate limit, the global auth gate and the avatar.
+//! - [`lua`]: the sandboxed Lua states, budgets and cancellation, errors, what a plugin
+//!   registers, the host context and the `rackscope.*` API.
+//! - [`plugin`]: the plugin runtime: instances on their own threads and the manager that
+//!   loads, hot-reloads and publishes them.
+//! - [`app`]: state and plugins together, the operations that change both, the file watcher.
+//! - [`http`]: the axum application: core routes, error type, middleware, plugin dispatch.
 //! - [`check`]: the `rackscope check` command.
-//! - [`server`]: `run(listener, shutdown)`, the entry point used by `main` and by tests.
+//! - [`server`]: `run(listener, state, shutdown)`, the entry point used by `main` and by tests.
 
 pub mod app;
 pub mod auth;
