@@ -70,11 +70,42 @@ pub struct Loaded {
     pub source: &'static str,
 }
 
+/// Why a plugin config file could not be read or written. Messages name the file and,
+/// for YAML errors, the line.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginFileError {
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Parse { path: PathBuf, source: YamlError },
+    #[error("{}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the config as YAML: {0}")]
+    Serialise(String),
+}
+
+/// A YAML document that does not parse: the parser's message, with its line when known.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}{message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+pub struct YamlError {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
 /// Reads and parses the YAML file; a missing file is `{}` from "defaults".
-pub fn read(path: &Path) -> Result<Loaded, String> {
+pub fn read(path: &Path) -> Result<Loaded, PluginFileError> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
-            let config = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let config = parse(&text).map_err(|source| PluginFileError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
             Ok(Loaded {
                 config,
                 source: "file",
@@ -84,15 +115,18 @@ pub fn read(path: &Path) -> Result<Loaded, String> {
             config: Value::Object(Map::new()),
             source: "defaults",
         }),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(source) => Err(PluginFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
 /// Parses YAML into JSON; an empty document is `{}`.
-pub fn parse(text: &str) -> Result<Value, String> {
-    let v: Value = serde_norway::from_str(text).map_err(|e| match e.location() {
-        Some(l) => format!("line {}: {e}", l.line()),
-        None => e.to_string(),
+pub fn parse(text: &str) -> Result<Value, YamlError> {
+    let v: Value = serde_norway::from_str(text).map_err(|e| YamlError {
+        line: e.location().map(|l| l.line()),
+        message: e.to_string(),
     })?;
     Ok(if v.is_null() {
         Value::Object(Map::new())
@@ -115,10 +149,14 @@ pub fn merge(current: &Value, update: &Map<String, Value>) -> Value {
 }
 
 /// Writes `config` as YAML with a header, atomically.
-pub fn write(path: &Path, plugin_name: &str, config: &Value) -> Result<(), String> {
-    let body = serde_norway::to_string(config).map_err(|e| e.to_string())?;
+pub fn write(path: &Path, plugin_name: &str, config: &Value) -> Result<(), PluginFileError> {
+    let body =
+        serde_norway::to_string(config).map_err(|e| PluginFileError::Serialise(e.to_string()))?;
     let text = format!("# {plugin_name} plugin configuration, managed by rackscope (comments are not kept)\n\n{body}");
-    fsutil::write_atomic(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+    fsutil::write_atomic(path, text.as_bytes()).map_err(|source| PluginFileError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -147,7 +185,7 @@ mod tests {
             (json!({"greeting": "hi", "n": 2}), "file")
         );
         std::fs::write(&p, "a: [\n").unwrap();
-        assert!(read(&p).unwrap_err().contains("line"));
+        assert!(read(&p).unwrap_err().to_string().contains("line"));
     }
 
     #[test]

@@ -212,20 +212,20 @@ pub async fn spawn(
     spec: LoadSpec,
     state: AppState,
     peers: Arc<dyn Peers>,
-) -> Result<PluginHandle, String> {
+) -> Result<PluginHandle, LoadError> {
     let (loaded_tx, loaded_rx) = oneshot::channel();
     let main = tokio::runtime::Handle::current();
     let name = format!("plugin-{}", spec.folder);
     std::thread::Builder::new()
         .name(name)
         .spawn(move || thread_main(spec, state, peers, main, loaded_tx))
-        .map_err(|e| format!("cannot start plugin thread: {e}"))?;
+        .map_err(|e| LoadError::Host(format!("cannot start plugin thread: {e}")))?;
     loaded_rx
         .await
-        .unwrap_or_else(|_| Err("plugin thread exited during load".into()))
+        .unwrap_or_else(|_| Err(LoadError::Host("plugin thread exited during load".into())))
 }
 
-type LoadedTx = oneshot::Sender<Result<PluginHandle, String>>;
+type LoadedTx = oneshot::Sender<Result<PluginHandle, LoadError>>;
 
 /// The plugin's Lua side, shared by the jobs of one instance (single thread).
 struct Vm {
@@ -253,7 +253,9 @@ fn thread_main(
     {
         Ok(rt) => rt,
         Err(e) => {
-            let _ = loaded_tx.send(Err(format!("cannot start plugin runtime: {e}")));
+            let _ = loaded_tx.send(Err(LoadError::Host(format!(
+                "cannot start plugin runtime: {e}"
+            ))));
             return;
         }
     };
@@ -286,14 +288,15 @@ async fn load(
     main: tokio::runtime::Handle,
     tx: mpsc::UnboundedSender<Job>,
     done: tokio::sync::watch::Receiver<()>,
-) -> Result<(Vm, PluginHandle), String> {
+) -> Result<(Vm, PluginHandle), LoadError> {
     let display_prefix = format!("plugins/{}", spec.folder);
     let sspec = sandbox::SandboxSpec {
         code_dir: spec.code_dir.clone(),
         display_prefix: display_prefix.clone(),
         memory_limit: spec.limits.memory,
     };
-    let lua = sandbox::new_state(&sspec).map_err(|e| format!("cannot create Lua state: {e}"))?;
+    let lua = sandbox::new_state(&sspec)
+        .map_err(|e| LoadError::Host(format!("cannot create Lua state: {e}")))?;
     let ctx = Rc::new(HostCtx {
         state,
         main,
@@ -308,66 +311,66 @@ async fn load(
         peers,
     });
     api::register(&lua, ctx.clone())
-        .map_err(|e| format!("cannot register the rackscope API: {e}"))?;
+        .map_err(|e| LoadError::Host(format!("cannot register the rackscope API: {e}")))?;
 
     let init = spec.code_dir.join("init.lua");
     if !init.is_file() {
-        return Err(format!("{display_prefix}/init.lua not found"));
+        return Err(LoadError::Plugin(format!(
+            "{display_prefix}/init.lua not found"
+        )));
     }
-    let chunk = sandbox::load_file(&lua, &sspec, std::path::Path::new("init.lua"))
-        .map_err(|e| lua_message(&e))?;
+    let chunk =
+        sandbox::load_file(&lua, &sspec, std::path::Path::new("init.lua")).map_err(script_error)?;
     let b = Budget::new(spec.limits.instructions, "init.lua");
     let module: Value = Budgeted::new(b, chunk.call_async::<Value>(()))
         .await
-        .map_err(|e| lua_message(&e))?;
+        .map_err(script_error)?;
     let Value::Table(module) = module else {
-        return Err(format!(
+        return Err(LoadError::Plugin(format!(
             "{display_prefix}/init.lua must return a table {{ id = ..., name = ..., setup = function(config) ... end }}, got {}",
             errors::type_name(&module)
-        ));
+        )));
     };
     let meta = read_meta(&module, &display_prefix)?;
     *ctx.plugin_id.borrow_mut() = meta.id.clone();
 
-    let config_rel = match module
-        .get::<Value>("config_file")
-        .map_err(|e| lua_message(&e))?
-    {
+    let config_rel = match module.get::<Value>("config_file").map_err(script_error)? {
         Value::Nil => PathBuf::from(plugin_file::DEFAULT_CONFIG_FILE),
         Value::String(s) => {
             let s = s.to_string_lossy();
             plugin_file::safe_relative(&s).ok_or_else(|| {
-                format!("{display_prefix}/init.lua: config_file must be a relative path inside the plugin's config folder, got '{s}'")
+                LoadError::Plugin(format!("{display_prefix}/init.lua: config_file must be a relative path inside the plugin's config folder, got '{s}'"))
             })?
         }
         other => {
-            return Err(format!(
+            return Err(LoadError::Plugin(format!(
                 "{display_prefix}/init.lua: config_file must be a string, got {}",
                 errors::type_name(&other)
-            ))
+            )))
         }
     };
     let config_path = spec.config_dir.join(config_rel);
     let (config, source) = match &spec.config_override {
         Some(c) => (c.clone(), "file"),
         None => {
-            let l = plugin_file::read(&config_path)?;
+            let l =
+                plugin_file::read(&config_path).map_err(|e| LoadError::Config(e.to_string()))?;
             (l.config, l.source)
         }
     };
     *ctx.config_path.borrow_mut() = config_path.clone();
     *ctx.config.borrow_mut() = config.clone();
-    let config_value = api::to_lua(&lua, &config).map_err(|e| e.to_string())?;
+    let config_value = api::to_lua(&lua, &config).map_err(script_error)?;
 
     if let Some(validate) = module
         .get::<Option<Function>>("validate_config")
-        .map_err(|e| lua_message(&e))?
+        .map_err(script_error)?
     {
         let b = Budget::new(spec.limits.instructions, "validate_config");
         let out: MultiValue =
             Budgeted::new(b, validate.call_async::<MultiValue>(config_value.clone()))
                 .await
-                .map_err(|e| lua_message(&e))?;
+                .map_err(script_error)?;
         let mut it = out.into_iter();
         let ok = it.next().unwrap_or(Value::Nil);
         if matches!(ok, Value::Nil | Value::Boolean(false)) {
@@ -375,23 +378,23 @@ async fn load(
                 Some(Value::String(s)) => s.to_string_lossy(),
                 _ => "validate_config refused the config".to_string(),
             };
-            return Err(format!("invalid config: {why}"));
+            return Err(LoadError::Config(format!("invalid config: {why}")));
         }
     }
 
-    match module.get::<Value>("setup").map_err(|e| lua_message(&e))? {
+    match module.get::<Value>("setup").map_err(script_error)? {
         Value::Function(setup) => {
             let b = Budget::new(spec.limits.instructions, "setup");
             Budgeted::new(b, setup.call_async::<()>(config_value))
                 .await
-                .map_err(|e| lua_message(&e))?;
+                .map_err(script_error)?;
         }
         Value::Nil => {}
         other => {
-            return Err(format!(
+            return Err(LoadError::Plugin(format!(
                 "{display_prefix}/init.lua: setup must be a function, got {}",
                 errors::type_name(&other)
-            ))
+            )))
         }
     }
 
@@ -437,23 +440,26 @@ async fn load(
     Ok((vm, handle))
 }
 
-fn read_meta(module: &Table, prefix: &str) -> Result<PluginMeta, String> {
-    let get = |k: &str| -> Result<Option<String>, String> {
-        match module.get::<Value>(k).map_err(|e| e.to_string())? {
+fn read_meta(module: &Table, prefix: &str) -> Result<PluginMeta, LoadError> {
+    let get = |k: &str| -> Result<Option<String>, LoadError> {
+        match module.get::<Value>(k).map_err(script_error)? {
             Value::Nil => Ok(None),
             Value::String(s) => Ok(Some(s.to_string_lossy())),
-            other => Err(format!(
+            other => Err(LoadError::Plugin(format!(
                 "{prefix}/init.lua: '{k}' must be a string, got {}",
                 errors::type_name(&other)
-            )),
+            ))),
         }
     };
-    let id =
-        get("id")?.ok_or_else(|| format!("{prefix}/init.lua: the returned table needs an 'id'"))?;
+    let id = get("id")?.ok_or_else(|| {
+        LoadError::Plugin(format!(
+            "{prefix}/init.lua: the returned table needs an 'id'"
+        ))
+    })?;
     if !crate::plugin::manager::is_safe_id(&id) {
-        return Err(format!(
+        return Err(LoadError::Plugin(format!(
             "{prefix}/init.lua: invalid plugin id '{id}': ids must contain only lowercase letters, digits, dots, hyphens and underscores (max 128 characters)"
-        ));
+        )));
     }
     let name = get("name")?.unwrap_or_else(|| id.clone());
     Ok(PluginMeta {
@@ -463,6 +469,28 @@ fn read_meta(module: &Table, prefix: &str) -> Result<PluginMeta, String> {
         description: get("description")?,
         author: get("author")?,
     })
+}
+
+/// Why a plugin instance did not load. The message is what `GET /api/plugins/{id}` shows
+/// as `error`: one line, with the plugin-relative file and line where Lua knows them.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The host could not start the instance (thread, runtime, Lua state).
+    #[error("{0}")]
+    Host(String),
+    /// The plugin's code failed: a Lua error at its file and line, a budget or memory stop.
+    #[error("{0}")]
+    Script(String),
+    /// `init.lua` is missing or did not return a valid plugin table.
+    #[error("{0}")]
+    Plugin(String),
+    /// The config file could not be read, or `validate_config` refused the config.
+    #[error("{0}")]
+    Config(String),
+}
+
+fn script_error(e: mlua::Error) -> LoadError {
+    LoadError::Script(lua_message(&e))
 }
 
 /// A load-time Lua error as one line (file:line: message), plus the traceback if any.

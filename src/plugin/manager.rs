@@ -163,9 +163,9 @@ pub enum ConfigUpdateError {
     #[error("{0}")]
     Rejected(String),
     #[error("Failed to read plugin config: {0}")]
-    Read(String),
+    Read(plugin_file::PluginFileError),
     #[error("Failed to write plugin config: {0}")]
-    Write(String),
+    Write(plugin_file::PluginFileError),
     /// The file kept changing under other writers (409).
     #[error("The plugin's config file keeps changing; retry")]
     Busy,
@@ -447,7 +447,7 @@ impl PluginManager {
             .and_then(|h| match collision(&h, others) {
                 Some(msg) => {
                     h.shutdown();
-                    Err(msg)
+                    Err(instance::LoadError::Plugin(msg))
                 }
                 None => Ok(h),
             });
@@ -470,7 +470,7 @@ impl PluginManager {
                 PluginSlot {
                     folder: folder.to_string(),
                     handle: None,
-                    error: Some(e),
+                    error: Some(e.to_string()),
                     fingerprint: fp,
                 }
             }

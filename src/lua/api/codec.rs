@@ -26,7 +26,7 @@ pub fn register(lua: &Lua, root: &Table) -> mlua::Result<()> {
         "yaml",
         "YAML",
         |v| serde_norway::to_string(v).map_err(|e| e.to_string()),
-        crate::config::plugin_file::parse,
+        |s| crate::config::plugin_file::parse(s).map_err(|e| e.to_string()),
     )
 }
 

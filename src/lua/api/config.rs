@@ -68,6 +68,6 @@ async fn save(lua: &Lua, c: &HostCtx, t: Value) -> mlua::Result<MultiValue> {
             *c.config.borrow_mut() = json;
             Ok(MultiValue::from_iter([Value::Boolean(true)]))
         }
-        Err(e) => fail(lua, e),
+        Err(e) => fail(lua, e.to_string()),
     }
 }
