@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# The test command (README): installs what the tests need (a real Prometheus from
-# Debian's `prometheus` package), then runs every test of the workspace.
+# The test command (README): installs what the tests need (a real Prometheus and a real
+# VictoriaMetrics, Debian's `prometheus` and `victoria-metrics` packages), then runs every
+# test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v prometheus >/dev/null 2>&1; then
-    echo "test.sh: installing Debian's prometheus package (the tests start a real one)" >&2
+missing=()
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "test.sh: installing Debian's ${missing[*]} (the tests start real ones)" >&2
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq prometheus >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 cargo test --all-targets -- --test-threads="${RACKSCOPE_TEST_THREADS:-4}"

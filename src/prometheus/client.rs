@@ -14,6 +14,10 @@ use serde_json::{json, Value};
 use super::cache::{CacheKind, Lookup, QueryCache};
 use super::{PromError, PromSettings};
 
+/// Parameters (query, times, step) longer than this, in bytes, go in a POST body rather
+/// than the URL: many servers and proxies refuse URLs of more than 4-8 KiB.
+const MAX_GET_PARAMS: usize = 3_000;
+
 /// Longest piece of a non-JSON body quoted in an error message.
 const BODY_EXCERPT: usize = 200;
 
@@ -115,12 +119,19 @@ impl Transport {
         })
     }
 
-    /// GETs `path` with `params` and returns the `data` object of a success answer.
+    /// Sends `params` to `path` and returns the `data` object of a success answer. Short
+    /// queries go as a GET (what proxies and the reference expect); a long one (over
+    /// [`MAX_GET_PARAMS`] bytes of parameters) as a form POST, which Prometheus and
+    /// Prometheus-compatible engines accept on the same endpoints and which has no URL
+    /// length limit.
     async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, PromError> {
-        let mut request = self
-            .http
-            .get(format!("{}{path}", self.settings.base_url))
-            .query(params);
+        let url = format!("{}{path}", self.settings.base_url);
+        let size: usize = params.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        let mut request = if size > MAX_GET_PARAMS {
+            self.http.post(url).form(params)
+        } else {
+            self.http.get(url).query(params)
+        };
         if let Some((user, password)) = &self.settings.basic_auth {
             request = request.basic_auth(user, Some(password));
         }
@@ -145,7 +156,9 @@ impl Transport {
         } else if err.is_timeout() {
             PromError::Timeout(self.settings.timeout)
         } else if err.is_builder() {
-            PromError::Config(format!("cannot build the request: {}", root_cause(&err)))
+            // The settings were checked when the client was built, so this is about the
+            // request itself (the query, its parameters), not the configuration.
+            PromError::Request(format!("cannot build the request: {}", root_cause(&err)))
         } else {
             PromError::Unreachable(format!(
                 "the connection to {} failed: {}",
@@ -426,7 +439,22 @@ fn parse_answer(status: reqwest::StatusCode, body: &[u8]) -> Result<Value, PromE
             "\"data\" lacks \"resultType\" or \"result\"".into(),
         ));
     }
-    Ok(Value::Object(data.clone()))
+    let mut data = data.clone();
+    // A clustered engine (VictoriaMetrics, Thanos, Mimir) with a storage node down answers
+    // what it has and says so; so does Prometheus with `warnings`. Keep both beside the
+    // result, so a partial cluster is never shown as if it were whole.
+    if json.get("isPartial").and_then(Value::as_bool) == Some(true) {
+        tracing::warn!("Prometheus answered a partial result (a storage node is missing)");
+        data.insert("partial".into(), Value::Bool(true));
+    }
+    if let Some(Value::Array(warnings)) = json.get("warnings") {
+        if !warnings.is_empty() {
+            let warnings = Value::Array(warnings.clone());
+            tracing::warn!(%warnings, "Prometheus answered with warnings");
+            data.insert("warnings".into(), warnings);
+        }
+    }
+    Ok(Value::Object(data))
 }
 
 /// `(errorType, error)` when `json` is a Prometheus error answer.

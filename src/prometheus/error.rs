@@ -33,11 +33,15 @@ pub enum PromError {
     /// The client settings cannot be used (unreadable TLS file, bad certificate...).
     #[error("Invalid Prometheus client settings: {0}")]
     Config(String),
+    /// This one request could not be built from the query and its parameters; the
+    /// settings are fine and other queries work.
+    #[error("The Prometheus request could not be built: {0}")]
+    Request(String),
 }
 
 impl PromError {
     /// A stable short name of the variant: "unreachable", "timeout", "http", "query",
-    /// "malformed" or "config". Plugins and logs use it to branch on the cause.
+    /// "malformed", "config" or "request". Plugins and logs use it to branch on the cause.
     pub fn kind(&self) -> &'static str {
         match self {
             PromError::Unreachable(_) => "unreachable",
@@ -46,6 +50,7 @@ impl PromError {
             PromError::Query { .. } => "query",
             PromError::Malformed(_) => "malformed",
             PromError::Config(_) => "config",
+            PromError::Request(_) => "request",
         }
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! Both return the `data` part of Prometheus's answer as plain tables
 //! (`{resultType = "vector", result = {...}}`), or `nil, err` where `err` is a table
-//! `{kind = "unreachable"|"timeout"|"http"|"query"|"malformed"|"config", message = ...}`
-//! that also prints as its message. The HTTP request runs on the server's main runtime;
+//! `{kind = "unreachable"|"timeout"|"http"|"query"|"malformed"|"config"|"request",
+//! message = ...}` that also prints as its message. An answer a clustered engine marks as
+//! partial carries `partial = true` beside `result` (and Prometheus's `warnings`, if any). The HTTP request runs on the server's main runtime;
 //! the calling handler yields meanwhile, so other requests to the plugin go on.
 
 use std::rc::Rc;
@@ -61,8 +62,21 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
                     let end = arg_number(&lua, F, 3, &end)?;
                     let step = match &step {
                         Value::Nil => "60s".to_string(),
+                        // Plain seconds: both Prometheus and compatible engines read
+                        // `7.5`, while Prometheus refuses the duration `7.5s`.
                         Value::Integer(_) | Value::Number(_) => {
-                            format!("{}s", arg_number(&lua, F, 4, &step)?)
+                            let secs = arg_number(&lua, F, 4, &step)?;
+                            if !(secs.is_finite() && secs > 0.0) {
+                                return Err(errors::bad_argument(
+                                    &lua,
+                                    F,
+                                    4,
+                                    format!(
+                                        "step must be a positive number of seconds, got {secs}"
+                                    ),
+                                ));
+                            }
+                            secs.to_string()
                         }
                         other => arg_string(&lua, F, 4, other)?,
                     };

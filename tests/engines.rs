@@ -1,0 +1,183 @@
+//! The Prometheus client and `rackscope.prometheus` against Prometheus-compatible engines
+//! (issue 13): a real Prometheus and, when installed, a real VictoriaMetrics (CI installs
+//! both). Fractional steps, ~65 KB queries (sent as a form POST) and partial answers
+//! (recorded, served by a tiny fake, since a single node never answers partially).
+
+mod support;
+
+use std::fs;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rackscope::prometheus::{CacheKind, PromClient, PromSettings};
+use serde_json::{json, Value};
+use support::prometheus::RealPrometheus;
+use support::server::{Api, ConfigDir, TestServer};
+use support::victoria::RealVictoria;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// `vector(1) or vector(1) or ...`: about 65 KB of PromQL.
+fn long_query() -> String {
+    let q = vec!["vector(1)"; 5_500].join(" or ");
+    assert!(q.len() > 65_000);
+    q
+}
+
+const PROBE: &str = r#"
+return {
+  id = "probe",
+  setup = function()
+    rackscope.route("GET", "/api/probe/range", function(req)
+      local t = rackscope.now()
+      local data, err = rackscope.prometheus.query_range("vector(1)", t - 60, t, 7.5)
+      if not data then return 503, { kind = err.kind, detail = tostring(err) } end
+      return { points = #data.result[1].values, partial = data.partial == true }
+    end)
+    rackscope.route("GET", "/api/probe/long", function(req)
+      local q = string.rep("vector(1) or ", 5500) .. "vector(1)"
+      local data, err = rackscope.prometheus.query(q, { cache = "none" })
+      if not data then return 503, { kind = err.kind, detail = tostring(err) } end
+      return { series = #data.result, partial = data.partial == true,
+               warnings = data.warnings or rackscope.array() }
+    end)
+  end,
+}
+"#;
+
+/// The probe plugin, with the server's Prometheus URL set to `url`.
+fn probe_server(url: &str) -> (ConfigDir, TestServer) {
+    let cd = ConfigDir::demo();
+    let dir = cd.root().join("plugins/probe");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("init.lua"), PROBE).unwrap();
+    cd.edit_app_yaml(|d| d["plugins"] = json!({"probe": {"enabled": true}}));
+    let server = TestServer::start_with_env(&cd.app_yaml(), &[("PROMETHEUS_URL", url)]);
+    (cd, server)
+}
+
+/// What every engine must do, through the client and through the Lua API.
+async fn check_engine(name: &str, url: &str) {
+    let client = PromClient::new(PromSettings::new(url)).unwrap();
+    let data = client.query("vector(1)", CacheKind::None).await.unwrap();
+    assert_eq!(data["result"][0]["value"][1], "1", "{name}: {data}");
+    assert!(data.get("partial").is_none(), "{name}: {data}");
+
+    // A fractional step in plain seconds.
+    let end = now().floor();
+    let data = client
+        .query_range("vector(1)", end - 60.0, end, "7.5")
+        .await
+        .unwrap_or_else(|e| panic!("{name}: step 7.5: {e}"));
+    let values = data["result"][0]["values"].as_array().unwrap();
+    assert!(values.len() >= 8, "{name}: {data}");
+    let t0 = values[0][0].as_f64().unwrap();
+    let t1 = values[1][0].as_f64().unwrap();
+    assert_eq!(t1 - t0, 7.5, "{name}");
+
+    // A ~65 KB query goes as a form POST and works.
+    let data = client
+        .query(&long_query(), CacheKind::None)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: long query: {e} ({})", e.kind()));
+    assert_eq!(data["result"].as_array().unwrap().len(), 1, "{name}");
+
+    // The same from Lua.
+    let (_cd, server) = probe_server(url);
+    let api = Api::new(&server);
+    let (status, body) = api.get("/api/probe/range").await;
+    assert_eq!(status, 200, "{name}: {body}");
+    assert!(body["points"].as_u64().unwrap() >= 8, "{name}: {body}");
+    let (status, body) = api.get("/api/probe/long").await;
+    assert_eq!(
+        (status, body.clone()),
+        (200, json!({"series": 1, "partial": false, "warnings": []})),
+        "{name}: {body}"
+    );
+}
+
+#[tokio::test]
+async fn prometheus_and_victoria_metrics_answer_alike() {
+    let prom = RealPrometheus::start(&[]);
+    check_engine("prometheus", &prom.url()).await;
+
+    let Some(vm) = RealVictoria::start() else {
+        eprintln!("victoria-metrics is not installed: its half of this test is skipped");
+        return;
+    };
+    check_engine("victoria-metrics", &vm.url()).await;
+    // Data pushed to VictoriaMetrics is queried like Prometheus data.
+    vm.import("rackscope_engine_probe{node=\"a\"} 42\n").await;
+    let client = PromClient::new(PromSettings::new(&vm.url())).unwrap();
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let data = client
+            .query("rackscope_engine_probe", CacheKind::None)
+            .await
+            .unwrap();
+        if data["result"][0]["value"][1] == "42" {
+            assert_eq!(data["result"][0]["metric"]["node"], "a");
+            return;
+        }
+        last = (*data).clone();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("imported sample never showed: {last}\n{}", vm.log());
+}
+
+/// Serves `body` (JSON) with 200 to every request, forever.
+async fn recorded(body: Value) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let text = body.to_string();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let text = text.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 1 << 20];
+                let _ = sock.read(&mut buf).await;
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+                let _ = sock.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn partial_answers_are_marked_and_logged() {
+    // As a clustered VictoriaMetrics answers with a storage node down.
+    let url = recorded(json!({
+        "status": "success",
+        "isPartial": true,
+        "warnings": ["vmstorage-2 is unavailable"],
+        "data": {"resultType": "vector", "result": [
+            {"metric": {"node": "a"}, "value": [1700000000, "1"]}
+        ]}
+    }))
+    .await;
+    let client = PromClient::new(PromSettings::new(&url)).unwrap();
+    let data = client.query("up", CacheKind::None).await.unwrap();
+    assert_eq!(data["partial"], true);
+    assert_eq!(data["warnings"], json!(["vmstorage-2 is unavailable"]));
+    assert_eq!(data["result"].as_array().unwrap().len(), 1);
+
+    let (_cd, server) = probe_server(&url);
+    let (status, body) = Api::new(&server).get("/api/probe/long").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["partial"], true, "{body}");
+    assert_eq!(body["warnings"], json!(["vmstorage-2 is unavailable"]));
+    let log = server.log();
+    assert!(log.contains("partial result"), "{log}");
+}
