@@ -157,6 +157,9 @@ pub struct HostCtx {
     pub registrar: RefCell<Registrar>,
     pub limits: Limits,
     pub metrics: Arc<MetricsRegistry>,
+    /// `rackscope.set_warning`: written on the plugin thread, read by API requests (a
+    /// short std-style lock, never held across an await).
+    pub warning: Arc<parking_lot::Mutex<Option<String>>>,
 }
 
 /// The host's view of a running plugin instance.
@@ -173,6 +176,8 @@ pub struct PluginHandle {
     pub status_maps: BTreeMap<String, BTreeMap<String, String>>,
     pub metrics_listen: Option<SocketAddr>,
     pub metrics: Arc<MetricsRegistry>,
+    /// The problem the plugin reports with `rackscope.set_warning`, if any.
+    pub warning: Arc<parking_lot::Mutex<Option<String>>>,
     pub limits: Limits,
     pub generation: u64,
     pub loaded_at: SystemTime,
@@ -303,6 +308,7 @@ async fn load(
         registrar: RefCell::new(Registrar::default()),
         limits: spec.limits,
         metrics: Arc::new(MetricsRegistry::default()),
+        warning: Default::default(),
     });
     api::register(&lua, ctx.clone())
         .map_err(|e| format!("cannot register the rackscope API: {e}"))?;
@@ -413,6 +419,7 @@ async fn load(
         status_maps: reg.status_maps,
         metrics_listen: reg.metrics_listen,
         metrics: ctx.metrics.clone(),
+        warning: ctx.warning.clone(),
         limits: spec.limits,
         generation: spec.generation,
         loaded_at: SystemTime::now(),

@@ -281,6 +281,16 @@ impl PluginManager {
 
     /// Reloads one plugin from disk (a file changed). Unchanged files do nothing.
     pub async fn reload(&self, state: &AppState, folder: &str) {
+        self.reload_inner(state, folder, false).await
+    }
+
+    /// Reloads one plugin from disk even if none of its files changed (the plugin asked
+    /// with `rackscope.reload()`, to re-read its data files).
+    pub async fn reload_forced(&self, state: &AppState, folder: &str) {
+        self.reload_inner(state, folder, true).await
+    }
+
+    async fn reload_inner(&self, state: &AppState, folder: &str, force: bool) {
         let _guard = self.inner.change.lock().await;
         let current = self.current();
         let Some(pos) = current.slots.iter().position(|s| s.folder == folder) else {
@@ -288,7 +298,7 @@ impl PluginManager {
         };
         let prev_config = slot_config_path(&current.slots[pos]);
         let fp = fingerprint(state, folder, prev_config.as_deref());
-        if fp == current.slots[pos].fingerprint {
+        if !force && fp == current.slots[pos].fingerprint {
             return;
         }
         let others: Vec<PluginSlot> = current
@@ -501,6 +511,11 @@ impl PluginManager {
             }
             (None, None) => {}
         }
+    }
+
+    /// The address of the scrape listener open for the plugin in `folder`, if any.
+    pub fn listener_addr(&self, folder: &str) -> Option<std::net::SocketAddr> {
+        self.inner.listeners.lock().get(folder).map(|(a, _)| *a)
     }
 
     fn stop_listener(&self, folder: &str) {

@@ -9,13 +9,15 @@
 //! Layout: [`instance`] (one plugin's thread, its jobs and what it registered),
 //! [`manager`] (discovery, enabling, transactional reload, the published [`PluginSet`]),
 //! [`routes`] (path patterns), [`watch`] (file events -> reloads), [`metrics`] (the
-//! exposition registry and scrape listeners plugins ask for), [`config_file`] (the
+//! exposition registry and scrape listeners plugins ask for; [`metrics_block`] its bulk
+//! series), [`config_file`] (the
 //! plugin's own config file: path, read, merge, atomic write).
 
 pub mod config_file;
 pub mod instance;
 pub mod manager;
 pub mod metrics;
+pub mod metrics_block;
 pub mod routes;
 pub mod watch;
 
