@@ -409,6 +409,9 @@ fn escape_help(s: &str) -> String {
 }
 
 pub(crate) fn escape_label(s: &str) -> String {
+    if !s.contains(['\\', '"', '\n']) {
+        return s.to_string();
+    }
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

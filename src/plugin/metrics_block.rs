@@ -47,6 +47,18 @@ impl Column {
 pub enum ColumnInput {
     Const(String),
     Rows(Vec<String>),
+    /// A value per row, already interned: distinct values, and each row's index in them.
+    Interned { pool: Vec<String>, ids: Vec<u32> },
+}
+
+impl ColumnInput {
+    fn rows(&self) -> Option<usize> {
+        match self {
+            ColumnInput::Const(_) => None,
+            ColumnInput::Rows(v) => Some(v.len()),
+            ColumnInput::Interned { ids, .. } => Some(ids.len()),
+        }
+    }
 }
 
 /// The label values of `len` rows, by label name. Rows are unique.
@@ -87,13 +99,12 @@ impl LabelTable {
         }
         let mut len = None;
         for (name, c) in &columns {
-            if let ColumnInput::Rows(v) = c {
+            if let Some(rows) = c.rows() {
                 match len {
-                    None => len = Some(v.len()),
-                    Some(n) if n != v.len() => {
+                    None => len = Some(rows),
+                    Some(n) if n != rows => {
                         return Err(format!(
-                            "column '{name}' has {} values, other columns have {n}",
-                            v.len()
+                            "column '{name}' has {rows} values, other columns have {n}"
                         ))
                     }
                     Some(_) => {}
@@ -122,6 +133,18 @@ impl LabelTable {
                         ids.push(id);
                     }
                     Column::Rows { pool, ids }
+                }
+                ColumnInput::Interned { pool, ids } => {
+                    if ids.iter().any(|&i| i as usize >= pool.len()) {
+                        return Err("a column has a bad interned index".into());
+                    }
+                    Column::Rows {
+                        pool: pool
+                            .iter()
+                            .map(|v| escape_label(v).into_boxed_str())
+                            .collect(),
+                        ids,
+                    }
                 }
             });
         }

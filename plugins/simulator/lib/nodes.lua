@@ -25,6 +25,8 @@ local function round(x, d)
   local m = 10 ^ d
   return floor(x * m + 0.5) / m
 end
+local function round1(x) return floor(x * 10 + 0.5) / 10 end
+local function round2(x) return floor(x * 100 + 0.5) / 100 end
 
 -- Profile parameters: profiles.<name>, else profiles.compute, else the defaults.
 local function params(profiles, name)
@@ -36,7 +38,12 @@ local function params(profiles, name)
   return p
 end
 
-local function unit(s) return (mix(s) >> 11) * INV53 end
+-- rng.unit, inlined (the hot loop draws a few numbers per node per tick).
+local function unit(z)
+  z = (z ~ (z >> 30)) * 0xbf58476d1ce4e5b9
+  z = (z ~ (z >> 27)) * 0x94d049bb133111eb
+  return ((z ~ (z >> 31)) >> 11) * INV53
+end
 
 -- Builds the bindings and the per-node constants. `sim` has targets, pub, settings.
 function M.setup(sim)
@@ -108,10 +115,12 @@ function M.setup(sim)
   sim.params = P
   local K = { memtotal = {}, fssize = {}, ncpu = {} }
   for i, t in ipairs(list) do
+    if t.storage then goto continue end
     local prof = t.profile
     K.memtotal[i] = (prof == "gpu" and 512 or prof == "compute" and 256 or 64) * GIB
     K.fssize[i] = (t.nid:find("storage", 1, true) and 1000 or 200) * GIB
     K.ncpu[i] = (prof == "compute" or prof == "gpu") and 64 or 32
+    ::continue::
   end
   sim.K = K
   -- Quantities of the current tick.
@@ -125,7 +134,9 @@ function M.init_counters(sim, saved)
   local list = sim.targets.list
   local C = { cpu = {}, dr = {}, dw = {}, rx = {}, tx = {}, pin = {}, pout = {} }
   local seedk = sim.node_seed
+  -- Storage targets have no counters (nil entries keep their rows absent).
   for i, t in ipairs(list) do
+    if t.storage then goto continue end
     local s = t.key ~ seedk ~ 0x5eed
     C.cpu[i] = round(5e5 + 5e5 * unit(s + G), 2)
     C.dr[i] = floor(5e11 + 5e11 * unit(s + 2 * G))
@@ -140,13 +151,14 @@ function M.init_counters(sim, saved)
       end
       C.pin[i], C.pout[i] = pin, pout
     end
+    ::continue::
   end
   if type(saved) == "table" and saved.signature == sim.targets.signature then
     for _, k in ipairs({ "cpu", "dr", "dw", "rx", "tx" }) do
       local arr = saved[k]
-      if type(arr) == "table" and #arr == #list then
+      if type(arr) == "table" then
         for i = 1, #list do
-          if type(arr[i]) == "number" then C[k][i] = arr[i] end
+          if C[k][i] and type(arr[i]) == "number" then C[k][i] = arr[i] end
         end
       end
     end
@@ -170,7 +182,14 @@ end
 function M.dump_counters(sim)
   local C, list = sim.C, sim.targets.list
   local out = { signature = sim.targets.signature }
-  for _, k in ipairs({ "cpu", "dr", "dw", "rx", "tx" }) do out[k] = rackscope.array(C[k]) end
+  for _, k in ipairs({ "cpu", "dr", "dw", "rx", "tx" }) do
+    local src, arr = C[k], {}
+    for i = 1, #list do
+      local v = src[i]
+      if v == nil then arr[i] = rackscope.null else arr[i] = v end
+    end
+    out[k] = rackscope.array(arr)
+  end
   for _, k in ipairs({ "pin", "pout" }) do
     local m = {}
     for i, ports in pairs(C[k]) do m[list[i].node_id] = rackscope.array(ports) end
@@ -274,14 +293,14 @@ function M.compute(sim, tick, ov)
         up, status, temp, power, load = apply(ovs, up, status, temp, power, load)
       end
       Qup[i], Qst[i] = up, status
-      Qtemp[i] = round(temp, 1)
-      Qpow[i] = round(power, 0)
-      load = round(load, 1)
+      Qtemp[i] = round1(temp)
+      Qpow[i] = floor(power + 0.5) + 0.0
+      load = round1(load)
       Qload[i] = load
       Qmem[i] = floor(Kmem[i] * (1 - load * 0.8 / 100))
       Qfs[i] = floor(Kfs[i] * (1 - (30 + load * 0.5) / 100))
       -- Counters.
-      Ccpu[i] = round(Ccpu[i] + (100 - load) / 100 * interval * Kncpu[i], 2)
+      Ccpu[i] = round2(Ccpu[i] + (100 - load) / 100 * interval * Kncpu[i])
       if up == 1 then
         Cdr[i] = Cdr[i] + floor((10 + load * 0.5) * MIB * interval)
         Cdw[i] = Cdw[i] + floor((5 + load * 0.3) * MIB * interval)
@@ -309,14 +328,16 @@ function M.compute(sim, tick, ov)
 end
 
 -- Values of binding `b` from quantity array `q` (by target), row by row.
+-- The array is reused from tick to tick (kept on the binding).
 local function rows_of(b, q)
-  local idx, vals = b.rs.idx, {}
+  local idx, vals = b.rs.idx, b.buf
+  if not vals then vals = {}; b.buf = vals end
   for r = 1, b.n do vals[r] = q[idx[r]] end
   return vals
 end
 
 local function dense(b, q)
-  if b then b:set_all(1, rows_of(b, q)) end
+  if b then b:set_targets(1, q) end
 end
 
 local function sparse(b, q, vi)

@@ -42,7 +42,7 @@ P.__index = P
 -- rack records).
 function M.new(defs, by_name, targets)
   local self = setmetatable({
-    defs = by_name, targets = targets, fams = {}, tables = {}, rowsets = {}, matchers = {},
+    defs = by_name, targets = targets, fams = {}, tables = {}, rowsets = {}, matchers = {}, maps = {},
   }, P)
   for _, d in ipairs(defs) do
     self.fams[d.name] = rackscope.metrics.gauge(d.name, d.help, d.labels)
@@ -89,8 +89,21 @@ function P:node_rows(def, kind, pred, expand, rc_keys)
     end
   end
   rs.n = n
+  rs.full = sig == "*" and not expand
   self.rowsets[id] = rs
   return rs
+end
+
+-- Every target, as one row set: the label tables of node families without per-row
+-- context are built over it once, and a family's row set only decides which of its
+-- rows get values (the others stay absent from scrapes).
+function P:universe()
+  local u = self.rowsets["u"]
+  if u then return u end
+  u = { id = "u", base = "node", idx = {}, n = #self.targets.list }
+  for i = 1, u.n do u.idx[i] = i end
+  self.rowsets["u"] = u
+  return u
 end
 
 -- Rows over racks with targets (`base` "pdu" or "sequana"), filtered by the
@@ -178,7 +191,15 @@ function P:table_for(rs, cols, first_const)
     local columns = {}
     for _, c in ipairs(cols) do
       local arr = {}
-      for r = 1, rs.n do arr[r] = row_value(self, rs, r, c[2], c[3]) end
+      if c[2] == "b" and not rs.ent then
+        local list, idx, tok = self.targets.list, rs.idx, c[3]
+        for r = 1, rs.n do
+          local v = list[idx[r]][tok]
+          arr[r] = v == nil and "" or v
+        end
+      else
+        for r = 1, rs.n do arr[r] = row_value(self, rs, r, c[2], c[3]) end
+      end
       columns[c[1]] = arr
     end
     local map, m = nil, rs.n
@@ -251,10 +272,27 @@ function P:bind(def, rs, variants)
         first_const = { L1, extras[L1] }
         extras[L1] = nil
       end
-      local t = self:table_for(rs, cols, first_const)
+      local t, map, direct = nil, nil, false
+      if rs.base == "node" and not rs.rc then
+        -- Over the table of every target: row r of the row set is its target's row.
+        t = self:table_for(self:universe(), cols, first_const)
+        local tm = t.map
+        local mkey = rs.id .. "|" .. tostring(tm)
+        map = self.maps[mkey]
+        if not map then
+          map = {}
+          local idx = rs.idx
+          for r = 1, rs.n do map[r] = tm and tm[idx[r]] or idx[r] end
+          self.maps[mkey] = map
+        end
+        direct = tm == nil and rs.full == true
+      else
+        t = self:table_for(rs, cols, first_const)
+        map = t.map
+      end
       local ok, blk = pcall(fam.block, fam, t.lt, extras)
       if ok then
-        b.v[vi] = { blk = blk, map = t.map, m = t.m }
+        b.v[vi] = { blk = blk, map = map, m = t.m, direct = direct }
       else
         rackscope.log.warn("metric " .. def.name .. ": variant skipped: " .. tostring(blk))
       end
@@ -287,6 +325,23 @@ function B:set_all(vi, vals)
   else
     v.blk:set_many(vals, n)
   end
+end
+
+-- Sets variant `vi` from `q`, indexed by *target* (not by row). When the row set is
+-- every target its predicate admits, and `q` is nil for the others, `q` goes to the
+-- host as it is; otherwise its rows are gathered.
+function B:set_targets(vi, q)
+  local v = self.v[vi]
+  if not v then return end
+  if v.direct then
+    v.blk:set_many(q, v.m)
+    return
+  end
+  local idx = self.rs.idx
+  local out = self.gather
+  if not out then out = {}; self.gather = out end
+  for r = 1, self.n do out[r] = q[idx[r]] end
+  self:set_all(vi, out)
 end
 
 -- Sets (number) or removes (false) row `r` of variant `vi`.

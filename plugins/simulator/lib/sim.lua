@@ -39,11 +39,13 @@ end
 
 -- A new simulator for the plugin config `cfg` (already validated).
 function M.new(cfg)
+  local t0 = rackscope.now()
   local settings = config.effective(cfg)
   local sim = { settings = settings }
   sim.seed_key = rng.seed_key(settings.seed)
   sim.node_seed = settings.seed ~= nil and rng.hash("node:" .. tostring(settings.seed)) or 0
   sim.targets = targets.build()
+  local t1 = rackscope.now()
 
   local paths = { { id = "primary", path = settings.metrics_catalog_path } }
   for _, c in ipairs(settings.metrics_catalogs) do paths[#paths + 1] = c end
@@ -53,12 +55,15 @@ function M.new(cfg)
     error("no metric definitions in the metrics catalogs (" .. settings.metrics_catalog_path .. ")", 0)
   end
   sim.pub = publish.new(defs, by_name, sim.targets)
+  local t2 = rackscope.now()
+
   sim.tick_seconds = rackscope.metrics.gauge("rackscope_simulator_tick_seconds",
     "Duration of the simulator's last tick in seconds")
   sim.ticks = rackscope.metrics.counter("rackscope_simulator_ticks_total", "Ticks the simulator has run")
   nodes.setup(sim)
   slurm.setup(sim)
   racks.setup(sim)
+  local t3 = rackscope.now()
 
   sim.ov = overrides.new(settings.overrides_path, settings.default_ttl_seconds, topology_checks(sim.targets))
   local saved = state.read(settings.state_path)
@@ -75,6 +80,8 @@ function M.new(cfg)
   end
   nodes.init_counters(sim, saved.counters)
   racks.init_counters(sim, saved.energy)
+  rackscope.log.debug(string.format("setup: targets %.0f ms, catalogs %.0f ms, families %.0f ms, state %.0f ms",
+    (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000, (rackscope.now() - t3) * 1000))
   return sim
 end
 
@@ -96,15 +103,25 @@ function M.tick(sim, save)
   end
 
   local first = not sim.published
+  local t1 = rackscope.now()
+  local t2
   nodes.compute(sim, tick, ov)
+  local t2 = rackscope.now()
   nodes.publish(sim, first)
+  local t3 = rackscope.now()
   slurm.step(sim, tick)
+  local t4 = rackscope.now()
   racks.step(sim, tick, ov)
+  local t5 = rackscope.now()
+  if save then M.save(sim) end
   sim.published = true
   sim.last_tick_at = rackscope.now()
   sim.ticks:set(nil, tick)
   sim.tick_seconds:set(nil, sim.last_tick_at - t0)
-  if save then M.save(sim) end
+  rackscope.log.debug(string.format(
+    "tick %d: %.0f ms (overrides+roll %.0f, nodes %.0f, publish %.0f, slurm %.0f, racks %.0f, save %.0f)",
+    tick, (sim.last_tick_at - t0) * 1000, (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000,
+    (t4 - t3) * 1000, (t5 - t4) * 1000, (sim.last_tick_at - t5) * 1000))
 end
 
 function M.save(sim)

@@ -5,7 +5,6 @@
 -- what keeps the ~500,000 one-hot series of a 14,000-node cluster cheap.
 
 local rng = require("lib.rng")
-local sync = require("lib.sync")
 
 local M = {}
 
@@ -21,10 +20,11 @@ end
 function M.setup(sim)
   local pub = sim.pub
   local function ns(t) return not t.storage end
+  local ALL, CPU, GPU = { partition = "all" }, { partition = "cpu" }, { partition = "gpu" }
   local function partitions(t, emit)
-    emit({ partition = "all" })
-    emit({ partition = "cpu" })
-    if is_gpu(t) then emit({ partition = "gpu" }) end
+    emit(ALL)
+    emit(CPU)
+    if is_gpu(t) then emit(GPU) end
   end
   local variants = {}
   for i, s in ipairs(M.STATES) do variants[i] = { status = s } end
@@ -79,36 +79,73 @@ local function allocated_set(sim)
   table.sort(fk)
   local key = pct .. "|" .. table.concat(fk, ",")
   if key == S.alloc_key then return S.allocated end
-  local eligible, rank = {}, {}
+  -- Sort the ranks (plain integers sort fast), then map them back to names.
+  local ranks, by_rank = {}, {}
   for _, t in ipairs(sim.targets.list) do
     if not forced[t.node_id] then
-      eligible[#eligible + 1] = t.node_id
-      rank[t.node_id] = rng.mix(t.key ~ sim.node_seed)
+      local r = rng.mix(t.key ~ sim.node_seed)
+      local prev = by_rank[r]
+      if prev == nil then
+        ranks[#ranks + 1] = r
+        by_rank[r] = t.node_id
+      elseif type(prev) == "table" then
+        prev[#prev + 1] = t.node_id
+      else
+        by_rank[r] = { prev, t.node_id }
+      end
     end
   end
-  table.sort(eligible, function(a, b)
-    local ra, rb = rank[a], rank[b]
-    if ra ~= rb then return ra < rb end
-    return a < b
-  end)
+  table.sort(ranks)
+  local eligible = {}
+  for _, r in ipairs(ranks) do
+    local v = by_rank[r]
+    if type(v) == "table" then
+      table.sort(v)
+      for _, n in ipairs(v) do eligible[#eligible + 1] = n end
+    else
+      eligible[#eligible + 1] = v
+    end
+  end
   local set = {}
   for i = 1, #eligible * pct // 100 do set[eligible[i]] = true end
   S.alloc_key, S.allocated = key, set
   return set
 end
 
+-- Per-node constants (GPU node, CPUs, memory, partitions), computed once.
+local function node_constants(sim)
+  if sim.slurm.k then return sim.slurm.k end
+  local k = { gpu = {}, ct = {}, mt = {}, parts = {} }
+  local with_gpu, without = { "all", "cpu", "gpu" }, { "all", "cpu" }
+  for i, t in ipairs(sim.targets.list) do
+    local gpu = is_gpu(t)
+    k.gpu[i] = gpu
+    k.ct[i] = gpu and 128 or 64
+    k.mt[i] = (gpu and 512 or 256) * 1024
+    k.parts[i] = gpu and with_gpu or without
+  end
+  sim.slurm.k = k
+  return k
+end
+
 -- Computes the Slurm state of every node and publishes it.
 function M.step(sim, tick)
-  local list, Q, sb, S = sim.targets.list, sim.Q, sim.sb, sim.slurm
+  local list, Q, S = sim.targets.list, sim.Q, sim.slurm
   local forced = sim.inc.forced
   local alloc = allocated_set(sim)
-  local state, cpu_total, cpu_alloc, mem_total, mem_alloc = S.state, {}, {}, {}, {}
-  local agg = { nodes_total = 0, nodes_alloc = 0, nodes_idle = 0, nodes_down = 0, nodes_drain = 0,
-    cpus_total = 0, cpus_alloc = 0, cpus_idle = 0, gpus_total = 0, gpus_alloc = 0 }
+  local k = node_constants(sim)
+  local kgpu, kct, kmt, kparts = k.gpu, k.ct, k.mt, k.parts
+  local state = S.state
+  local cpu_alloc, mem_alloc = S.cpu_alloc or {}, S.mem_alloc or {}
+  S.cpu_alloc, S.mem_alloc = cpu_alloc, mem_alloc
+  local Qup, Qst, Qload = Q.up, Q.status, Q.load
+  local nodes_total, nodes_alloc, nodes_idle, nodes_down, nodes_drain = 0, 0, 0, 0, 0
+  local cpus_total, cpus_alloc, cpus_idle, gpus_total, gpus_alloc = 0, 0, 0, 0, 0
   local part = {}
   for _, p in ipairs(sim.partitions) do
     part[p.partition] = { total = 0, alloc = 0, idle = 0, running = 0 }
   end
+  local floor, min = math.floor, math.min
   for i = 1, #list do
     local t = list[i]
     if not t.storage then
@@ -116,9 +153,9 @@ function M.step(sim, tick)
       local st = forced[node]
       local in_alloc = alloc[node]
       if not st then
-        if Q.up[i] == 0 or Q.status[i] == 2 then
+        if Qup[i] == 0 or Qst[i] == 2 then
           st = "down"
-        elseif Q.status[i] == 1 then
+        elseif Qst[i] == 1 then
           st = "drain"
         elseif in_alloc then
           st = "allocated"
@@ -127,93 +164,143 @@ function M.step(sim, tick)
         end
       end
       state[i] = st
-      local gpu = is_gpu(t)
-      local ct = gpu and 128 or 64
-      local mt = (gpu and 512 or 256) * 1024
+      local ct, mt = kct[i], kmt[i]
       local ca, ma = 0, 0
       if in_alloc then
-        local load = Q.load[i]
-        ca = math.floor(ct * load / 100)
-        ma = math.floor(mt * math.min(load / 100 * 0.8 + 0.1, 0.95))
+        local load = Qload[i]
+        ca = floor(ct * load / 100)
+        ma = floor(mt * min(load / 100 * 0.8 + 0.1, 0.95))
       end
-      cpu_total[i], cpu_alloc[i], mem_total[i], mem_alloc[i] = ct, ca, mt, ma
-      agg.nodes_total = agg.nodes_total + 1
-      if st == "allocated" then
-        agg.nodes_alloc = agg.nodes_alloc + 1
+      cpu_alloc[i], mem_alloc[i] = ca, ma
+      nodes_total = nodes_total + 1
+      local allocated = st == "allocated"
+      if allocated then
+        nodes_alloc = nodes_alloc + 1
       elseif st == "idle" then
-        agg.nodes_idle = agg.nodes_idle + 1
+        nodes_idle = nodes_idle + 1
       elseif st == "down" then
-        agg.nodes_down = agg.nodes_down + 1
+        nodes_down = nodes_down + 1
       elseif st == "drain" or st == "draining" or st == "drained" then
-        agg.nodes_drain = agg.nodes_drain + 1
+        nodes_drain = nodes_drain + 1
       end
-      agg.cpus_total = agg.cpus_total + ct
-      agg.cpus_alloc = agg.cpus_alloc + ca
+      cpus_total = cpus_total + ct
+      cpus_alloc = cpus_alloc + ca
       if st ~= "down" and st ~= "drain" and st ~= "draining" then
-        agg.cpus_idle = agg.cpus_idle + (ct - ca)
+        cpus_idle = cpus_idle + (ct - ca)
       end
-      if gpu then
-        agg.gpus_total = agg.gpus_total + 4
-        if st == "allocated" then agg.gpus_alloc = agg.gpus_alloc + 4 end
+      if kgpu[i] then
+        gpus_total = gpus_total + 4
+        if allocated then gpus_alloc = gpus_alloc + 4 end
       end
-      for _, pn in ipairs(gpu and { "all", "cpu", "gpu" } or { "all", "cpu" }) do
-        local p = part[pn]
+      local parts = kparts[i]
+      for j = 1, #parts do
+        local p = part[parts[j]]
         if p then
           p.total = p.total + ct
           p.alloc = p.alloc + ca
-          if st ~= "allocated" then p.idle = p.idle + ct end
-          if st == "allocated" then p.running = p.running + 1 end
+          if allocated then p.running = p.running + 1 else p.idle = p.idle + ct end
         end
       end
     end
   end
-  M.publish_nodes(sim, cpu_total, cpu_alloc, mem_total, mem_alloc)
+  local agg = { nodes_total = nodes_total, nodes_alloc = nodes_alloc, nodes_idle = nodes_idle,
+    nodes_down = nodes_down, nodes_drain = nodes_drain, cpus_total = cpus_total, cpus_alloc = cpus_alloc,
+    cpus_idle = cpus_idle, gpus_total = gpus_total, gpus_alloc = gpus_alloc }
+  M.publish_nodes(sim, kct, cpu_alloc, kmt, mem_alloc)
   M.publish_aggregates(sim, tick, agg, part)
 end
 
--- The per-node families: one-hot states, then CPU/memory under the current state label
--- (a row moves to the block of its new state: added there before it is removed from
--- the old one, so a scrape never misses it).
+-- Rows of a binding's row set, by target: rows_of[i] = { r, ... }.
+local function rows_by_target(b)
+  if b.rows_of then return b.rows_of end
+  local by = {}
+  for r = 1, b.rs.n do
+    local i = b.rs.idx[r]
+    local l = by[i]
+    if not l then l = {}; by[i] = l end
+    l[#l + 1] = r
+  end
+  b.rows_of = by
+  return by
+end
+
+-- The per-node families. slurm_node_status is one-hot over the 12 states: after the
+-- first tick only the rows of nodes whose state changed are touched (the new state's
+-- row set to 1 before the old one goes to 0). The CPU and memory families carry the
+-- state as a label: a row lives in the block of its node's current state, moves (added
+-- to the new block before it leaves the old one, so no scrape misses it) when the state
+-- changes, and is re-sent when its value changes.
 function M.publish_nodes(sim, cpu_total, cpu_alloc, mem_total, mem_alloc)
   local S, sb = sim.slurm, sim.sb
   local state, prev = S.state, S.prev
-  local any = sb.status or sb.cpu_alloc or sb.cpu_total or sb.mem_alloc or sb.mem_total
-  if not any then return end
-  local rs = any.rs
-  local idx, n = rs.idx, rs.n
-  if sb.status then
-    for vi, name in ipairs(M.STATES) do
-      local vals = {}
-      for r = 1, n do vals[r] = state[idx[r]] == name and 1 or 0 end
-      sync.push(sb.status, vi, vals)
-    end
-  end
-  for key, q in pairs({ cpu_alloc = cpu_alloc, cpu_total = cpu_total, mem_alloc = mem_alloc, mem_total = mem_total }) do
-    local b = sb[key]
-    if b then
-      local brs = b.rs
-      local per = {}
-      for r = 1, brs.n do
-        local i = brs.idx[r]
-        local vi = STATE_INDEX[state[i]] or 12
-        local vals = per[vi]
-        if not vals then vals = {}; per[vi] = vals end
-        vals[r] = q[i]
+  local list = sim.targets.list
+  local b = sb.status
+  if b then
+    if not S.status_sent then
+      -- Every row at 0 in every state, then the current state's rows at 1.
+      local idx, n = b.rs.idx, b.n
+      local zeros, ones = {}, {}
+      for r = 1, n do
+        zeros[r] = 0
+        local vi = STATE_INDEX[state[idx[r]]] or 12
+        local o = ones[vi]
+        if not o then o = {}; ones[vi] = o end
+        o[r] = 1
       end
-      for vi, vals in pairs(per) do sync.push(b, vi, vals) end
-      -- Rows whose state changed leave their old block.
-      for r = 1, brs.n do
-        local i = brs.idx[r]
-        local old = prev[i]
-        if old and old ~= state[i] then
-          local ovi = STATE_INDEX[old] or 12
-          b:set(ovi, r, false)
-          if b.last and b.last[ovi] then b.last[ovi][r] = false end
+      for vi = 1, #M.STATES do b:set_all(vi, zeros) end
+      for vi, o in pairs(ones) do b:set_all(vi, o) end
+      S.status_sent = true
+    else
+      local rows_of = rows_by_target(b)
+      for i = 1, #list do
+        local st, old = state[i], prev[i]
+        if st ~= old and old ~= nil then
+          local rows = rows_of[i]
+          if rows then
+            local nv, ov = STATE_INDEX[st] or 12, STATE_INDEX[old] or 12
+            for _, r in ipairs(rows) do b:set(nv, r, 1) end
+            for _, r in ipairs(rows) do b:set(ov, r, 0) end
+          end
         end
       end
     end
   end
-  for i, st in pairs(state) do prev[i] = st end
+  local changed = not S.nodes_sent
+  if not changed then
+    for i = 1, #list do
+      if state[i] ~= prev[i] then changed = true; break end
+    end
+  end
+  S.nodes_sent = true
+  for key, q in pairs({ cpu_alloc = cpu_alloc, cpu_total = cpu_total, mem_alloc = mem_alloc, mem_total = mem_total }) do
+    local fb = sb[key]
+    -- Totals only change when a node changes state.
+    if fb and (changed or key == "cpu_alloc" or key == "mem_alloc") then
+      local idx, n = fb.rs.idx, fb.n
+      local last = fb.sent
+      if not last then last = {}; fb.sent = last end
+      local per = {}
+      local moved = {}
+      for r = 1, n do
+        local i = idx[r]
+        local st, old = state[i], prev[i]
+        local v = q[i]
+        if st ~= old or v ~= last[r] then
+          local vi = STATE_INDEX[st] or 12
+          local vals = per[vi]
+          if not vals then vals = {}; per[vi] = vals end
+          vals[r] = v
+          last[r] = v
+          if old ~= nil and st ~= old then moved[#moved + 1] = r end
+        end
+      end
+      for vi, vals in pairs(per) do fb:set_all(vi, vals) end
+      for _, r in ipairs(moved) do
+        fb:set(STATE_INDEX[prev[idx[r]]] or 12, r, false)
+      end
+    end
+  end
+  for i = 1, #list do prev[i] = state[i] end
 end
 
 local function set(b, vals)

@@ -54,6 +54,7 @@ function M.build()
   local sig = 0
   for _, rk in ipairs(rackscope.topology.racks()) do
     local aisle = rk.aisle_id or "standalone"
+    local rack_key = rng.hash(rk.id)
     for _, d in ipairs(rackscope.topology.devices(rk.id) or {}) do
       local tpl = template(d.template_id)
       local kind = tpl and tpl.type or "server"
@@ -74,7 +75,7 @@ function M.build()
         if extra then for k, v in pairs(extra) do t[k] = v end end
         list[#list + 1] = t
         by_id[node_id] = #list
-        sig = rng.mix(sig ~ t.key ~ rng.hash(rk.id))
+        sig = rng.mix(sig ~ t.key ~ rack_key)
         local info = rack_info[rk.id]
         if not info then
           info = { site_id = rk.site_id, room_id = rk.room_id, aisle_id = aisle, targets = {} }

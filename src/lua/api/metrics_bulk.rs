@@ -17,6 +17,7 @@
 //! the per-series Lua tables and calls of `family:series(labels)` are what made large
 //! registrations take seconds.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -71,23 +72,48 @@ fn read_columns(lua: &Lua, f: &str, t: &Table) -> mlua::Result<Vec<(String, Colu
         let name = name.to_str()?.to_string();
         let col = match v {
             Value::Table(values) => {
+                // Intern while reading: repeated values (a rack id shared by a whole
+                // rack's nodes) are copied out of Lua once.
                 let n = values.raw_len();
-                let mut rows = Vec::with_capacity(n);
+                let mut seen: HashMap<String, u32> = HashMap::new();
+                let mut pool = Vec::new();
+                let mut ids = Vec::with_capacity(n);
                 for i in 1..=n {
                     let v: Value = values.raw_get(i)?;
-                    rows.push(label_value(&v).ok_or_else(|| {
-                        errors::bad_argument(
-                            lua,
-                            f,
-                            1,
-                            format!(
-                                "column '{name}': value #{i} must be a string, got {}",
-                                errors::type_name(&v)
-                            ),
-                        )
-                    })?);
+                    let id = match &v {
+                        Value::String(s) => {
+                            let s = s.to_str()?;
+                            match seen.get(&*s) {
+                                Some(&id) => id,
+                                None => {
+                                    pool.push(s.to_string());
+                                    let id = (pool.len() - 1) as u32;
+                                    seen.insert(s.to_string(), id);
+                                    id
+                                }
+                            }
+                        }
+                        other => {
+                            let s = label_value(other).ok_or_else(|| {
+                                errors::bad_argument(
+                                    lua,
+                                    f,
+                                    1,
+                                    format!(
+                                        "column '{name}': value #{i} must be a string, got {}",
+                                        errors::type_name(other)
+                                    ),
+                                )
+                            })?;
+                            *seen.entry(s).or_insert_with_key(|s| {
+                                pool.push(s.clone());
+                                (pool.len() - 1) as u32
+                            })
+                        }
+                    };
+                    ids.push(id);
                 }
-                ColumnInput::Rows(rows)
+                ColumnInput::Interned { pool, ids }
             }
             other => ColumnInput::Const(label_value(&other).ok_or_else(|| {
                 errors::bad_argument(
