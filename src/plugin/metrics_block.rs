@@ -48,7 +48,10 @@ pub enum ColumnInput {
     Const(String),
     Rows(Vec<String>),
     /// A value per row, already interned: distinct values, and each row's index in them.
-    Interned { pool: Vec<String>, ids: Vec<u32> },
+    Interned {
+        pool: Vec<String>,
+        ids: Vec<u32>,
+    },
 }
 
 impl ColumnInput {

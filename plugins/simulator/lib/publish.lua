@@ -107,11 +107,11 @@ function P:universe()
 end
 
 -- Rows over racks with targets (`base` "pdu" or "sequana"), filtered by the
--- definition's `racks`; `expand` as in node_rows. Row entities are rack records
--- { site_id, room_id, rack_id, instance, index }.
-function P:rack_rows(def, base, expand, rc_keys)
+-- definition's `racks`; `expand` (named `kind`) as in node_rows. Row entities are rack
+-- records { site_id, room_id, rack_id, instance, index }.
+function P:rack_rows(def, base, kind, expand, rc_keys)
   local match, sig = self:matcher(def.racks)
-  local id = "r:" .. base .. ":" .. sig
+  local id = "r:" .. base .. ":" .. kind .. ":" .. sig
   local rs = self.rowsets[id]
   if rs then return rs end
   rs = { id = id, base = base, ent = {}, idx = {}, rc = expand and {} or nil, rc_keys = rc_keys, n = 0 }

@@ -27,7 +27,7 @@ function M.setup(sim)
     local d = pub:def(name, "rack")
     if d then
       local variants = name == "sequana3_hyc_state_info" and { { state = "standbyspare" } } or nil
-      rb.seq[name] = pub:bind(d, pub:rack_rows(d, "sequana"), variants)
+      rb.seq[name] = pub:bind(d, pub:rack_rows(d, "sequana", "rack"), variants)
     end
   end
   -- PDUs: two per rack; rows are (rack, pdu, inlet or outlet).
@@ -50,11 +50,11 @@ function M.setup(sim)
   end
   for _, name in ipairs({ "raritan_pdu_activepower_watt", "raritan_pdu_activeenergy_watthour_total" }) do
     local d = pub:def(name, "rack")
-    if d then rb.pdu[name] = pub:bind(d, pub:rack_rows(d, "pdu", all_parts, rc_keys)) end
+    if d then rb.pdu[name] = pub:bind(d, pub:rack_rows(d, "pdu", "parts", all_parts, rc_keys)) end
   end
   for _, name in ipairs(INLET_ONLY) do
     local d = pub:def(name, "rack")
-    if d then rb.pdu[name] = pub:bind(d, pub:rack_rows(d, "pdu", inlets, rc_keys)) end
+    if d then rb.pdu[name] = pub:bind(d, pub:rack_rows(d, "pdu", "inlets", inlets, rc_keys)) end
   end
 end
 
