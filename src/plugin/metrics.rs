@@ -275,6 +275,14 @@ impl MetricsRegistry {
         updates.into_iter().filter(|(r, v)| b.set(*r, *v)).count()
     }
 
+    /// Sets every row of a block to `v`, or removes them all with `None`.
+    pub fn block_fill(&self, name: &str, block: usize, v: Option<f64>) {
+        let mut fams = self.families.write();
+        if let Some(b) = fams.get_mut(name).and_then(|f| f.blocks.get_mut(block)) {
+            b.fill(v);
+        }
+    }
+
     /// Rows and present rows of a block.
     pub fn block_size(&self, name: &str, block: usize) -> (usize, usize) {
         let fams = self.families.read();

@@ -386,6 +386,18 @@ impl Block {
         self.set(r, Some(cur + by))
     }
 
+    /// Sets every row to `v` (making them all present), or removes them all with `None`.
+    pub fn fill(&mut self, v: Option<f64>) {
+        match v {
+            Some(v) => {
+                self.values.iter_mut().for_each(|x| *x = v);
+                self.present.iter_mut().for_each(|p| *p = true);
+                self.live = self.values.len();
+            }
+            None => self.clear(),
+        }
+    }
+
     /// Removes every row.
     pub fn clear(&mut self) {
         self.present.iter_mut().for_each(|p| *p = false);

@@ -361,6 +361,28 @@ function M.publish(sim, first)
     dense(b.memtotal, K.memtotal)
     dense(b.fssize, K.fssize)
   end
+  -- The families derived from up and health only change when a node's up or health
+  -- does: one comparison per node decides whether to look at them at all.
+  local seen = sim.seen
+  if not seen then seen = { up = {}, status = {} }; sim.seen = seen end
+  local moved = first
+  if not moved then
+    local up, st, su, ss = Q.up, Q.status, seen.up, seen.status
+    for i = 1, #sim.targets.list do
+      if up[i] ~= su[i] or st[i] ~= ss[i] then moved = true; break end
+    end
+  end
+  if moved then
+    local su, ss = seen.up, seen.status
+    for i = 1, #sim.targets.list do su[i], ss[i] = Q.up[i], Q.status[i] end
+    M.publish_health(sim)
+  end
+  M.publish_devices(sim)
+end
+
+-- The families that follow a node's up and health.
+function M.publish_health(sim)
+  local b, Q = sim.nb, sim.Q
   sparse(b.up, Q.up)
   sparse(b.health, Q.status)
   for _, ib in pairs(b.ipmi) do sparse(ib, Q.status) end
@@ -383,6 +405,11 @@ function M.publish(sim, first)
     sync.push(b.sys_node, 1, ok)
     sync.push(b.sys_node, 2, failed)
   end
+end
+
+-- Switch ports and storage, which change on their own.
+function M.publish_devices(sim)
+  local b, Q, C = sim.nb, sim.Q, sim.C
   for _, pair in ipairs({ { b.port_status, Q.port_status }, { b.port_in, C.pin }, { b.port_out, C.pout } }) do
     local pb, q = pair[1], pair[2]
     if pb then

@@ -344,6 +344,19 @@ function B:set_targets(vi, q)
   self:set_all(vi, out)
 end
 
+-- Sets every row of variant `vi` to `x` (a number, or false to remove them all).
+function B:fill(vi, x)
+  local v = self.v[vi]
+  if not v then return end
+  if v.blk and not v.map then
+    v.blk:fill(x)
+  else
+    local vals = {}
+    for r = 1, self.n do vals[r] = x end
+    self:set_all(vi, vals)
+  end
+end
+
 -- Sets (number) or removes (false) row `r` of variant `vi`.
 function B:set(vi, r, x)
   local v = self.v[vi]

@@ -239,15 +239,14 @@ function M.publish_nodes(sim, cpu_total, cpu_alloc, mem_total, mem_alloc)
     if not S.status_sent then
       -- Every row at 0 in every state, then the current state's rows at 1.
       local idx, n = b.rs.idx, b.n
-      local zeros, ones = {}, {}
+      local ones = {}
       for r = 1, n do
-        zeros[r] = 0
         local vi = STATE_INDEX[state[idx[r]]] or 12
         local o = ones[vi]
         if not o then o = {}; ones[vi] = o end
         o[r] = 1
       end
-      for vi = 1, #M.STATES do b:set_all(vi, zeros) end
+      for vi = 1, #M.STATES do b:fill(vi, 0) end
       for vi, o in pairs(ones) do b:set_all(vi, o) end
       S.status_sent = true
     else

@@ -8,8 +8,9 @@
 //!   plus constant `extras` labels; the table's columns and the extras must be exactly
 //!   the family's labels. Returns a block with `:set_many(values [, n])` (`values[i]` a
 //!   number sets row i, `false` removes it, `nil` leaves it), `:set(i, v)` (`v` nil or
-//!   false removes), `:remove(i)` and `:size()` (rows, present rows). Rows are absent
-//!   from scrapes until they get a value.
+//!   false removes), `:fill(v)` (every row to `v`, or all removed with `false`),
+//!   `:remove(i)` and `:size()` (rows, present rows). Rows are absent from scrapes until
+//!   they get a value.
 //! - `rackscope.metrics.listening()`: the address of this plugin's open scrape listener,
 //!   or nil (not asked for, not yet open, or it could not be bound).
 //!
@@ -268,6 +269,14 @@ impl UserData for LuaBlock {
             };
             Ok(b.reg.block_update(&b.family, b.index, [(r, u)]) == 1)
         });
+        m.add_method("fill", |lua, b, v: Value| {
+            let f = format!("{}:fill", b.family);
+            match update_of(&v) {
+                Ok(Some(u)) => b.reg.block_fill(&b.family, b.index, u),
+                _ => return Err(errors::type_error(lua, &f, 1, "number or false", &v)),
+            }
+            Ok(())
+        });
         m.add_method("remove", |lua, b, row: Value| {
             let f = format!("{}:remove", b.family);
             let r =
@@ -343,6 +352,9 @@ mod tests {
                 assert(metrics.fam:block(t, { mode = "idle" }) ~= nil, "same block again")
                 b:set_many({ 1, 2.5, 3 })
                 b:set_many({ nil, false }, 3)
+                b:fill(5)
+                assert(select(2, b:size()) == 3)
+                b:set_many({ 1, false, 3 })
                 assert(b:set(3, 7) and not b:set(9, 1))
                 assert(b:remove(1) and not b:remove(1))
                 b:set(1, 4)
