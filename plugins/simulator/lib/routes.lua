@@ -23,6 +23,9 @@ function M.register(sim)
       incident_mode = s.incident_mode,
       changes_per_hour = s.changes_per_hour,
       overrides_count = sim.ov:count(rackscope.now()),
+      -- Beyond the contract: the tick number and how long the last tick took.
+      tick = sim.tick,
+      last_tick_seconds = sim.tick_duration or rackscope.null,
     }
   end)
 

@@ -117,7 +117,8 @@ function M.tick(sim, save)
   sim.published = true
   sim.last_tick_at = rackscope.now()
   sim.ticks:set(nil, tick)
-  sim.tick_seconds:set(nil, sim.last_tick_at - t0)
+  sim.tick_duration = sim.last_tick_at - t0
+  sim.tick_seconds:set(nil, sim.tick_duration)
   rackscope.log.debug(string.format(
     "tick %d: %.0f ms (overrides+roll %.0f, nodes %.0f, publish %.0f, slurm %.0f, racks %.0f, save %.0f)",
     tick, (sim.last_tick_at - t0) * 1000, (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000,
