@@ -221,13 +221,14 @@ async fn every_endpoint_and_every_error() {
     // Status, metrics, plugin, menu, config.
     let (s, status) = api.get("/api/simulator/status").await;
     assert_eq!(s, 200);
-    let keys: Vec<&str> = status
+    // The contract's keys, plus the tick number and duration (and never the reference's
+    // scenario or scale_factor).
+    let mut keys: Vec<&str> = status
         .as_object()
         .unwrap()
         .keys()
         .map(|k| k.as_str())
         .collect();
-    let mut keys = keys;
     keys.sort();
     assert_eq!(
         keys,
@@ -235,11 +236,15 @@ async fn every_endpoint_and_every_error() {
             "changes_per_hour",
             "endpoint",
             "incident_mode",
+            "last_tick_seconds",
             "overrides_count",
             "running",
+            "tick",
             "update_interval"
         ]
     );
+    assert!(status["tick"].as_u64().unwrap() >= 1);
+    assert!(status["last_tick_seconds"].as_f64().unwrap() > 0.0);
     assert_eq!(status["endpoint"], format!("http://127.0.0.1:{}", sim.port));
     assert_eq!(status["incident_mode"], "full_ok");
     assert_eq!(status["update_interval"], 1);
