@@ -81,8 +81,9 @@ function M.validate(c)
   if type(c) ~= "table" then return nil, "the config must be a mapping" end
   local ok, err
   if not is_null(c.listen) then
-    if type(c.listen) ~= "string" or not c.listen:match("^.+:%d+$") then
-      return nil, "listen must be an address like 127.0.0.1:9000, got " .. tostring(c.listen)
+    local l = c.listen
+    if type(l) ~= "string" or not (l:match("^%d+%.%d+%.%d+%.%d+:%d+$") or l:match("^%[[%x:.]+%]:%d+$")) then
+      return nil, "listen must be an IP address and port like 127.0.0.1:9000, got " .. tostring(l)
     end
   end
   local iv = c.update_interval_seconds

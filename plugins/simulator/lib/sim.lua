@@ -80,8 +80,10 @@ function M.new(cfg)
   end
   nodes.init_counters(sim, saved.counters)
   racks.init_counters(sim, saved.energy)
-  rackscope.log.debug(string.format("setup: targets %.0f ms, catalogs %.0f ms, families %.0f ms, state %.0f ms",
-    (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000, (rackscope.now() - t3) * 1000))
+  rackscope.log.debug(string.format(
+    "setup: targets %.0f ms, catalogs %.0f ms, families %.0f ms, state %.0f ms; Lua memory %.0f MiB",
+    (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000, (rackscope.now() - t3) * 1000,
+    collectgarbage("count") / 1024))
   return sim
 end
 
