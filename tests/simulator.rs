@@ -682,6 +682,13 @@ async fn overrides_and_incidents_change_the_scrape() {
         &[("node", "cn0001"), ("status", "down")],
     );
     assert_eq!(down, vec![1.0, 1.0], "down in both partitions");
+    // Series that no longer apply disappear: the node's CPU series moved to its new state.
+    let cpu: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("slurm_node_cpu_total{node=\"cn0001\","))
+        .collect();
+    assert_eq!(cpu.len(), 2, "{cpu:?}");
+    assert!(cpu.iter().all(|l| l.contains("status=\"down\"")), "{cpu:?}");
     assert!(values(
         &text,
         "slurm_node_status",
