@@ -75,8 +75,9 @@ function P:node_rows(def, kind, pred, expand, rc_keys)
   if rs then return rs end
   rs = { id = id, base = "node", idx = {}, rc = expand and {} or nil, rc_keys = rc_keys, n = 0 }
   local idx, rc, n = rs.idx, rs.rc, 0
+  local all = sig == "*"
   for i, t in ipairs(self.targets.list) do
-    if pred(t) and match(t.node_id) then
+    if pred(t) and (all or match(t.node_id)) then
       if expand then
         expand(t, function(ctx)
           n = n + 1
@@ -342,6 +343,16 @@ function B:set_targets(vi, q)
   if not out then out = {}; self.gather = out end
   for r = 1, self.n do out[r] = q[idx[r]] end
   self:set_all(vi, out)
+end
+
+-- Sets the rows of variant `vi` that `vals` has (indexed by row), `count` of them: one
+-- call per row when they are few, one bulk call over every row otherwise.
+function B:set_some(vi, vals, count)
+  if count * 8 < self.n then
+    for r, x in pairs(vals) do self:set(vi, r, x) end
+  else
+    self:set_all(vi, vals)
+  end
 end
 
 -- Sets every row of variant `vi` to `x` (a number, or false to remove them all).

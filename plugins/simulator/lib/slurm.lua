@@ -239,15 +239,16 @@ function M.publish_nodes(sim, cpu_total, cpu_alloc, mem_total, mem_alloc)
     if not S.status_sent then
       -- Every row at 0 in every state, then the current state's rows at 1.
       local idx, n = b.rs.idx, b.n
-      local ones = {}
+      local ones, counts = {}, {}
       for r = 1, n do
         local vi = STATE_INDEX[state[idx[r]]] or 12
         local o = ones[vi]
-        if not o then o = {}; ones[vi] = o end
+        if not o then o = {}; ones[vi] = o; counts[vi] = 0 end
         o[r] = 1
+        counts[vi] = counts[vi] + 1
       end
       for vi = 1, #M.STATES do b:fill(vi, 0) end
-      for vi, o in pairs(ones) do b:set_all(vi, o) end
+      for vi, o in pairs(ones) do b:set_some(vi, o, counts[vi]) end
       S.status_sent = true
     else
       local rows_of = rows_by_target(b)
@@ -278,7 +279,7 @@ function M.publish_nodes(sim, cpu_total, cpu_alloc, mem_total, mem_alloc)
       local idx, n = fb.rs.idx, fb.n
       local last = fb.sent
       if not last then last = {}; fb.sent = last end
-      local per = {}
+      local per, counts = {}, {}
       local moved = {}
       for r = 1, n do
         local i = idx[r]
@@ -287,13 +288,14 @@ function M.publish_nodes(sim, cpu_total, cpu_alloc, mem_total, mem_alloc)
         if st ~= old or v ~= last[r] then
           local vi = STATE_INDEX[st] or 12
           local vals = per[vi]
-          if not vals then vals = {}; per[vi] = vals end
+          if not vals then vals = {}; per[vi] = vals; counts[vi] = 0 end
           vals[r] = v
+          counts[vi] = counts[vi] + 1
           last[r] = v
           if old ~= nil and st ~= old then moved[#moved + 1] = r end
         end
       end
-      for vi, vals in pairs(per) do fb:set_all(vi, vals) end
+      for vi, vals in pairs(per) do fb:set_some(vi, vals, counts[vi]) end
       for _, r in ipairs(moved) do
         fb:set(STATE_INDEX[prev[idx[r]]] or 12, r, false)
       end

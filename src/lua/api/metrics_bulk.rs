@@ -57,6 +57,8 @@ pub fn register(lua: &Lua, metrics: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<(
 
 fn read_columns(lua: &Lua, f: &str, t: &Table) -> mlua::Result<Vec<(String, ColumnInput)>> {
     let mut out = Vec::new();
+    // The same Lua list passed for two columns (node_id and instance) is read once.
+    let mut lists: HashMap<usize, ColumnInput> = HashMap::new();
     for pair in t.pairs::<Value, Value>() {
         let (k, v) = pair?;
         let Value::String(name) = &k else {
@@ -73,48 +75,15 @@ fn read_columns(lua: &Lua, f: &str, t: &Table) -> mlua::Result<Vec<(String, Colu
         let name = name.to_str()?.to_string();
         let col = match v {
             Value::Table(values) => {
-                // Intern while reading: repeated values (a rack id shared by a whole
-                // rack's nodes) are copied out of Lua once.
-                let n = values.raw_len();
-                let mut seen: HashMap<String, u32> = HashMap::new();
-                let mut pool = Vec::new();
-                let mut ids = Vec::with_capacity(n);
-                for i in 1..=n {
-                    let v: Value = values.raw_get(i)?;
-                    let id = match &v {
-                        Value::String(s) => {
-                            let s = s.to_str()?;
-                            match seen.get(&*s) {
-                                Some(&id) => id,
-                                None => {
-                                    pool.push(s.to_string());
-                                    let id = (pool.len() - 1) as u32;
-                                    seen.insert(s.to_string(), id);
-                                    id
-                                }
-                            }
-                        }
-                        other => {
-                            let s = label_value(other).ok_or_else(|| {
-                                errors::bad_argument(
-                                    lua,
-                                    f,
-                                    1,
-                                    format!(
-                                        "column '{name}': value #{i} must be a string, got {}",
-                                        errors::type_name(other)
-                                    ),
-                                )
-                            })?;
-                            *seen.entry(s).or_insert_with_key(|s| {
-                                pool.push(s.clone());
-                                (pool.len() - 1) as u32
-                            })
-                        }
-                    };
-                    ids.push(id);
+                let key = values.to_pointer() as usize;
+                match lists.get(&key) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = read_list(lua, f, &name, &values)?;
+                        lists.insert(key, c.clone());
+                        c
+                    }
                 }
-                ColumnInput::Interned { pool, ids }
             }
             other => ColumnInput::Const(label_value(&other).ok_or_else(|| {
                 errors::bad_argument(
@@ -131,6 +100,81 @@ fn read_columns(lua: &Lua, f: &str, t: &Table) -> mlua::Result<Vec<(String, Colu
         out.push((name, col));
     }
     Ok(out)
+}
+
+/// A hasher for pointer-sized keys (a multiply: addresses are already spread).
+#[derive(Default)]
+struct PtrHasher(u64);
+
+impl std::hash::Hasher for PtrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// One column given as a list, interned while it is read: a value repeated down the
+/// column (a rack id shared by a whole rack's nodes) is copied out of Lua once. Lua
+/// interns short strings, so equal values are usually the same string object: they are
+/// recognised by address before their text is looked at.
+fn read_list(lua: &Lua, f: &str, name: &str, values: &Table) -> mlua::Result<ColumnInput> {
+    let n = values.raw_len();
+    let mut by_address: HashMap<usize, u32, std::hash::BuildHasherDefault<PtrHasher>> =
+        HashMap::default();
+    let mut by_text: HashMap<String, u32> = HashMap::new();
+    let mut pool: Vec<String> = Vec::new();
+    let mut ids = Vec::with_capacity(n);
+    let mut intern = |text: &str, pool: &mut Vec<String>| -> u32 {
+        match by_text.get(text) {
+            Some(&id) => id,
+            None => {
+                pool.push(text.to_string());
+                let id = (pool.len() - 1) as u32;
+                by_text.insert(text.to_string(), id);
+                id
+            }
+        }
+    };
+    for i in 1..=n {
+        let v: Value = values.raw_get(i)?;
+        let id = match &v {
+            Value::String(s) => {
+                // The list holds the string for the whole loop: its address is stable.
+                let address = s.to_pointer() as usize;
+                match by_address.get(&address) {
+                    Some(&id) => id,
+                    None => {
+                        let id = intern(&s.to_str()?, &mut pool);
+                        by_address.insert(address, id);
+                        id
+                    }
+                }
+            }
+            other => {
+                let text = label_value(other).ok_or_else(|| {
+                    errors::bad_argument(
+                        lua,
+                        f,
+                        1,
+                        format!(
+                            "column '{name}': value #{i} must be a string, got {}",
+                            errors::type_name(other)
+                        ),
+                    )
+                })?;
+                intern(&text, &mut pool)
+            }
+        };
+        ids.push(id);
+    }
+    Ok(ColumnInput::Interned { pool, ids })
 }
 
 /// `rackscope.metrics.label_table(...)` as a Lua value.
