@@ -1005,12 +1005,9 @@ return {{
     let url = format!("http://127.0.0.1:{port}/metrics");
     let mut text = String::new();
     for _ in 0..100 {
-        text = reqwest::get(&url)
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap_or_default();
+        if let Ok(r) = reqwest::get(&url).await {
+            text = r.text().await.unwrap_or_default();
+        }
         if text.contains("bulk_value{") {
             break;
         }
