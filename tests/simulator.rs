@@ -1315,3 +1315,35 @@ fn demo_files_are_in_place() {
         assert!(doc.is_object(), "{f}");
     }
 }
+
+#[tokio::test]
+async fn a_simulator_that_cannot_listen_is_not_running() {
+    // Its scrape address is taken: the plugin loads, but Prometheus cannot scrape it.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let (cd, _) = sim_config(BASE);
+    let yaml = cd
+        .root()
+        .join("config/plugins/simulator/config/plugin.yaml");
+    let text = fs::read_to_string(&yaml).unwrap();
+    let text = text.replacen(
+        text.lines().next().unwrap(),
+        &format!("listen: 127.0.0.1:{port}"),
+        1,
+    );
+    fs::write(&yaml, text).unwrap();
+    let server = TestServer::start(&cd.app_yaml());
+    let api = Api::new(&server);
+    eventually("the plugin loaded", 10, || async {
+        api.get("/api/plugins/simulator").await.1["running"] == true
+    })
+    .await;
+    let (s, status) = api.get("/api/simulator/status").await;
+    assert_eq!(s, 200);
+    assert_eq!(status["running"], false);
+    assert_eq!(status["endpoint"], format!("http://127.0.0.1:{port}"));
+    let (s, b) = api.post("/api/simulator/restart", &json!({})).await;
+    assert_eq!(s, 503, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("is not open"), "{b}");
+    drop(taken);
+}
