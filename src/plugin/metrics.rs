@@ -5,7 +5,9 @@
 //! Built for large registries (hundreds of thousands of series, updated every tick):
 //! each series renders its `name{labels}` prefix once, when it is created, and a plugin
 //! can take a numeric handle per series and update a whole family in one call
-//! (`set_many`), instead of one Lua call and one label lookup per sample.
+//! (`set_many`), instead of one Lua call and one label lookup per sample. Larger still,
+//! a family can hold blocks of series over a shared label table
+//! ([`super::metrics_block`]), rendered at scrape time after its single series.
 //!
 //! The registry is shared between the plugin thread (writes) and the scrape listener on
 //! the main runtime (reads), behind a `parking_lot::RwLock`: never held across an
