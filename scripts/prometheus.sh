@@ -91,7 +91,14 @@ write_config() {
         printf 'scrape_configs:\n'
         printf '  - job_name: prometheus\n    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' "$port"
         if (($# > 0)); then
-            printf '  - job_name: targets\n    static_configs:\n      - targets:\n'
+            # honor_labels: the simulator speaks for many machines, like a federation or a
+            # Pushgateway: each series carries its own `instance` (the node name, e.g.
+            # cn0001) and `job` (node, pdu, sequana3). Keep them instead of renaming them to
+            # exported_instance/exported_job, so up{instance="cn0001"} is that node. Series
+            # without those labels (the Slurm ones) get this target's instance and job.
+            # (Rackscope's own setup copies node_id into instance with metric_relabel_configs
+            # instead; that also overwrites the PDU and cooling instances.)
+            printf '  - job_name: targets\n    honor_labels: true\n    static_configs:\n      - targets:\n'
             local target
             for target in "$@"; do
                 printf '          - "%s"\n' "$target"

@@ -966,3 +966,104 @@ async fn debug_mode_shows_the_lua_error_in_the_answer() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn bulk_series_reload_on_request_and_warnings() {
+    // The generic primitives the simulator is built on: label tables and blocks,
+    // metrics.listening(), topology.template(), rackscope.plugin.reload() and
+    // rackscope.plugin.set_warning().
+    let port = support::server::free_port();
+    let source = format!(
+        r#"
+return {{
+  id = "bulk", name = "Bulk",
+  setup = function()
+    rackscope.metrics.serve("127.0.0.1:{port}")
+    local names, racks = {{}}, {{}}
+    for i, p in ipairs(rackscope.topology.instances()) do names[i], racks[i] = p.name, p.rack_id end
+    local t = rackscope.metrics.label_table({{ instance = names, rack_id = racks }})
+    local g = rackscope.metrics.gauge("bulk_value", "Bulk values", {{ "instance", "rack_id", "kind" }})
+    local a = g:block(t, {{ kind = "a" }})
+    local v = {{}}
+    for i = 1, #names do v[i] = i end
+    a:set_many(v)
+    a:set(1, false)
+    local dup = pcall(g.block, g, rackscope.metrics.label_table({{ instance = {{ names[2] }}, rack_id = racks[2] }}), {{ kind = "a" }})
+    local ok, err = pcall(rackscope.plugin.reload)
+    rackscope.route("GET", "/api/bulk/info", function()
+      return {{ listening = rackscope.metrics.listening(), size = #t, dup_refused = not dup,
+        template = rackscope.topology.template("cpu-2u-quad").type,
+        unknown_template = rackscope.topology.template("nope") == nil,
+        reload_in_setup = tostring(err), reload_ok = ok }}
+    end)
+    rackscope.route("POST", "/api/bulk/warn", function(req) rackscope.plugin.set_warning("disk", req.body.text) return {{}} end)
+    rackscope.route("POST", "/api/bulk/reload", function() rackscope.plugin.reload() return {{}} end)
+  end,
+}}
+"#
+    );
+    let cd = config_with(&[("bulk", &source)]);
+    let server = TestServer::start(&cd.app_yaml());
+    let api = Api::new(&server);
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let mut text = String::new();
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(&url).await {
+            text = r.text().await.unwrap_or_default();
+        }
+        if text.contains("bulk_value{") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(text.starts_with("# HELP bulk_value Bulk values\n# TYPE bulk_value gauge\n"));
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("bulk_value{"))
+            .count(),
+        422
+    );
+    // Rows in topology order: the first is the first rack's Ethernet switch.
+    assert!(text.contains("bulk_value{instance=\"ib-h1-a01\",rack_id=\"h1-a01\",kind=\"a\"} 2\n"));
+    assert!(!text.contains("instance=\"eth-h1-a01\""), "row 1 removed");
+    let (s, info) = api.get("/api/bulk/info").await;
+    assert_eq!(s, 200);
+    assert_eq!(info["listening"], format!("127.0.0.1:{port}"));
+    assert_eq!(info["size"], 423);
+    assert_eq!(
+        info["dup_refused"], true,
+        "a block repeating a series is refused"
+    );
+    assert_eq!(info["template"], "server");
+    assert_eq!(info["unknown_template"], true);
+    assert_eq!(info["reload_ok"], false);
+    assert!(info["reload_in_setup"]
+        .as_str()
+        .unwrap()
+        .contains("rackscope.plugin.reload can only be called after setup"));
+
+    assert_eq!(
+        api.post("/api/bulk/warn", &json!({"text": "disk full"}))
+            .await
+            .0,
+        200
+    );
+    let (_, p) = api.get("/api/plugins/bulk").await;
+    assert_eq!(p["warnings"], json!({"disk": "disk full"}));
+    assert!(server.log().contains("disk full"));
+    api.post("/api/bulk/warn", &json!({})).await;
+    assert_eq!(api.get("/api/plugins/bulk").await.1["warnings"], json!({}));
+
+    let g = api.get("/api/plugins/bulk").await.1["generation"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(api.post("/api/bulk/reload", &json!({})).await.0, 200);
+    eventually("a reload without any file change", || async {
+        api.get("/api/plugins/bulk").await.1["generation"]
+            .as_u64()
+            .unwrap()
+            > g
+    })
+    .await;
+    assert_eq!(api.get("/api/plugins/bulk").await.1["error"], Value::Null);
+}

@@ -54,7 +54,7 @@ pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
         .map(|ci| canonical(ci.0.ip()))
 }
 
-/// IPv4-mapped IPv6 peers (`::ffff:127.0.0.1`) compare as their IPv4 address.
+/// IPv4-mapped IPv6 runtime (`::ffff:127.0.0.1`) compare as their IPv4 address.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),

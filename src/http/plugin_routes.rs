@@ -54,6 +54,7 @@ fn summary(slot: &PluginSlot) -> Value {
                 "generation": h.generation,
                 "loaded_at": loaded_at,
                 "error": slot.error,
+                "warnings": *h.warnings.lock(),
             })
         }
         None => json!({
@@ -69,6 +70,7 @@ fn summary(slot: &PluginSlot) -> Value {
             "generation": null,
             "loaded_at": null,
             "error": slot.error,
+            "warnings": {},
         }),
     }
 }

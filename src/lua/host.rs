@@ -5,7 +5,7 @@
 //!
 //! What the API needs of the rest of the server comes through here: the running state
 //! ([`AppState`]: config, topology, Prometheus), the main runtime for network IO, the
-//! other plugins ([`Peers`]: their status maps), and the instance's own config, limits,
+//! other plugins ([`PluginRuntime`]: their status maps), and the instance's own config, limits,
 //! metrics registry and [`Registrar`].
 
 use std::cell::RefCell;
@@ -41,17 +41,28 @@ impl Default for Limits {
     }
 }
 
-/// The other loaded plugins, as the API sees them.
-pub trait Peers: Send + Sync {
+/// The other loaded plugins and the runtime that runs them, as the API sees them.
+pub trait PluginRuntime: Send + Sync {
     /// The status map `name` registered by any loaded plugin.
     fn status_map(&self, name: &str) -> Option<StatusMap>;
+    /// Reloads the plugin in `folder` from disk even if no file changed (transactional,
+    /// like any reload), on the `main` runtime, after the current call.
+    fn request_reload(&self, main: &tokio::runtime::Handle, state: AppState, folder: String);
+    /// The address of the scrape listener open for the plugin in `folder`, if any.
+    fn listener_addr(&self, folder: &str) -> Option<std::net::SocketAddr>;
 }
 
-/// No other plugins (tests, tools).
-pub struct NoPeers;
+/// No other plugins and no runtime to reload through (tests, tools).
+pub struct NoRuntime;
 
-impl Peers for NoPeers {
+impl PluginRuntime for NoRuntime {
     fn status_map(&self, _name: &str) -> Option<StatusMap> {
+        None
+    }
+
+    fn request_reload(&self, _main: &tokio::runtime::Handle, _state: AppState, _folder: String) {}
+
+    fn listener_addr(&self, _folder: &str) -> Option<std::net::SocketAddr> {
         None
     }
 }
@@ -69,6 +80,13 @@ pub struct HostCtx {
     pub registrar: RefCell<Registrar>,
     pub limits: Limits,
     pub metrics: Arc<MetricsRegistry>,
-    /// The other plugins (status maps across plugins).
-    pub peers: Arc<dyn Peers>,
+    /// The other plugins (status maps across plugins) and the runtime (reload requests).
+    pub runtime: Arc<dyn PluginRuntime>,
+    /// Problems the plugin reports about itself (`rackscope.plugin.set_warning`).
+    pub warnings: Warnings,
 }
+
+/// The warnings of one plugin instance, by key. Written on the plugin thread and read by
+/// API requests on other threads: a `parking_lot` mutex, held only to copy or change the
+/// map, never across an await.
+pub type Warnings = Arc<parking_lot::Mutex<std::collections::BTreeMap<String, String>>>;

@@ -25,7 +25,7 @@ use crate::config::plugin_file;
 use crate::lua::budget::{self, Budget, Budgeted, Cancel, Interrupt};
 use crate::lua::errors::{self, Failure};
 pub use crate::lua::host::Limits;
-use crate::lua::host::{HostCtx, Peers};
+use crate::lua::host::{HostCtx, PluginRuntime, Warnings};
 use crate::lua::registry::{parse_sections, MenuSection, PluginMeta, Registrar, RouteDef};
 use crate::lua::{api, sandbox};
 use crate::metrics::MetricsRegistry;
@@ -128,6 +128,8 @@ pub struct PluginHandle {
     pub status_maps: BTreeMap<String, BTreeMap<String, String>>,
     pub metrics_listen: Option<SocketAddr>,
     pub metrics: Arc<MetricsRegistry>,
+    /// What the instance reports about itself while it runs (`warnings` in the API).
+    pub warnings: Warnings,
     pub limits: Limits,
     pub generation: u64,
     pub loaded_at: SystemTime,
@@ -211,14 +213,14 @@ impl PluginHandle {
 pub async fn spawn(
     spec: LoadSpec,
     state: AppState,
-    peers: Arc<dyn Peers>,
+    runtime: Arc<dyn PluginRuntime>,
 ) -> Result<PluginHandle, LoadError> {
     let (loaded_tx, loaded_rx) = oneshot::channel();
     let main = tokio::runtime::Handle::current();
     let name = format!("plugin-{}", spec.folder);
     std::thread::Builder::new()
         .name(name)
-        .spawn(move || thread_main(spec, state, peers, main, loaded_tx))
+        .spawn(move || thread_main(spec, state, runtime, main, loaded_tx))
         .map_err(|e| LoadError::Host(format!("cannot start plugin thread: {e}")))?;
     loaded_rx
         .await
@@ -241,7 +243,7 @@ struct Vm {
 fn thread_main(
     spec: LoadSpec,
     state: AppState,
-    peers: Arc<dyn Peers>,
+    runtime: Arc<dyn PluginRuntime>,
     main: tokio::runtime::Handle,
     loaded_tx: LoadedTx,
 ) {
@@ -265,7 +267,7 @@ fn thread_main(
     local.block_on(&rt, async move {
         let _done = done_tx;
         let (tx, rx) = mpsc::unbounded_channel();
-        let vm = match load(&spec, state, peers, main, tx, done_rx).await {
+        let vm = match load(&spec, state, runtime, main, tx, done_rx).await {
             Ok((vm, handle)) => {
                 if loaded_tx.send(Ok(handle)).is_err() {
                     return;
@@ -284,7 +286,7 @@ fn thread_main(
 async fn load(
     spec: &LoadSpec,
     state: AppState,
-    peers: Arc<dyn Peers>,
+    runtime: Arc<dyn PluginRuntime>,
     main: tokio::runtime::Handle,
     tx: mpsc::UnboundedSender<Job>,
     done: tokio::sync::watch::Receiver<()>,
@@ -308,7 +310,8 @@ async fn load(
         registrar: RefCell::new(Registrar::default()),
         limits: spec.limits,
         metrics: Arc::new(MetricsRegistry::default()),
-        peers,
+        runtime,
+        warnings: Default::default(),
     });
     api::register(&lua, ctx.clone())
         .map_err(|e| LoadError::Host(format!("cannot register the rackscope API: {e}")))?;
@@ -419,6 +422,7 @@ async fn load(
         status_maps: reg.status_maps,
         metrics_listen: reg.metrics_listen,
         metrics: ctx.metrics.clone(),
+        warnings: ctx.warnings.clone(),
         limits: spec.limits,
         generation: spec.generation,
         loaded_at: SystemTime::now(),

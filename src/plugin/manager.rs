@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use super::instance::{self, Limits, LoadSpec, PluginHandle};
 use super::MenuSection;
 use crate::config::plugin_file;
-use crate::lua::host::Peers;
+use crate::lua::host::PluginRuntime;
 use crate::lua::registry::StatusMap;
 use crate::lua::routes::PathPattern;
 use crate::metrics;
@@ -294,6 +294,16 @@ impl PluginManager {
 
     /// Reloads one plugin from disk (a file changed). Unchanged files do nothing.
     pub async fn reload(&self, state: &AppState, folder: &str) {
+        self.reload_inner(state, folder, false).await
+    }
+
+    /// Reloads one plugin from disk even if none of its files changed (the plugin asked
+    /// with `rackscope.reload()`, to re-read its data files).
+    pub async fn reload_forced(&self, state: &AppState, folder: &str) {
+        self.reload_inner(state, folder, true).await
+    }
+
+    async fn reload_inner(&self, state: &AppState, folder: &str, force: bool) {
         let _guard = self.inner.change.lock().await;
         let current = self.current();
         let Some(pos) = current.slots.iter().position(|s| s.folder == folder) else {
@@ -301,7 +311,7 @@ impl PluginManager {
         };
         let prev_config = slot_config_path(&current.slots[pos]);
         let fp = fingerprint(state, folder, prev_config.as_deref());
-        if fp == current.slots[pos].fingerprint {
+        if !force && fp == current.slots[pos].fingerprint {
             return;
         }
         let others: Vec<PluginSlot> = current
@@ -555,13 +565,22 @@ impl PluginManager {
 }
 
 /// The plugins' API sees the other loaded plugins through the manager.
-impl Peers for PluginManager {
+impl PluginRuntime for PluginManager {
     fn status_map(&self, name: &str) -> Option<StatusMap> {
         let set = self.current();
         set.slots
             .iter()
             .filter_map(|s| s.handle.as_ref())
             .find_map(|h| h.status_maps.get(name).cloned())
+    }
+
+    fn request_reload(&self, main: &tokio::runtime::Handle, state: AppState, folder: String) {
+        let me = self.clone();
+        main.spawn(async move { me.reload_forced(&state, &folder).await });
+    }
+
+    fn listener_addr(&self, folder: &str) -> Option<std::net::SocketAddr> {
+        self.inner.listeners.lock().get(folder).map(|(a, _)| *a)
     }
 }
 

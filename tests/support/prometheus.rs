@@ -1,7 +1,7 @@
 //! Starts a real Prometheus for tests: the `prometheus` binary on a free 127.0.0.1 port,
 //! with a temporary data directory and a generated config that scrapes itself (job
-//! `prometheus`) and the given targets (job `targets`) every second. The process is killed
-//! when the [`RealPrometheus`] is dropped.
+//! `prometheus`) and the given targets (job `targets`, with `honor_labels`) every second.
+//! The process is killed when the [`RealPrometheus`] is dropped.
 //!
 //! Note: Prometheus hands newly discovered targets to its scraper about 5 s after start, so
 //! the first samples exist 5-6 s after [`RealPrometheus::start`] returns; give
@@ -191,8 +191,11 @@ fn config_yaml(port: u16, targets: &[String]) -> String {
             .map(|t| format!("'{t}'"))
             .collect::<Vec<_>>()
             .join(", ");
+        // honor_labels: a target may speak for many machines (the simulator): keep the
+        // `instance` and `job` labels its series carry (the node name, `node`) instead of
+        // renaming them to exported_*; see scripts/prometheus.sh.
         yaml.push_str(&format!(
-            "  - job_name: targets\n    static_configs:\n      - targets: [{list}]\n"
+            "  - job_name: targets\n    honor_labels: true\n    static_configs:\n      - targets: [{list}]\n"
         ));
     }
     yaml

@@ -107,7 +107,7 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             drop(reg);
             let map = match local {
                 Some(m) => m,
-                None => match c.peers.status_map(&name) {
+                None => match c.runtime.status_map(&name) {
                     Some(m) => m,
                     None => {
                         return Err(errors::bad_argument(

@@ -8,6 +8,7 @@
 //! (creating the series), and `:set_many(values)` sets every series whose handle is an
 //! index of the array `values` in one call (`:set_many(handles, values)` for two
 //! parallel arrays). A few hundred thousand samples per call take tens of milliseconds.
+//! `:block(table, extras)` (bulk series over a label table) is in [`super::metrics_bulk`].
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -101,6 +102,10 @@ fn family(lua: &Lua, reg: Arc<MetricsRegistry>, name: String) -> mlua::Result<Ta
             })?,
         )?;
     }
+    t.set(
+        "block",
+        super::metrics_bulk::block_method(lua, reg.clone(), name.clone())?,
+    )?;
     let (r, n) = (reg.clone(), name.clone());
     t.set(
         "series",
@@ -194,22 +199,16 @@ fn label_values(
         other => arg_table(lua, f, 1, other)?,
     };
     let as_string = |v: Value| -> mlua::Result<String> {
-        Ok(match v {
-            Value::String(s) => s.to_string_lossy(),
-            Value::Integer(i) => i.to_string(),
-            Value::Number(n) => n.to_string(),
-            Value::Boolean(b) => b.to_string(),
-            other => {
-                return Err(errors::bad_argument(
-                    lua,
-                    f,
-                    1,
-                    format!(
-                        "label values must be strings, got {}",
-                        errors::type_name(&other)
-                    ),
-                ))
-            }
+        label_value(&v).ok_or_else(|| {
+            errors::bad_argument(
+                lua,
+                f,
+                1,
+                format!(
+                    "label values must be strings, got {}",
+                    errors::type_name(&v)
+                ),
+            )
         })
     };
     if t.raw_len() > 0 {
@@ -230,4 +229,15 @@ fn label_values(
             v => as_string(v),
         })
         .collect()
+}
+
+/// A label value: a string, or a number or boolean as text; None for other types.
+pub fn label_value(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::String(s) => s.to_string_lossy(),
+        Value::Integer(i) => i.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Boolean(b) => b.to_string(),
+        _ => return None,
+    })
 }

@@ -10,7 +10,8 @@
 //! | `rackscope.json.*`, `rackscope.yaml.*` | [`codec`] |
 //! | `rackscope.log.*` (and `print`) | [`log`] |
 //! | `rackscope.fs.*` | [`fs`] |
-//! | `rackscope.metrics.*` | [`metrics`] |
+//! | `rackscope.metrics.*` | [`metrics`]; `label_table`, `family:block`, `listening` in [`metrics_bulk`] |
+//! | `rackscope.plugin.reload`, `rackscope.plugin.set_warning` | [`lifecycle`] |
 //!
 //! Conventions (Kong's): misuse raises an error located at the caller's line, worded like
 //! Lua's own (`bad argument #1 to 'rackscope.prometheus.query' (string expected, got
@@ -21,8 +22,10 @@ pub mod codec;
 pub mod config;
 pub mod core;
 pub mod fs;
+pub mod lifecycle;
 pub mod log;
 pub mod metrics;
+pub mod metrics_bulk;
 pub mod prometheus;
 pub mod topology;
 
@@ -44,6 +47,8 @@ pub fn register(lua: &Lua, ctx: Rc<HostCtx>) -> mlua::Result<()> {
     log::register(lua, &root, &ctx)?;
     fs::register(lua, &root, &ctx)?;
     metrics::register(lua, &root, &ctx)?;
+    metrics_bulk::register(lua, &root.get::<Table>("metrics")?, &ctx)?;
+    lifecycle::register(lua, &root, &ctx)?;
     lua.globals().raw_set("rackscope", root)
 }
 

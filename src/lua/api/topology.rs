@@ -4,6 +4,8 @@
 //! - `sites()`, `rooms()`: the nested Rackscope JSON shapes (`rooms()` flattens rooms
 //!   with their `site_id`).
 //! - `room(id)`, `rack(id)`: one object (first match) or nil.
+//! - `template(id)`: the device template with this id (`type`, `layout`, `disk_layout`,
+//!   `storage_type`, ...) or nil.
 //! - `aisles([room_id])`, `racks([room_id])`: flat lists in topology order, each entry with
 //!   its `site_id`, `room_id` (and `aisle_id` for racks; nil for standalone racks), without
 //!   the nested devices.
@@ -52,6 +54,9 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
     })?;
     lookup(lua, &ns, ctx, "rack", |snap, id| {
         snap.index.rack(id).and_then(|r| r.resolve(&snap.topology))
+    })?;
+    lookup(lua, &ns, ctx, "template", |snap, id| {
+        snap.catalog.device_template(id)
     })?;
     let c = ctx.clone();
     ns.set(

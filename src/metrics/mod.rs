@@ -5,7 +5,9 @@
 //! Built for large registries (hundreds of thousands of series, updated every tick):
 //! each series renders its `name{labels}` prefix once, when it is created, and a plugin
 //! can take a numeric handle per series and update a whole family in one call
-//! (`set_many`), instead of one Lua call and one label lookup per sample.
+//! (`set_many`), instead of one Lua call and one label lookup per sample. Larger still,
+//! a family can hold blocks of series over a shared label table
+//! ([`block`]), rendered at scrape time after its single series.
 //!
 //! The registry is shared between the plugin thread (writes) and the scrape listener on
 //! the main runtime (reads), behind a `parking_lot::RwLock`: never held across an
@@ -16,6 +18,10 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 use parking_lot::RwLock;
+
+pub mod block;
+
+use block::{Block, LabelTable};
 
 /// `gauge` or `counter`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,15 +40,35 @@ struct Family {
     /// its handle; a removed series keeps its slot (None) until the family is cleared,
     /// so other handles stay valid.
     series: IndexMap<Box<str>, Option<f64>>,
+    /// Bulk series ([`block`]), rendered after `series`.
+    blocks: Vec<Block>,
 }
 
 impl Family {
-    fn slot(&mut self, name: &str, values: &[String]) -> Result<usize, String> {
+    fn check_arity(&self, name: &str, values: &[String]) -> Result<(), String> {
         if values.len() != self.labels.len() {
             return Err(format!(
                 "metric '{name}' expects {} label values, got {}",
                 self.labels.len(),
                 values.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The block and row that hold the series with these label values, if any.
+    fn in_block(&self, values: &[String]) -> Option<(usize, usize)> {
+        self.blocks
+            .iter()
+            .enumerate()
+            .find_map(|(b, blk)| blk.find(values).map(|r| (b, r)))
+    }
+
+    fn slot(&mut self, name: &str, values: &[String]) -> Result<usize, String> {
+        self.check_arity(name, values)?;
+        if self.in_block(values).is_some() {
+            return Err(format!(
+                "this series of metric '{name}' belongs to a block: update it through the block"
             ));
         }
         let prefix = render_prefix(name, &self.labels, values);
@@ -54,6 +80,39 @@ impl Family {
 
     fn live(&self) -> usize {
         self.series.values().filter(|v| v.is_some()).count()
+            + self.blocks.iter().map(Block::live).sum::<usize>()
+    }
+
+    /// Series slots: the single series, then every block's rows.
+    fn len(&self) -> usize {
+        self.series.len() + self.blocks.iter().map(Block::len).sum::<usize>()
+    }
+
+    /// Renders the slots `range` (see [`Family::len`]).
+    fn render_range(&self, name: &str, range: std::ops::Range<usize>, out: &mut String) {
+        let m = self.series.len();
+        if let Some(slice) = self.series.get_range(range.start.min(m)..range.end.min(m)) {
+            for (prefix, value) in slice {
+                if let Some(v) = value {
+                    out.push_str(prefix);
+                    out.push(' ');
+                    push_value(out, *v);
+                    out.push('\n');
+                }
+            }
+        }
+        let mut base = m;
+        for b in &self.blocks {
+            let end = base + b.len();
+            if range.end > base && range.start < end {
+                b.render(
+                    name,
+                    range.start.saturating_sub(base)..range.end.min(end) - base,
+                    out,
+                );
+            }
+            base = end;
+        }
     }
 }
 
@@ -107,6 +166,7 @@ impl MetricsRegistry {
                 help: help.to_string(),
                 labels,
                 series: IndexMap::new(),
+                blocks: Vec::new(),
             },
         );
         Ok(())
@@ -123,6 +183,16 @@ impl MetricsRegistry {
         let f = fams
             .get_mut(name)
             .ok_or_else(|| format!("unknown metric '{name}'"))?;
+        f.check_arity(name, &values)?;
+        if let Some((b, r)) = f.in_block(&values) {
+            let blk = &mut f.blocks[b];
+            if add {
+                blk.add(r, v);
+            } else {
+                blk.set(r, Some(v));
+            }
+            return Ok(());
+        }
         let i = f.slot(name, &values)?;
         if let Some((_, Some(cur))) = f.series.get_index_mut(i) {
             *cur = if add { *cur + v } else { v };
@@ -160,6 +230,72 @@ impl MetricsRegistry {
         Ok(n)
     }
 
+    /// Adds a block of series over `table` to family `name` (see [`block`])
+    /// and returns its index. The same table and extras again return the same block; a
+    /// block that would repeat a series of the family is refused.
+    pub fn add_block(
+        &self,
+        name: &str,
+        table: Arc<LabelTable>,
+        extras: Vec<(String, String)>,
+    ) -> Result<usize, String> {
+        let mut fams = self.families.write();
+        let f = fams
+            .get_mut(name)
+            .ok_or_else(|| format!("unknown metric '{name}'"))?;
+        if let Some(i) = f.blocks.iter().position(|b| b.same_as(&table, &extras)) {
+            return Ok(i);
+        }
+        let block = Block::new(name, &f.labels, table, extras)?;
+        if f.blocks.iter().any(|b| b.overlaps(&block)) {
+            return Err(format!(
+                "this block would repeat series that another block of metric '{name}' already has"
+            ));
+        }
+        if !f.series.is_empty()
+            && (0..block.len()).any(|r| f.series.contains_key(block.prefix(name, r).as_str()))
+        {
+            return Err(format!(
+                "this block would repeat series of metric '{name}' set one by one"
+            ));
+        }
+        f.blocks.push(block);
+        Ok(f.blocks.len() - 1)
+    }
+
+    /// Applies `(row, value)` updates to block `block` of family `name` in one lock: a
+    /// value sets the row (making it present), `None` removes it. Rows out of range are
+    /// skipped; returns how many were applied.
+    pub fn block_update(
+        &self,
+        name: &str,
+        block: usize,
+        updates: impl IntoIterator<Item = (usize, Option<f64>)>,
+    ) -> usize {
+        let mut fams = self.families.write();
+        let Some(b) = fams.get_mut(name).and_then(|f| f.blocks.get_mut(block)) else {
+            return 0;
+        };
+        updates.into_iter().filter(|(r, v)| b.set(*r, *v)).count()
+    }
+
+    /// Sets every row of a block to `v`, or removes them all with `None`.
+    pub fn block_fill(&self, name: &str, block: usize, v: Option<f64>) {
+        let mut fams = self.families.write();
+        if let Some(b) = fams.get_mut(name).and_then(|f| f.blocks.get_mut(block)) {
+            b.fill(v);
+        }
+    }
+
+    /// Rows and present rows of a block.
+    pub fn block_size(&self, name: &str, block: usize) -> (usize, usize) {
+        let fams = self.families.read();
+        fams.get(name)
+            .and_then(|f| f.blocks.get(block))
+            .map(|b| (b.len(), b.live()))
+            .unwrap_or((0, 0))
+    }
+
     /// Removes one series; true if it existed. Its handle stays unused.
     pub fn remove(&self, name: &str, values: &[String]) -> bool {
         let mut fams = self.families.write();
@@ -169,6 +305,12 @@ impl MetricsRegistry {
         if values.len() != f.labels.len() {
             return false;
         }
+        if let Some((b, r)) = f.in_block(values) {
+            let blk = &mut f.blocks[b];
+            let was = blk.live();
+            blk.set(r, None);
+            return blk.live() < was;
+        }
         let prefix = render_prefix(name, &f.labels, values);
         f.series.get_mut(&prefix).and_then(Option::take).is_some()
     }
@@ -177,7 +319,10 @@ impl MetricsRegistry {
     /// taken before are invalid afterwards.
     pub fn clear(&self, name: Option<&str>) {
         let mut fams = self.families.write();
-        let clear = |f: &mut Family| f.series.clear();
+        let clear = |f: &mut Family| {
+            f.series.clear();
+            f.blocks.iter_mut().for_each(Block::clear);
+        };
         match name {
             Some(n) => {
                 if let Some(f) = fams.get_mut(n) {
@@ -218,19 +363,11 @@ impl MetricsRegistry {
                 let _ = writeln!(out, "# TYPE {name} {kind}");
             }
             // A family cleared between two chunks simply ends early.
-            let end = f.series.len().min(cursor.offset.saturating_add(budget));
-            if let Some(slice) = f.series.get_range(cursor.offset..end) {
-                for (prefix, value) in slice {
-                    if let Some(v) = value {
-                        out.push_str(prefix);
-                        out.push(' ');
-                        push_value(out, *v);
-                        out.push('\n');
-                    }
-                }
-            }
+            let len = f.len();
+            let end = len.min(cursor.offset.saturating_add(budget));
+            f.render_range(name, cursor.offset..end, out);
             budget -= end.saturating_sub(cursor.offset);
-            if end < f.series.len() {
+            if end < len {
                 cursor.offset = end;
                 return true;
             }
@@ -267,7 +404,7 @@ fn render_prefix(name: &str, labels: &[String], values: &[String]) -> Box<str> {
     p.into_boxed_str()
 }
 
-fn push_value(out: &mut String, v: f64) {
+pub(crate) fn push_value(out: &mut String, v: f64) {
     if v.is_nan() {
         out.push_str("NaN");
     } else if v.is_infinite() {
@@ -283,7 +420,10 @@ fn escape_help(s: &str) -> String {
     s.replace('\\', "\\\\").replace('\n', "\\n")
 }
 
-fn escape_label(s: &str) -> String {
+pub(crate) fn escape_label(s: &str) -> String {
+    if !s.contains(['\\', '"', '\n']) {
+        return s.to_string();
+    }
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
@@ -392,7 +532,30 @@ mod tests {
                 r.set(&name, vec![i.to_string()], i as f64, false).unwrap();
             }
         }
+        // A family mixing single series and two blocks (one with an absent row).
+        use super::block::ColumnInput;
+        r.declare("b", Kind::Gauge, "B", vec!["i".into(), "k".into()])
+            .unwrap();
+        r.set("b", vec!["x".into(), "single".into()], 1.0, false)
+            .unwrap();
+        let t = Arc::new(
+            LabelTable::new(vec![(
+                "i".into(),
+                ColumnInput::Rows((0..9).map(|i| i.to_string()).collect()),
+            )])
+            .unwrap(),
+        );
+        for (k, blk) in [("one", 0usize), ("two", 1)] {
+            let b = r
+                .add_block("b", t.clone(), vec![("k".into(), k.into())])
+                .unwrap();
+            assert_eq!(b, blk);
+            r.block_update("b", b, (0..9).map(|i| (i, (i != 4).then_some(i as f64))));
+        }
+        assert_eq!(r.series_count(), 70 + 1 + 16);
         let whole = r.render();
+        assert_eq!(whole.matches("b{").count(), 17);
+        assert!(whole.contains("b{i=\"8\",k=\"two\"} 8\n"));
         for chunk in [1, 3, 7, 100] {
             let mut out = String::new();
             let mut c = Cursor::default();
