@@ -246,6 +246,7 @@ mod tests {
                 require_symbol: false,
             },
             trusted_networks: vec![],
+            trusted_proxies: vec![],
         }
     }
 

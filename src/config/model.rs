@@ -108,6 +108,9 @@ pub struct Auth {
     pub session_duration: String,
     pub policy: PasswordPolicy,
     pub trusted_networks: Vec<String>,
+    /// Our addition: reverse proxies (CIDRs or addresses) whose `X-Forwarded-For` is
+    /// believed for the client address. Empty (the default): the TCP peer is the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -344,6 +347,7 @@ impl Default for Auth {
             session_duration: "24h".into(),
             policy: PasswordPolicy::default(),
             trusted_networks: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -182,7 +182,8 @@ mod tests {
                 "username",
                 "session_duration",
                 "policy",
-                "trusted_networks"
+                "trusted_networks",
+                "trusted_proxies"
             ]
         );
         assert_eq!(

@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::header::CACHE_CONTROL;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
@@ -104,14 +104,22 @@ impl IntoResponse for AuthError {
 
 type AuthResult<T> = Result<T, AuthError>;
 
-/// The client's socket address (`None` when the server runs without connect info).
+/// The client's address (see `guard::client_ip`; `None` without connect info).
 pub struct ClientAddr(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl<S> FromRequestParts<S> for ClientAddr
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(client_ip(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let snapshot = AppState::from_ref(state).snapshot();
+        Ok(ClientAddr(client_ip(
+            parts,
+            &snapshot.config.auth.trusted_proxies,
+        )))
     }
 }
 

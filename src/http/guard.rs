@@ -1,7 +1,12 @@
 //! The admin check (docs/architecture.md, compatibility C5) that every state-changing route passes: with auth on, an
 //! authenticated user; with auth off, a client address inside `auth.trusted_networks` when
-//! that list is set. The client address is the socket peer; forwarding headers are not
-//! trusted.
+//! that list is set.
+//!
+//! The client address is the socket peer, unless that peer is one of
+//! `auth.trusted_proxies`: then the `X-Forwarded-For` chain is read from the right, and
+//! the first address that is not a trusted proxy is the client (each proxy appends the
+//! address it received from, so entries left of it could be forged by the client).
+//! Never by default: with no trusted proxy, forwarding headers are ignored.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -38,7 +43,7 @@ where
         if auth.trusted_networks.is_empty() {
             return Ok(Admin);
         }
-        let peer = client_ip(parts);
+        let peer = client_ip(parts, &auth.trusted_proxies);
         match peer {
             Some(ip) if ip_trusted(ip, &auth.trusted_networks) => Ok(Admin),
             _ => Err(ApiError::Forbidden(TRUSTED_NETWORKS_DENIED.into())),
@@ -46,15 +51,38 @@ where
     }
 }
 
-/// The socket peer's address, when the server was started with connect info.
-pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
-    parts
+/// The client's address: the socket peer, or when the peer is a trusted proxy, the
+/// rightmost `X-Forwarded-For` address that is not one. `None` without connect info.
+pub fn client_ip(parts: &Parts, trusted_proxies: &[String]) -> Option<IpAddr> {
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ci| canonical(ci.0.ip()))
+        .map(|ci| canonical(ci.0.ip()))?;
+    if trusted_proxies.is_empty() || !ip_trusted(peer, trusted_proxies) {
+        return Some(peer);
+    }
+    let chain: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|a| a.trim().parse::<IpAddr>().ok().map(canonical))
+        .collect::<Option<Vec<_>>>()
+        // An unreadable entry: the chain cannot be trusted, the proxy is the client.
+        .unwrap_or_default();
+    Some(
+        chain
+            .iter()
+            .rev()
+            .find(|ip| !ip_trusted(**ip, trusted_proxies))
+            .or(chain.first())
+            .copied()
+            .unwrap_or(peer),
+    )
 }
 
-/// IPv4-mapped IPv6 runtime (`::ffff:127.0.0.1`) compare as their IPv4 address.
+/// IPv4-mapped IPv6 peers (`::ffff:127.0.0.1`) compare as their IPv4 address.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
@@ -96,5 +124,57 @@ mod tests {
         assert!(t("10.1.2.3", &["10.0.0.5/8"]));
         assert!(t("::1", &["::1"]));
         assert!(!t("127.0.0.1", &[""]));
+    }
+
+    fn client(peer: &str, xff: &[&str], proxies: &[&str]) -> Option<IpAddr> {
+        let mut req = axum::http::Request::builder();
+        for h in xff {
+            req = req.header("x-forwarded-for", *h);
+        }
+        let (mut parts, ()) = req.body(()).unwrap().into_parts();
+        let peer: SocketAddr = format!("{peer}:1234").parse().unwrap();
+        parts.extensions.insert(ConnectInfo(peer));
+        let proxies: Vec<String> = proxies.iter().map(|s| s.to_string()).collect();
+        client_ip(&parts, &proxies)
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        // No trusted proxy (the default): the header is ignored.
+        assert_eq!(client("127.0.0.1", &["10.0.0.1"], &[]), ip("127.0.0.1"));
+        // A trusted proxy: the rightmost address that is not a proxy.
+        assert_eq!(
+            client("127.0.0.1", &["10.0.0.1"], &["127.0.0.1"]),
+            ip("10.0.0.1")
+        );
+        assert_eq!(
+            client(
+                "127.0.0.1",
+                &["6.6.6.6, 10.0.0.1", "192.168.1.5"],
+                &["127.0.0.1", "192.168.0.0/16"]
+            ),
+            ip("10.0.0.1"),
+            "the forged left part is not believed"
+        );
+        // Every hop a proxy: the leftmost one; no header: the peer; garbage: the peer.
+        assert_eq!(
+            client(
+                "127.0.0.1",
+                &["192.168.1.5"],
+                &["127.0.0.1", "192.168.0.0/16"]
+            ),
+            ip("192.168.1.5")
+        );
+        assert_eq!(client("127.0.0.1", &[], &["127.0.0.1"]), ip("127.0.0.1"));
+        assert_eq!(
+            client("127.0.0.1", &["not-an-ip, 10.0.0.1"], &["127.0.0.1"]),
+            ip("127.0.0.1")
+        );
+        // A peer that is not a trusted proxy cannot forward anything.
+        assert_eq!(
+            client("10.9.9.9", &["10.0.0.1"], &["127.0.0.1"]),
+            ip("10.9.9.9")
+        );
     }
 }

@@ -5,8 +5,9 @@
 //!
 //! What the API needs of the rest of the server comes through here: the running state
 //! ([`AppState`]: config, topology, Prometheus), the main runtime for network IO, the
-//! other plugins ([`PluginRuntime`]: their status maps), and the instance's own config, limits,
-//! metrics registry and [`Registrar`].
+//! plugin runtime ([`PluginRuntime`]: other plugins' status maps, reload requests, scrape
+//! listeners), and the instance's own config, limits, metrics registry, warnings and
+//! [`Registrar`].
 
 use std::cell::RefCell;
 use std::path::PathBuf;

@@ -446,6 +446,7 @@ impl Validator {
             ),
             policy: self.section(o, "policy", "PasswordPolicyConfig", Self::policy),
             trusted_networks: self.str_list(o, "trusted_networks", d.trusted_networks),
+            trusted_proxies: self.str_list(o, "trusted_proxies", d.trusted_proxies),
         }
     }
 
