@@ -53,6 +53,7 @@ fn summary(slot: &PluginSlot) -> Value {
                 "generation": h.generation,
                 "loaded_at": loaded_at,
                 "error": slot.error,
+                "warnings": *h.warnings.lock(),
             })
         }
         None => json!({
@@ -68,6 +69,7 @@ fn summary(slot: &PluginSlot) -> Value {
             "generation": null,
             "loaded_at": null,
             "error": slot.error,
+            "warnings": {},
         }),
     }
 }

@@ -157,6 +157,8 @@ pub struct HostCtx {
     pub registrar: RefCell<Registrar>,
     pub limits: Limits,
     pub metrics: Arc<MetricsRegistry>,
+    /// Problems the plugin reports about itself (`rackscope.plugin.set_warning`).
+    pub warnings: api::warnings::Warnings,
 }
 
 /// The host's view of a running plugin instance.
@@ -173,6 +175,8 @@ pub struct PluginHandle {
     pub status_maps: BTreeMap<String, BTreeMap<String, String>>,
     pub metrics_listen: Option<SocketAddr>,
     pub metrics: Arc<MetricsRegistry>,
+    /// What the instance reports about itself while it runs (`warnings` in the API).
+    pub warnings: api::warnings::Warnings,
     pub limits: Limits,
     pub generation: u64,
     pub loaded_at: SystemTime,
@@ -303,6 +307,7 @@ async fn load(
         registrar: RefCell::new(Registrar::default()),
         limits: spec.limits,
         metrics: Arc::new(MetricsRegistry::default()),
+        warnings: Default::default(),
     });
     api::register(&lua, ctx.clone())
         .map_err(|e| format!("cannot register the rackscope API: {e}"))?;
@@ -413,6 +418,7 @@ async fn load(
         status_maps: reg.status_maps,
         metrics_listen: reg.metrics_listen,
         metrics: ctx.metrics.clone(),
+        warnings: ctx.warnings.clone(),
         limits: spec.limits,
         generation: spec.generation,
         loaded_at: SystemTime::now(),
@@ -676,6 +682,13 @@ fn reply_from(values: MultiValue) -> Result<Reply, String> {
     };
     if !(100..=599).contains(&status) {
         return Err(format!("handler returned invalid HTTP status {status}"));
+    }
+    // A pre-encoded answer (`rackscope.json.raw`) goes out as is.
+    if let Some(bytes) = api::rawjson::RawJson::from_value(&body) {
+        return Ok(Reply {
+            status: status as u16,
+            body: bytes,
+        });
     }
     let body = serde_json::to_vec(&body)
         .map_err(|e| format!("handler returned a value that cannot be sent as JSON: {e}"))?;

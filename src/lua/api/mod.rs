@@ -11,6 +11,9 @@
 //! | `rackscope.log.*` (and `print`) | [`log`] |
 //! | `rackscope.fs.*` | [`fs`] |
 //! | `rackscope.metrics.*` | [`metrics`] |
+//! | `rackscope.spawn`, `rackscope.single_flight` | [`task`] |
+//! | `rackscope.json.raw` (pre-encoded answers) | [`rawjson`] |
+//! | `rackscope.plugin.set_warning` | [`warnings`] |
 //!
 //! Conventions (Kong's): misuse raises an error located at the caller's line, worded like
 //! Lua's own (`bad argument #1 to 'rackscope.prometheus.query' (string expected, got
@@ -24,7 +27,10 @@ pub mod fs;
 pub mod log;
 pub mod metrics;
 pub mod prometheus;
+pub mod rawjson;
+pub mod task;
 pub mod topology;
+pub mod warnings;
 
 use std::rc::Rc;
 
@@ -44,6 +50,9 @@ pub fn register(lua: &Lua, ctx: Rc<HostCtx>) -> mlua::Result<()> {
     log::register(lua, &root, &ctx)?;
     fs::register(lua, &root, &ctx)?;
     metrics::register(lua, &root, &ctx)?;
+    task::register(lua, &root, &ctx)?;
+    rawjson::register(lua, &root)?;
+    warnings::register(lua, &root, &ctx)?;
     lua.globals().raw_set("rackscope", root)
 }
 
