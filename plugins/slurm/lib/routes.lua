@@ -44,7 +44,7 @@ local S = {
   mapping_error = nil,   -- why the file on disk is not in use (nil: it is)
   catalog = nil,
   topo = nil,
-  topo_at = 0,
+  topo_generation = nil,
   cache = nil,
 }
 
@@ -110,39 +110,44 @@ end
 -- Node state
 ---------------------------------------------------------------------------------------
 
--- The topology index, rebuilt at most once per cache period.
+-- The topology index, rebuilt when the running state (topology, app config) reloads.
 local function current_topo()
-  local now = rackscope.now()
-  if not S.topo or now - S.topo_at >= S.cache.ttl then
+  local gen = rackscope.topology.generation()
+  if not S.topo or S.topo_generation ~= gen then
     S.topo = topo.build()
-    S.topo_at = now
+    S.topo_generation = gen
   end
   return S.topo
 end
 
-local function build(rows, index)
-  local st = state.build(rows, S.labels, S.mapping.resolve, S.classify, index)
-  st.rows = rows
+local function build(data, index)
+  local st = state.build(data, S.labels, S.mapping.resolve, S.classify, index)
+  st.data = data
   st.mapping_version = S.mapping_version
   -- The global answers are built now, so that the first request after a refresh is a
   -- lookup; per-room answers are built on first use.
-  st:answer("summary", nil)
-  st:answer("partitions", nil)
-  st:answer("node_list", nil)
+  for _, view in ipairs({ "summary", "partitions", "node_list" }) do
+    rackscope.sleep(0)
+    st:answer(view, nil)
+  end
   return st
 end
 
 -- The cache's loader: one Prometheus query, then all the per-node work.
 local function fetch(query)
-  local data, err = rackscope.prometheus.query(query, { cache = "none" })
+  local t0 = rackscope.now()
+  local data, err = rackscope.prometheus.query(query, { cache = "none", columns = S.columns })
   local at = rackscope.now()
   if not data then
     http_error(503, ("Prometheus query failed (%s): %s"):format(err.kind or "error", tostring(err)))
   end
-  local rows = type(data.result) == "table" and data.result or {}
-  S.topo = topo.build()
-  S.topo_at = at
-  return build(rows, S.topo), at
+  local index = current_topo()
+  local t2 = rackscope.now()
+  local st = build(data, index)
+  local t3 = rackscope.now()
+  rackscope.log.debug(("node state refreshed: %d rows, %d nodes; query %.0f ms, topology %.0f ms, state and answers %.0f ms")
+    :format(data.count, #st.names, (at - t0) * 1000, (t2 - at) * 1000, (t3 - t2) * 1000))
+  return st, at
 end
 
 -- The node state for the current Prometheus answer and mapping.
@@ -153,7 +158,7 @@ local function current_state()
   return rackscope.single_flight("rebuild", function()
     local cur = S.cache:peek(S.query) or st
     if cur.mapping_version == S.mapping_version then return cur end
-    local new = build(cur.rows, cur.topo)
+    local new = build(cur.data, cur.topo)
     S.cache:replace(S.query, cur, new)
     return new
   end)
@@ -189,6 +194,7 @@ function M.setup(raw_config)
   S.cfg = cfg
   S.mapping_null = cfg.mapping_path == nil
   S.labels = { node = cfg.label_node, status = cfg.label_status, partition = cfg.label_partition }
+  S.columns = { cfg.label_node, cfg.label_status, cfg.label_partition }
   -- `> 0` keeps only the active states: the simulator's one-hot series (12 per node and
   -- partition, 11 of them 0) would otherwise make the answer 12 times larger.
   S.query = ("max by (%s,%s,%s) (%s) > 0"):format(cfg.label_node, cfg.label_status,

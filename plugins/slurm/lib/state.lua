@@ -2,7 +2,7 @@
 -- the node mapping changes), and the answers of the node endpoints built from it.
 --
 -- Per row of `max by (node,status,partition) (metric) > 0`: skip values <= 0, skip rows
--- without a node name, map the name (lib/mapping.lua), classify the raw status
+-- without a node name (a status label missing: "unknown"), map the name (lib/mapping.lua), classify the raw status
 -- (lib/status.lua). Per node (nodes that map to the same instance are one node):
 --   statuses    the raw strings, sorted and unique
 --   partitions  sorted and unique
@@ -20,51 +20,84 @@ local M = {}
 local NULL = rackscope.null
 local array = rackscope.array
 local raw_json = rackscope.json.raw
+local encode = rackscope.json.encode
 
-local function sorted_keys(set)
-  local out = {}
-  for k in pairs(set) do out[#out + 1] = k end
-  table.sort(out)
-  return array(out)
+-- Rows handled between two yields, so that requests to the plugin are answered while a
+-- large answer is being processed (rackscope.sleep(0) lets other tasks run).
+local ROWS_PER_YIELD = 4000
+
+-- Adds `v` to the small list `list` unless it is there already.
+local function add_unique(list, v)
+  for i = 1, #list do
+    if list[i] == v then return end
+  end
+  list[#list + 1] = v
 end
 
--- Builds the state. `rows`: data.result of the query; `labels`: {node, status, partition}
--- label names; `resolve`: the mapping's resolver; `classify`: lib/status classifier;
--- `topo`: lib/topo index.
-function M.build(rows, labels, resolve, classify, topo)
-  local ln, ls, lp = labels.node, labels.status, labels.partition
+-- One shared, sorted JSON array per distinct list: most nodes have the same statuses and
+-- partitions as many others, so this saves most of the tables. Returns the array and its
+-- JSON text.
+local function interner()
+  local known = {}
+  return function(list)
+    if #list > 1 then table.sort(list) end
+    local key = #list == 1 and list[1] or (#list .. "\0" .. table.concat(list, "\0"))
+    local a = known[key]
+    if not a then
+      local arr = array(list)
+      a = { arr, encode(arr) }
+      known[key] = a
+    end
+    return a[1], a[2]
+  end
+end
+
+-- Builds the state. `data`: the query's answer in columnar form (labels.<name>[i],
+-- values[i], count); `labels`: {node, status, partition} label names; `resolve`: the
+-- mapping's resolver; `classify`: lib/status classifier; `topo`: lib/topo index.
+-- Yields to other requests now and then (see ROWS_PER_YIELD).
+function M.build(data, labels, resolve, classify, topo)
+  local col_node = data.labels[labels.node]
+  local col_status = data.labels[labels.status]
+  local col_part = data.labels[labels.partition]
+  local values = data.values
   local nodes, names = {}, {}
   local parts = {} -- partition -> status -> set of nodes
-  local tonumber = tonumber
-  for i = 1, #rows do
-    local row = rows[i]
-    local m = row.metric
-    local value = row.value
-    local v = value and value[2]
-    local num = tonumber(v) or (v == "+Inf" and math.huge) or nil
-    local name = m and m[ln]
-    if num and num > 0 and name and name ~= "" then
+  local next_yield = ROWS_PER_YIELD
+  for i = 1, data.count do
+    if i >= next_yield then
+      rackscope.sleep(0)
+      next_yield = i + ROWS_PER_YIELD
+    end
+    local v = values[i]
+    local name = col_node[i]
+    -- NaN is not > 0 here (the reference counted it as active).
+    if v > 0 and name ~= "" then
       local node = resolve(name)
       if node ~= "" then
-        local raw = m[ls] or "unknown"
+        local raw = col_status[i]
+        if raw == "" then raw = "unknown" end
         local c = classify(raw)
-        local part = m[lp]
+        local part = col_part[i]
         local st = nodes[node]
         if not st then
-          st = { worst = c, raws = {}, parts = {} }
+          st = { worst = c, raws = { raw }, parts = {} }
           nodes[node] = st
           names[#names + 1] = node
-        elseif c.rank > st.worst.rank then
-          st.worst = c
+        else
+          if c.rank > st.worst.rank then st.worst = c end
+          add_unique(st.raws, raw)
         end
-        st.raws[raw] = true
-        if part and part ~= "" then st.parts[part] = true end
-        if part == "all" then st.all = c end
-        local pk = part or "unknown"
-        local by_status = parts[pk]
+        if part ~= "" then
+          add_unique(st.parts, part)
+          if part == "all" then st.all = c end
+        else
+          part = "unknown"
+        end
+        local by_status = parts[part]
         if not by_status then
           by_status = {}
-          parts[pk] = by_status
+          parts[part] = by_status
         end
         local set = by_status[c.status]
         if not set then
@@ -75,14 +108,34 @@ function M.build(rows, labels, resolve, classify, topo)
       end
     end
   end
+  rackscope.sleep(0)
   table.sort(names)
+  local intern = interner()
+  local quoted = {} -- JSON text of each status and severity
+  local function q(v)
+    local t = quoted[v]
+    if not t then
+      t = encode(v)
+      quoted[v] = t
+    end
+    return t
+  end
   for i = 1, #names do
-    local st = nodes[names[i]]
-    st.statuses = sorted_keys(st.raws)
-    st.partitions = sorted_keys(st.parts)
+    local name = names[i]
+    local st = nodes[name]
+    local statuses, statuses_json = intern(st.raws)
+    local partitions, partitions_json = intern(st.parts)
+    st.statuses, st.partitions = statuses, partitions
     st.raws, st.parts = nil, nil
-    st.primary = st.all or st.worst
-    st.room = topo:room_of(names[i])
+    local p = st.all or st.worst
+    st.primary = p
+    st.room = topo:room_of(name)
+    -- This node's /api/slurm/nodes entry, as JSON text: the node list is the biggest
+    -- answer, and joining these is much cheaper than encoding 14,000 tables.
+    st.json = '{"node":' .. topo:quoted(name) .. ',"status":' .. q(p.status) .. ',"severity":'
+      .. q(p.severity) .. ',"statuses":' .. statuses_json .. ',"partitions":' .. partitions_json
+      .. "," .. topo:context_json(name) .. "}"
+    if i % 2000 == 0 then rackscope.sleep(0) end
   end
   return setmetatable({ nodes = nodes, names = names, parts = parts, topo = topo, views = {} },
     { __index = M })
@@ -133,24 +186,15 @@ function M:partitions(room)
   return { room_id = echo(room), partitions = out }
 end
 
+-- The node list, as JSON text (see st.json in M.build).
 function M:node_list(room)
-  local list = {}
+  local parts = {}
   for _, name in ipairs(self.names) do
     local st = self.nodes[name]
-    if in_room(st, room) then
-      local e = st.entry
-      if not e then
-        e = {
-          node = name, status = st.primary.status, severity = st.primary.severity,
-          statuses = st.statuses, partitions = st.partitions,
-        }
-        self.topo:add_context(e, name)
-        st.entry = e
-      end
-      list[#list + 1] = e
-    end
+    if in_room(st, room) then parts[#parts + 1] = st.json end
   end
-  return { room_id = echo(room), nodes = array(list) }
+  return '{"room_id":' .. (room == nil and "null" or encode(room)) .. ',"nodes":['
+    .. table.concat(parts, ",") .. "]}"
 end
 
 local UNKNOWN_NODE = { status = "unknown", severity = "UNKNOWN", statuses = array(), partitions = array() }

@@ -5,8 +5,6 @@
 
 local M = {}
 
-local NULL = rackscope.null
-
 -- The placement fields copied into /api/slurm/nodes entries (the contract's ids plus
 -- Rackscope's names, D5). Nodes outside the topology have them all null.
 M.CONTEXT = {
@@ -57,14 +55,44 @@ function M:room_of(name)
   return p and p.room_id
 end
 
--- Adds the placement fields to a /nodes entry (null for nodes outside the topology).
-function M:add_context(entry, name)
+local encode = rackscope.json.encode
+local NULL = rackscope.null
+
+-- The placement fields of a /nodes entry as JSON members (`"site_id":"...",...`), null
+-- for nodes outside the topology; built once per name and topology.
+function M:context_json(name)
+  local cache = self.context_cache
+  if not cache then
+    cache = {}
+    self.context_cache = cache
+  end
+  local text = cache[name]
+  if text then return text end
   local p = self.by_name[name]
+  local fields = {}
   for _, k in ipairs(M.CONTEXT) do
     local v = p and p[k]
     if v == nil then v = NULL end
-    entry[k] = v
+    fields[k] = v
   end
+  text = encode(fields):sub(2, -2)
+  if p then cache[name] = text end
+  return text
+end
+
+-- `name` as a JSON string, remembered for the topology's names.
+function M:quoted(name)
+  local cache = self.quoted_cache
+  if not cache then
+    cache = {}
+    self.quoted_cache = cache
+  end
+  local text = cache[name]
+  if not text then
+    text = encode(name)
+    if self.by_name[name] then cache[name] = text end
+  end
+  return text
 end
 
 return M

@@ -4,7 +4,7 @@
 //! | namespace | module |
 //! |---|---|
 //! | `rackscope.route`, `menu`, `status_map`, `status.*`, `http_error`, `every`, `array`, `null`, `plugin` | [`core`] |
-//! | `rackscope.prometheus.*` | [`prometheus`] |
+//! | `rackscope.prometheus.*` | [`prometheus`] (columnar answers: [`promcolumns`]) |
 //! | `rackscope.config.*` | [`config`] |
 //! | `rackscope.topology.*` | [`topology`] |
 //! | `rackscope.json.*`, `rackscope.yaml.*` | [`codec`] |
@@ -26,6 +26,7 @@ pub mod core;
 pub mod fs;
 pub mod log;
 pub mod metrics;
+pub mod promcolumns;
 pub mod prometheus;
 pub mod rawjson;
 pub mod task;

@@ -1,10 +1,11 @@
-//! `rackscope.prometheus.query(promql [, {cache = "health"|"metrics"|"generic"}])` and
+//! `rackscope.prometheus.query(promql [, {cache = "health"|"metrics"|"generic", columns = {...}}])` and
 //! `rackscope.prometheus.query_range(promql, start, end [, step])`.
 //!
 //! Both return the `data` part of Prometheus's answer as plain tables
 //! (`{resultType = "vector", result = {...}}`), or `nil, err` where `err` is a table
 //! `{kind = "unreachable"|"timeout"|"http"|"query"|"malformed"|"config", message = ...}`
-//! that also prints as its message. The HTTP request runs on the server's main runtime;
+//! that also prints as its message. With `columns`, an instant vector comes back in the
+//! columnar form of [`super::promcolumns`]. The HTTP request runs on the server's main runtime;
 //! the calling handler yields meanwhile, so other requests to the plugin go on.
 
 use std::rc::Rc;
@@ -27,6 +28,10 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             async move {
                 const F: &str = "rackscope.prometheus.query";
                 let q = arg_string(&lua, F, 1, &q)?;
+                let columns = match &opts {
+                    Value::Table(t) => super::promcolumns::parse_option(&lua, F, 2, t.get("columns")?)?,
+                    _ => None,
+                };
                 let kind = match &opts {
                     Value::Nil => CacheKind::Generic,
                     Value::Table(t) => match t.get::<Value>("cache")? {
@@ -43,7 +48,18 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
                 };
                 let prom = c.state.prometheus().clone();
                 let joined = c.main.spawn(async move { prom.query(&q, kind).await }).await;
-                answer(&lua, joined)
+                match (columns, joined) {
+                    (Some(cols), Ok(Ok(data))) => {
+                        match super::promcolumns::to_columns(&lua, &data, &cols) {
+                            Ok(t) => Ok(MultiValue::from_iter([Value::Table(t?)])),
+                            Err(msg) => Ok(MultiValue::from_iter([
+                                Value::Nil,
+                                Value::Table(error_table(&lua, "query", &msg)?),
+                            ])),
+                        }
+                    }
+                    (_, joined) => answer(&lua, joined),
+                }
             }
         })?,
     )?;
