@@ -1,6 +1,8 @@
 //! Shared harness for integration tests: the real `rackscope` binary on a free loopback
-//! port ([`server`]) and a real Prometheus ([`prometheus`]).
+//! port ([`server`]), a real Prometheus ([`prometheus`]) and a static exposition for it to
+//! scrape ([`exposition`]).
 #![allow(dead_code)]
 
+pub mod exposition;
 pub mod prometheus;
 pub mod server;

@@ -54,8 +54,11 @@ function M.load(cfg, folder)
         problems[#problems + 1] = it.err
       else
         local ok, text, err = pcall(rackscope.fs.read, it.rel)
-        if not ok or not text then
-          problems[#problems + 1] = ("%s: %s"):format(it.path, tostring(ok and err or text))
+        if ok and not text and not rackscope.fs.exists(it.rel) then
+          -- The default list names metrics.yaml, which need not exist.
+          if cfg.catalogs_configured then problems[#problems + 1] = it.path .. ": not found" end
+        elseif not ok or not text then
+          problems[#problems + 1] = tostring(ok and err or text)
         else
           local doc, derr = rackscope.yaml.decode(text)
           if doc == nil then

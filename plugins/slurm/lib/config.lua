@@ -103,7 +103,7 @@ function M.validate(c)
       if not is_list(list) then return nil, "status_map." .. level .. " must be a list of statuses" end
       for i, s in ipairs(list) do
         if type(s) ~= "string" then
-          return nil, ("status_map.%s[%d] must be a string"):format(level, i)
+          return nil, ("status_map.%s[%d] must be a string"):format(level, i - 1)
         end
       end
     end
@@ -117,7 +117,7 @@ function M.validate(c)
   if c.roles ~= nil then
     if not is_list(c.roles) then return nil, "roles must be a list of strings" end
     for i, r in ipairs(c.roles) do
-      if type(r) ~= "string" then return nil, ("roles[%d] must be a string"):format(i) end
+      if type(r) ~= "string" then return nil, ("roles[%d] must be a string"):format(i - 1) end
     end
   end
   if c.include_unlabeled ~= nil and type(c.include_unlabeled) ~= "boolean" then
@@ -132,7 +132,7 @@ function M.validate(c)
   if c.metrics_catalogs ~= nil then
     if not is_list(c.metrics_catalogs) then return nil, "metrics_catalogs must be a list" end
     for i, item in ipairs(c.metrics_catalogs) do
-      local ok, why = M.check_catalog_item(item, ("metrics_catalogs[%d]"):format(i))
+      local ok, why = M.check_catalog_item(item, ("metrics_catalogs[%d]"):format(i - 1))
       if not ok then return nil, why end
     end
   end
@@ -157,6 +157,7 @@ function M.with_defaults(c, explicit_null_mapping)
   if explicit_null_mapping or out.mapping_path == false or out.mapping_path == "" then
     out.mapping_path = nil
   end
+  out.catalogs_configured = type(c) == "table" and c.metrics_catalogs ~= nil
   local colors = {}
   for k, v in pairs(M.DEFAULT_COLORS) do colors[k] = v end
   for k, v in pairs(type(c) == "table" and c.severity_colors or {}) do colors[k] = v end
