@@ -195,6 +195,8 @@ path, topo, templates, sim = sys.argv[1:]
 text = open(path).read()
 text = re.sub(r"(?m)^  topology: .*$", f"  topology: {topo}", text)
 text = re.sub(r"(?m)^  templates: .*$", f"  templates: {templates}", text)
+# The cold query over every one-hot series can take seconds on a busy machine.
+text = re.sub(r"(?m)^  prometheus_timeout_seconds: .*$", "  prometheus_timeout_seconds: 30.0", text)
 text = re.sub(r"(?ms)^plugins:.*", "plugins:\n  simulator:\n    enabled: %s\n  slurm:\n    enabled: true\n  benchnames:\n    enabled: true\n" % sim, text)
 open(path, "w").write(text)
 PY
@@ -219,7 +221,9 @@ PY
     local port=$(free_port)
     BASE=http://127.0.0.1:$port
     log "[$label] starting rackscope on $BASE (Prometheus $prom_url, data from $SOURCE)"
-    env -u RACKSCOPE_APP_CONFIG RACKSCOPE_LOG_LEVEL=warn PROMETHEUS_URL="$prom_url" \
+    # The plugin's debug line "node state refreshed: ... query N ms, ... state and answers
+    # N ms" gives the cost of each refresh.
+    env -u RACKSCOPE_APP_CONFIG RACKSCOPE_LOG_LEVEL="warn,rackscope::lua::api::log=debug" PROMETHEUS_URL="$prom_url" \
         "$BIN" serve --config "$dir/config/app.yaml" --listen "127.0.0.1:$port" \
         </dev/null >"$dir/server.log" 2>&1 &
     SERVER_PID=$!
@@ -301,6 +305,19 @@ print(len(names), rooms.most_common(1)[0][0])' "$dir/names.json")
     refreshed=$(timed "$BASE/api/slurm/summary")
     echo "first request after the cache expired: ${after#* } ms (HTTP ${after%% *}; the previous answer, one refresh started in the background; target < 200 ms); after the refresh: ${refreshed#* } ms"
     awk '$1 == "VmRSS:" || $1 == "VmHWM:" { printf "server %s %.1f MiB\n", $1, $2 / 1024 }' "/proc/$SERVER_PID/status"
+    # Refresh costs from the plugin's log: Prometheus (query and answer, off the plugin's
+    # thread) and the per-node work on the plugin's thread (with yields in between).
+    grep -o 'node state refreshed: .*state and answers [0-9]* ms' "$dir/server.log" | awk '
+        { for (i = 1; i <= NF; i++) { if ($i == "query") q[++n] = $(i + 1); if ($i == "answers") a[n] = $(i + 1) } }
+        END {
+            if (n == 0) exit
+            qmin = qmax = q[1]; amin = amax = a[1]
+            for (i = 1; i <= n; i++) {
+                if (q[i] < qmin) qmin = q[i]; if (q[i] > qmax) qmax = q[i]
+                if (a[i] < amin) amin = a[i]; if (a[i] > amax) amax = a[i]
+            }
+            printf "refreshes: %d; Prometheus query %d-%d ms; per-node work and answers %d-%d ms\n", n, qmin, qmax, amin, amax
+        }'
     if grep -q 'ERROR' "$dir/server.log"; then
         log "server errors:"; grep 'ERROR' "$dir/server.log" | tail -5 >&2
     fi

@@ -186,6 +186,16 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// The node names of a /nodes answer, in order.
+fn node_names(nodes: &Value) -> Vec<&str> {
+    nodes["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].as_str().unwrap())
+        .collect()
+}
+
 /// The entry of `node` in a /nodes answer.
 fn entry<'a>(nodes: &'a Value, node: &str) -> &'a Value {
     nodes["nodes"]
@@ -308,14 +318,8 @@ async fn simulator_format_summary_partitions_nodes_and_room_views() {
     // for a node outside the topology.
     let nodes = env.get_ok("/api/slurm/nodes").await;
     assert_eq!(nodes["room_id"], Value::Null);
-    let names: Vec<&str> = nodes["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names,
+        node_names(&nodes),
         [
             "cn0001", "cn0002", "cn0003", "cn0004", "cn0005", "cn0006", "cn0007", "drc001",
             "ghost01", "gpu001", "visu01"
@@ -737,31 +741,19 @@ async fn node_mapping_crud_broken_file_and_reload() {
         json!([{"node": "n*", "instance": "cn0*"}, {"node": "n002", "instance": "never-used"}, {"node": "x[01-02]", "instance": "gpu[001-002]"}])
     );
     let nodes = env.get_ok("/api/slurm/nodes").await;
-    let names: Vec<&str> = nodes["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names,
+        node_names(&nodes),
         ["cn0001", "cn0002"],
         "first match wins: n002 -> cn0002 by the wildcard"
     );
 
     // A hand-broken file: reported, and the last good mapping stays in use.
     fs::write(&file, "mappings: [ {node: n001, instance: \n").unwrap();
-    let (_, meta) = {
-        let mut last = (0, Value::Null);
-        for _ in 0..50 {
-            last = env.api.get("/api/plugins/workload-slurm").await;
-            if last.1["warnings"]["mapping"].is_string() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        last
-    };
+    let meta = env
+        .until("/api/plugins/workload-slurm", |_, b| {
+            b["warnings"]["mapping"].is_string()
+        })
+        .await;
     let warning = meta["warnings"]["mapping"]
         .as_str()
         .expect("warnings.mapping");

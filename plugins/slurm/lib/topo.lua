@@ -28,7 +28,9 @@ function M.build()
     -- Two devices claiming one name: the later one wins, as in the topology index.
     by_name[name] = p
   end
-  return setmetatable({ by_name = by_name, rooms = rooms, other_rooms = {} }, { __index = M })
+  return setmetatable({
+    by_name = by_name, rooms = rooms, other_rooms = {}, context_cache = {}, quoted_cache = {},
+  }, { __index = M })
 end
 
 -- True when the room exists (rooms without any instance are looked up once).
@@ -58,16 +60,19 @@ end
 local encode = rackscope.json.encode
 local NULL = rackscope.null
 
--- The placement fields of a /nodes entry as JSON members (`"site_id":"...",...`), null
--- for nodes outside the topology; built once per name and topology.
-function M:context_json(name)
-  local cache = self.context_cache
-  if not cache then
-    cache = {}
-    self.context_cache = cache
+-- make(self, name), remembered in self[cache] for the topology's own names (other names
+-- come and go with the Slurm data and are not kept).
+local function remembered(self, cache, name, make)
+  local c = self[cache]
+  local v = c[name]
+  if v == nil then
+    v = make(self, name)
+    if self.by_name[name] then c[name] = v end
   end
-  local text = cache[name]
-  if text then return text end
+  return v
+end
+
+local function context_of(self, name)
   local p = self.by_name[name]
   local fields = {}
   for _, k in ipairs(M.CONTEXT) do
@@ -75,24 +80,18 @@ function M:context_json(name)
     if v == nil then v = NULL end
     fields[k] = v
   end
-  text = encode(fields):sub(2, -2)
-  if p then cache[name] = text end
-  return text
+  return encode(fields):sub(2, -2)
 end
 
--- `name` as a JSON string, remembered for the topology's names.
+-- The placement fields of a /nodes entry as JSON members (`"site_id":"...",...`), null
+-- for nodes outside the topology; built once per name and topology.
+function M:context_json(name)
+  return remembered(self, "context_cache", name, context_of)
+end
+
+-- `name` as a JSON string.
 function M:quoted(name)
-  local cache = self.quoted_cache
-  if not cache then
-    cache = {}
-    self.quoted_cache = cache
-  end
-  local text = cache[name]
-  if not text then
-    text = encode(name)
-    if self.by_name[name] then cache[name] = text end
-  end
-  return text
+  return remembered(self, "quoted_cache", name, function(_, n) return encode(n) end)
 end
 
 return M

@@ -151,8 +151,13 @@ async fn single_flight(flights: &Flights, key: String, f: Function) -> mlua::Res
 mod tests {
     use super::*;
 
-    /// A bare Lua state on a LocalSet with `single_flight` and a `sleep` that yields.
-    async fn lua_with_single_flight() -> Lua {
+    /// Runs `body` on a LocalSet with a bare Lua state that has `single_flight`, a `sleep(ms)`
+    /// that yields, and a global counter `calls`.
+    async fn with_lua<F, Fut>(body: F)
+    where
+        F: FnOnce(Lua) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let lua = Lua::new();
         let flights: Flights = Rc::default();
         let sf = lua
@@ -176,9 +181,10 @@ mod tests {
             .unwrap();
         lua.globals().set("sleep", sleep).unwrap();
         lua.load("calls = 0").exec().unwrap();
-        lua
+        tokio::task::LocalSet::new().run_until(body(lua)).await;
     }
 
+    /// Calls the function `src` evaluates to `n` times concurrently.
     async fn run_concurrently(lua: &Lua, src: &str, n: usize) -> Vec<mlua::Result<Value>> {
         let f: Function = lua.load(src).eval().unwrap();
         let futs = (0..n).map(|_| f.call_async::<Value>(()));
@@ -187,77 +193,67 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_callers_share_one_call() {
-        let local = tokio::task::LocalSet::new();
-        local
-            .run_until(async {
-                let lua = lua_with_single_flight().await;
-                let out = run_concurrently(
-                    &lua,
-                    "return function() return single_flight('k', function() calls = calls + 1; sleep(20); return calls * 10 end) end",
-                    5,
-                )
-                .await;
-                for v in out {
-                    assert_eq!(v.unwrap().as_i64(), Some(10));
-                }
-                assert_eq!(lua.globals().get::<i64>("calls").unwrap(), 1);
-                // Finished: the next call runs again.
-                let again: i64 = lua
-                    .load("return single_flight('k', function() calls = calls + 1; return calls end)")
-                    .eval_async()
-                    .await
-                    .unwrap();
-                assert_eq!(again, 2);
-            })
+        with_lua(|lua| async move {
+            let out = run_concurrently(
+                &lua,
+                "return function() return single_flight('k', function() calls = calls + 1; sleep(20); return calls * 10 end) end",
+                5,
+            )
             .await;
+            for v in out {
+                assert_eq!(v.unwrap().as_i64(), Some(10));
+            }
+            assert_eq!(lua.globals().get::<i64>("calls").unwrap(), 1);
+            // Finished: the next call runs again.
+            let again: i64 = lua
+                .load("return single_flight('k', function() calls = calls + 1; return calls end)")
+                .eval_async()
+                .await
+                .unwrap();
+            assert_eq!(again, 2);
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn errors_reach_every_waiter_and_keys_are_separate() {
-        let local = tokio::task::LocalSet::new();
-        local
-            .run_until(async {
-                let lua = lua_with_single_flight().await;
-                let out = run_concurrently(
-                    &lua,
-                    "return function() return single_flight('bad', function() calls = calls + 1; sleep(10); error('boom') end) end",
-                    3,
-                )
-                .await;
-                for v in out {
-                    assert!(v.unwrap_err().to_string().contains("boom"));
-                }
-                assert_eq!(lua.globals().get::<i64>("calls").unwrap(), 1);
-                let (a, b): (i64, i64) = lua
-                    .load("local a = single_flight('a', function() return 1 end); local b = single_flight('b', function() return 2 end); return a, b")
-                    .eval_async()
-                    .await
-                    .unwrap();
-                assert_eq!((a, b), (1, 2));
-            })
+        with_lua(|lua| async move {
+            let out = run_concurrently(
+                &lua,
+                "return function() return single_flight('bad', function() calls = calls + 1; sleep(10); error('boom') end) end",
+                3,
+            )
             .await;
+            for v in out {
+                assert!(v.unwrap_err().to_string().contains("boom"));
+            }
+            assert_eq!(lua.globals().get::<i64>("calls").unwrap(), 1);
+            let (a, b): (i64, i64) = lua
+                .load("local a = single_flight('a', function() return 1 end); local b = single_flight('b', function() return 2 end); return a, b")
+                .eval_async()
+                .await
+                .unwrap();
+            assert_eq!((a, b), (1, 2));
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn a_cancelled_leader_hands_over_to_a_waiter() {
-        let local = tokio::task::LocalSet::new();
-        local
-            .run_until(async {
-                let lua = lua_with_single_flight().await;
-                let f: Function = lua
-                    .load("return function(ms) return single_flight('k', function() calls = calls + 1; sleep(ms); return calls end) end")
-                    .eval()
-                    .unwrap();
-                // The leader is dropped after 10 ms, while its call sleeps for 1 s.
-                let leader = f.call_async::<i64>(1000);
-                let waiter = f.call_async::<i64>(5);
-                let cancelled =
-                    tokio::time::timeout(std::time::Duration::from_millis(10), leader);
-                let (cancelled, waited) = futures::join!(cancelled, waiter);
-                assert!(cancelled.is_err());
-                // The waiter ran the function itself (second call), with its own argument.
-                assert_eq!(waited.unwrap(), 2);
-            })
-            .await;
+        with_lua(|lua| async move {
+            let f: Function = lua
+                .load("return function(ms) return single_flight('k', function() calls = calls + 1; sleep(ms); return calls end) end")
+                .eval()
+                .unwrap();
+            // The leader is dropped after 10 ms, while its call sleeps for 1 s.
+            let leader = f.call_async::<i64>(1000);
+            let waiter = f.call_async::<i64>(5);
+            let cancelled = tokio::time::timeout(std::time::Duration::from_millis(10), leader);
+            let (cancelled, waited) = futures::join!(cancelled, waiter);
+            assert!(cancelled.is_err());
+            // The waiter ran the function itself (second call), with its own argument.
+            assert_eq!(waited.unwrap(), 2);
+        })
+        .await;
     }
 }
