@@ -261,9 +261,12 @@ print(len(names), rooms.most_common(1)[0][0])' "$dir/names.json")
     local cold_summary cold_nodes
     cold_summary=$(timed "$BASE/api/slurm/summary")
     cold_nodes=$(timed "$BASE/api/slurm/nodes")
-    local bytes_nodes
+    local bytes_nodes bytes_room room_count
     bytes_nodes=$(curl -fsS "$BASE/api/slurm/nodes" | wc -c)
-    echo "first request, cold cache (query + per-node work): summary ${cold_summary#* } ms (HTTP ${cold_summary%% *}); then nodes ${cold_nodes#* } ms; /nodes answer ${bytes_nodes} bytes"
+    bytes_room=$(curl -fsS "$BASE/api/slurm/rooms/$room/nodes" | wc -c)
+    room_count=$(python3 -c 'import collections, json, sys; print(collections.Counter(n["room"] for n in json.load(open(sys.argv[1])))[sys.argv[2]])' "$dir/names.json" "$room")
+    echo "first request, cold cache (query + per-node work): summary ${cold_summary#* } ms (HTTP ${cold_summary%% *}); then nodes ${cold_nodes#* } ms"
+    echo "answer sizes: /nodes ${bytes_nodes} bytes; rooms/$room/nodes ($room_count instances) ${bytes_room} bytes"
 
     local rows=""
     for _ in $(seq 1 "$ROUNDS"); do
