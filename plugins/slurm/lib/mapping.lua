@@ -36,6 +36,17 @@ local function wildcard_pattern(node)
   return "^" .. out .. "$"
 end
 
+-- The names of a nodeset pattern (rackscope.topology.expand), or nil and why not.
+local function expand(pattern)
+  local ok, names = pcall(rackscope.topology.expand, pattern)
+  if not ok then
+    -- "...: bad argument #1 to 'rackscope.topology.expand' (<reason>)" -> the reason
+    return nil, "is not a valid range: " .. tostring(names):gsub("^.-%((.*)%)$", "%1")
+  end
+  if #names == 0 then return nil, "gives no names" end
+  return names
+end
+
 -- Checks one {node, instance} entry and compiles it:
 --   {kind = "wild", pattern, before, after, instance}  or  {kind = "names", pairs = {{n, i}, ...}}
 -- or nil and the reason, naming the entry `where`.
@@ -56,12 +67,10 @@ local function compile_entry(e, where)
       instance = inst,
     }
   end
-  local ok, names = pcall(rackscope.topology.expand, node)
-  if not ok then return nil, ("%s: node '%s': %s"):format(where, node, tostring(names):gsub("^.-%((.*)%)$", "%1")) end
-  local ok2, targets = pcall(rackscope.topology.expand, inst)
-  if not ok2 then return nil, ("%s: instance '%s': %s"):format(where, inst, tostring(targets):gsub("^.-%((.*)%)$", "%1")) end
-  if #names == 0 then return nil, ("%s: node '%s' gives no names"):format(where, node) end
-  if #targets == 0 then return nil, ("%s: instance '%s' gives no names"):format(where, inst) end
+  local names, why = expand(node)
+  if not names then return nil, ("%s: node '%s' %s"):format(where, node, why) end
+  local targets, why2 = expand(inst)
+  if not targets then return nil, ("%s: instance '%s' %s"):format(where, inst, why2) end
   local out = {}
   if #targets == #names then
     for i, n in ipairs(names) do out[i] = { n, targets[i] } end

@@ -34,6 +34,7 @@ local MAPPING_CHECK_SECONDS = 2
 local S = {
   cfg = nil,             -- the config with defaults
   labels = nil,          -- {node, status, partition} label names
+  columns = nil,         -- the same, as the list of columns asked from Prometheus
   query = nil,           -- the node-state PromQL
   classify = nil,        -- lib/status classifier for the configured map
   mapping = mapping.identity(),
@@ -121,9 +122,12 @@ local function current_topo()
 end
 
 local function build(data, index)
-  local st = state.build(data, S.labels, S.mapping.resolve, S.classify, index)
+  -- Taken now: the build yields, and the mapping may change meanwhile (the state is then
+  -- rebuilt by current_state).
+  local version, resolve = S.mapping_version, S.mapping.resolve
+  local st = state.build(data, S.labels, resolve, S.classify, index)
   st.data = data
-  st.mapping_version = S.mapping_version
+  st.mapping_version = version
   -- The global answers are built now, so that the first request after a refresh is a
   -- lookup; per-room answers are built on first use.
   for _, view in ipairs({ "summary", "partitions", "node_list" }) do
@@ -158,7 +162,7 @@ local function current_state()
   return rackscope.single_flight("rebuild", function()
     local cur = S.cache:peek(S.query) or st
     if cur.mapping_version == S.mapping_version then return cur end
-    local new = build(cur.data, cur.topo)
+    local new = build(cur.data, current_topo())
     S.cache:replace(S.query, cur, new)
     return new
   end)

@@ -2,8 +2,9 @@
 -- the node mapping changes), and the answers of the node endpoints built from it.
 --
 -- Per row of `max by (node,status,partition) (metric) > 0`: skip values <= 0, skip rows
--- without a node name (a status label missing: "unknown"), map the name (lib/mapping.lua), classify the raw status
--- (lib/status.lua). Per node (nodes that map to the same instance are one node):
+-- without a node name, map the name (lib/mapping.lua), classify the raw status (a missing
+-- status label is "unknown"; lib/status.lua). Per node (names that map to the same
+-- instance are one node):
 --   statuses    the raw strings, sorted and unique
 --   partitions  sorted and unique
 --   worst       the most severe row (ties: the earliest row)
