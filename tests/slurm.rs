@@ -507,6 +507,11 @@ async fn simulator_format_summary_partitions_nodes_and_room_views() {
         env.get_ok("/api/slurm/partitions").await,
         json!({"room_id": null, "partitions": {}})
     );
+    let room = env.get_ok("/api/slurm/rooms/annex/nodes").await;
+    let r = room["nodes"].as_object().unwrap();
+    assert_eq!(r.len(), 46, "annex holds 46 instances");
+    assert!(r.values().all(|v| *v
+        == json!({"status": "unknown", "severity": "UNKNOWN", "statuses": [], "partitions": []})));
 }
 
 #[tokio::test]
@@ -525,7 +530,18 @@ async fn status_rules_info_rank_partial_maps_and_missing_labels() {
         slurm_node_status{node=\"cn0008\",status=\"idle\"} 1\n\
         slurm_node_status{node=\"cn0009\",partition=\"all\",status=\"unknown\"} 1\n\
         slurm_node_status{node=\"cn0010\",partition=\"all\",status=\"powering_down\"} 1\n\
-        slurm_node_status{partition=\"all\",status=\"down\"} 1\n";
+        slurm_node_status{partition=\"all\",status=\"down\"} 1\n\
+        slurm_node_status{node=\"cn0011\",partition=\"all\",status=\"comp\"} 1\n\
+        slurm_node_status{node=\"cn0012\",partition=\"all\",status=\"failg\"} 1\n\
+        slurm_node_status{node=\"cn0013\",partition=\"all\",status=\"futr\"} 1\n\
+        slurm_node_status{node=\"cn0014\",partition=\"all\",status=\"plnd\"} 1\n\
+        slurm_node_status{node=\"cn0015\",partition=\"all\",status=\"pow_dn\"} 1\n\
+        slurm_node_status{node=\"cn0016\",partition=\"all\",status=\"pow_up\"} 1\n\
+        slurm_node_status{node=\"cn0017\",partition=\"all\",status=\"resv\"} 1\n\
+        slurm_node_status{node=\"cn0018\",partition=\"all\",status=\"unk\"} 1\n\
+        slurm_node_status{node=\"cn0019\",partition=\"all\",status=\"block\"} 1\n\
+        slurm_node_status{node=\"cn0020\",partition=\"all\",status=\"maint\"} 1\n\
+        slurm_node_status{node=\"cn0021\",partition=\"all\",status=\"mix\"} 1\n";
     let env = Env::start(Some(body), &[("config.yml", &config)], &[]).await;
 
     let nodes = env.get_ok("/api/slurm/nodes").await;
@@ -547,6 +563,18 @@ async fn status_rules_info_rank_partial_maps_and_missing_labels() {
         ("cn0008", "idle", "INFO"),
         ("cn0009", "unknown", "CRIT"),
         ("cn0010", "powering_down", "WARN"),
+        // Short forms (spec §1.4).
+        ("cn0011", "completing", "UNKNOWN"),
+        ("cn0012", "failing", "CRIT"),
+        ("cn0013", "future", "UNKNOWN"),
+        ("cn0014", "planned", "WARN"),
+        ("cn0015", "power_down", "WARN"),
+        ("cn0016", "power_up", "WARN"),
+        ("cn0017", "reserved", "WARN"),
+        ("cn0018", "unknown", "CRIT"),
+        ("cn0019", "blocked", "WARN"),
+        ("cn0020", "maint", "WARN"),
+        ("cn0021", "mixed", "OK"),
     ];
     for (n, st, sv) in expect {
         assert_eq!(sev(n), (st.to_string(), sv.to_string()), "{n}");
@@ -556,14 +584,14 @@ async fn status_rules_info_rank_partial_maps_and_missing_labels() {
     assert_eq!(entry(&nodes, "cn0008")["partitions"], json!([]));
     assert_eq!(
         nodes["nodes"].as_array().unwrap().len(),
-        10,
+        21,
         "a row without a node label is skipped"
     );
 
     let summary = env.get_ok("/api/slurm/summary").await;
     assert_eq!(
         summary["by_severity"],
-        json!({"OK": 2, "WARN": 1, "CRIT": 4, "UNKNOWN": 1, "INFO": 2})
+        json!({"OK": 3, "WARN": 7, "CRIT": 6, "UNKNOWN": 3, "INFO": 2})
     );
     // The room view: an INFO node is shown as such, never as the "unknown" seed.
     let room = env.get_ok("/api/slurm/rooms/hall-1/nodes").await;
@@ -1048,6 +1076,16 @@ async fn config_is_validated_and_writes_need_the_admin_check() {
         assert_eq!(status, 422, "{bad}: {b}");
         assert!(b["detail"].as_str().unwrap().contains(why), "{b}");
     }
+    // No catalog folder: an empty catalog, not an error (and the default file list is
+    // not a problem to report).
+    let cat = env.get_ok("/api/slurm/metrics/catalog").await;
+    assert_eq!(
+        cat,
+        json!({"metrics": [], "available_files": [],
+               "loaded_files": [{"id": "metrics", "path": "metrics/metrics.yaml", "enabled": true}]})
+    );
+    let (_, meta) = env.api.get("/api/plugins/workload-slurm").await;
+    assert_eq!(meta["warnings"], json!({}));
     drop(env);
 
     let cd = config_dir(&[("config.yml", FAST)], &[]);
@@ -1074,6 +1112,18 @@ async fn config_is_validated_and_writes_need_the_admin_check() {
         .root()
         .join("config/plugins/slurm/node_mapping.yaml")
         .exists());
+
+    // Disabled in app.yaml: the routes are gone.
+    cd.edit_app_yaml(|d| d["plugins"]["slurm"]["enabled"] = json!(false));
+    let mut gone = false;
+    for _ in 0..100 {
+        if api.get("/api/slurm/mapping").await.0 == 404 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "/api/slurm/* answers 404 once the plugin is disabled");
 }
 
 /// The whole chain with the simulator plugin: a node forced down through a simulator
