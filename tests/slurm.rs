@@ -255,7 +255,10 @@ fn sim_rows() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
 #[tokio::test]
 async fn simulator_format_summary_partitions_nodes_and_room_views() {
     let body = sim_exposition(&sim_rows());
-    let env = Env::start(Some(&body), &[("config.yml", FAST)], &[("grader", GRADER)]).await;
+    // A 5 s TTL: the concurrent requests below all land within one cache period, even on
+    // a slow machine.
+    let config = "cache_ttl_seconds: 5\nstale_seconds: 0\n";
+    let env = Env::start(Some(&body), &[("config.yml", config)], &[("grader", GRADER)]).await;
 
     // Concurrent requests on a cold cache share one query and one computation.
     let mut calls = Vec::new();
