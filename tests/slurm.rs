@@ -258,7 +258,12 @@ async fn simulator_format_summary_partitions_nodes_and_room_views() {
     // A 5 s TTL: the concurrent requests below all land within one cache period, even on
     // a slow machine.
     let config = "cache_ttl_seconds: 5\nstale_seconds: 0\n";
-    let env = Env::start(Some(&body), &[("config.yml", config)], &[("grader", GRADER)]).await;
+    let env = Env::start(
+        Some(&body),
+        &[("config.yml", config)],
+        &[("grader", GRADER)],
+    )
+    .await;
 
     // Concurrent requests on a cold cache share one query and one computation.
     let mut calls = Vec::new();
@@ -1127,6 +1132,39 @@ async fn config_is_validated_and_writes_need_the_admin_check() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(gone, "/api/slurm/* answers 404 once the plugin is disabled");
+}
+
+#[tokio::test]
+async fn expired_answers_are_served_while_one_background_refresh_runs() {
+    let rows: Vec<(&str, &str, &[&str])> = vec![("cn0001", "all", &["idle"])];
+    let config = "cache_ttl_seconds: 1\nstale_seconds: 600\n";
+    let env = Env::start(Some(&sim_exposition(&rows)), &[("config.yml", config)], &[]).await;
+    let s = env.get_ok("/api/slurm/summary").await;
+    assert_eq!(s["by_status"], json!({"idle": 1}));
+    let refreshes = || env.server.log().matches("node state refreshed").count();
+    assert_eq!(refreshes(), 1);
+
+    // New data in Prometheus, and the cached answer past its TTL (within the stale window).
+    env.serve(&sim_exposition(&[("cn0001", "all", &["down"])]))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Ten requests at once: all answered with the previous answer, one refresh started.
+    let calls = (0..10).map(|_| env.api.get("/api/slurm/summary"));
+    for (status, b) in futures::future::join_all(calls).await {
+        assert_eq!(status, 200);
+        assert_eq!(b["by_status"], json!({"idle": 1}), "the previous answer");
+    }
+    let s = env
+        .until("/api/slurm/summary", |_, b| {
+            b["by_status"] == json!({"down": 1})
+        })
+        .await;
+    assert_eq!(s["by_severity"]["CRIT"], 1);
+    assert_eq!(
+        refreshes(),
+        2,
+        "one background refresh for the ten requests"
+    );
 }
 
 /// The whole chain with the simulator plugin: a node forced down through a simulator
