@@ -12,8 +12,9 @@
 //!
 //! with row `i` spread over `labels.<name>[i]` and `values[i]`. A label a series does not
 //! have is `""` (as in Prometheus, where an empty label is an absent one), so the lists
-//! have no holes. Only the named labels are copied. At 28,000 series this is about ten
-//! times cheaper than the table form, on the plugin's thread.
+//! have no holes. Only the named labels are copied. At 28,500 series this took 30-60 ms
+//! on the plugin's thread against 80-190 ms for the table form (a busy 2-core machine),
+//! and the plugin's own loop over it needs no `tonumber` and no table per row.
 
 use std::collections::HashMap;
 
