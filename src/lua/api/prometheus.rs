@@ -1,12 +1,12 @@
-//! `rackscope.prometheus.query(promql [, {cache = "health"|"metrics"|"generic", columns = {...}}])` and
-//! `rackscope.prometheus.query_range(promql, start, end [, step])`.
+//! `rackscope.prometheus.query(promql [, {cache = "health"|"metrics"|"generic"|"none",
+//! columns = {...}}])` and `rackscope.prometheus.query_range(promql, start, end [, step])`.
 //!
 //! Both return the `data` part of Prometheus's answer as plain tables
 //! (`{resultType = "vector", result = {...}}`), or `nil, err` where `err` is a table
 //! `{kind = "unreachable"|"timeout"|"http"|"query"|"malformed"|"config", message = ...}`
 //! that also prints as its message. With `columns`, an instant vector comes back in the
-//! columnar form of [`super::promcolumns`]. The HTTP request runs on the server's main runtime;
-//! the calling handler yields meanwhile, so other requests to the plugin go on.
+//! columnar form of [`super::promcolumns`]. The HTTP request runs on the server's main
+//! runtime; the calling handler yields meanwhile, so other requests to the plugin go on.
 
 use std::rc::Rc;
 

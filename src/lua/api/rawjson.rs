@@ -49,15 +49,15 @@ impl RawJson {
 
 /// Encodes `v` (a JSON text is checked and kept as is).
 fn encode(v: &Value) -> Result<Bytes, String> {
+    if let Some(already) = RawJson::from_value(v) {
+        return Ok(already);
+    }
     match v {
         Value::String(s) => {
             let bytes = s.as_bytes().to_vec();
             serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
                 .map_err(|e| format!("invalid JSON text: {e}"))?;
             Ok(bytes.into())
-        }
-        Value::UserData(_) if RawJson::from_value(v).is_some() => {
-            Ok(RawJson::from_value(v).unwrap_or_default())
         }
         other => serde_json::to_vec(other)
             .map(Bytes::from)
