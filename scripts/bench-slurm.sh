@@ -299,8 +299,18 @@ print(len(names), rooms.most_common(1)[0][0])' "$dir/names.json")
     done
     awk -v s="$(summarize summary "$rows" | cut -f2)" -v n="$native_rps" 'BEGIN { printf "summary / native req/s: %.2f\n", (n > 0 ? s / n : 0) }'
 
-    # The cached answer is at most TTL old after the last refresh: wait past the TTL.
-    log "[$label] waiting $((TTL + 2)) s for the cache to expire"
+    # Start from a fresh answer: poll until a refresh has happened (at most TTL plus one
+    # refresh), then wait past the TTL but inside the stale window (stale_seconds = TTL).
+    # A request after a longer idle time finds no usable answer and waits for Prometheus,
+    # like the cold first request above.
+    local n0
+    n0=$(grep -c 'node state refreshed' "$dir/server.log" || true)
+    log "[$label] waiting for a refresh, then $((TTL + 2)) s for the cache to expire"
+    for _ in $(seq 1 $((TTL * 4 + 120))); do
+        curl -fsS -o /dev/null "$BASE/api/slurm/summary" || true
+        [ "$(grep -c 'node state refreshed' "$dir/server.log" || true)" -gt "$n0" ] && break
+        sleep 0.5
+    done
     sleep $((TTL + 2))
     local after refreshed before_count
     before_count=$(grep -c 'node state refreshed' "$dir/server.log" || true)

@@ -79,9 +79,13 @@ fn sample(v: Option<&Json>) -> f64 {
 /// reusing the Lua string skips re-hashing it. Columns of unique values stop caching here.
 const CACHE_LIMIT: usize = 1024;
 
+/// Rows converted between two yields: a large answer does not hold the plugin's thread
+/// for the whole conversion, so its other requests are answered meanwhile.
+const ROWS_PER_YIELD: usize = 4096;
+
 /// Converts the `data` object of an instant query into the columnar table, or says why it
-/// cannot (not a vector).
-pub fn to_columns(
+/// cannot (not a vector). Yields to the plugin's other tasks every [`ROWS_PER_YIELD`] rows.
+pub async fn to_columns(
     lua: &Lua,
     data: &Json,
     columns: &[String],
@@ -95,10 +99,10 @@ pub fn to_columns(
     if !(kind == "vector" || (kind.is_empty() && rows.is_empty())) {
         return Err(format!("columns needs a vector result, got {kind}"));
     }
-    Ok(build(lua, rows, columns))
+    Ok(build(lua, rows, columns).await)
 }
 
-fn build(lua: &Lua, rows: &[Json], columns: &[String]) -> mlua::Result<Table> {
+async fn build(lua: &Lua, rows: &[Json], columns: &[String]) -> mlua::Result<Table> {
     let n = rows.len();
     let values = lua.create_table_with_capacity(n, 0)?;
     let mut cols = Vec::with_capacity(columns.len());
@@ -109,6 +113,9 @@ fn build(lua: &Lua, rows: &[Json], columns: &[String]) -> mlua::Result<Table> {
         columns.iter().map(|_| Some(HashMap::new())).collect();
     let empty = lua.create_string("")?;
     for (i, row) in rows.iter().enumerate() {
+        if i > 0 && i % ROWS_PER_YIELD == 0 {
+            tokio::task::yield_now().await;
+        }
         let metric = row.get("metric").and_then(Json::as_object);
         for (c, name) in columns.iter().enumerate() {
             let s = metric
@@ -154,8 +161,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn rows_become_columns_with_empty_strings_for_absent_labels() {
+    #[tokio::test]
+    async fn rows_become_columns_with_empty_strings_for_absent_labels() {
         let lua = Lua::new();
         let data = json!({"resultType": "vector", "result": [
             {"metric": {"node": "n1", "status": "idle", "job": "x"}, "value": [1.5, "1"]},
@@ -164,7 +171,7 @@ mod tests {
             {"metric": {}, "value": [1.5, "-2.5"]},
         ]});
         let cols = ["node".to_string(), "status".to_string()];
-        let t = to_columns(&lua, &data, &cols).unwrap().unwrap();
+        let t = to_columns(&lua, &data, &cols).await.unwrap().unwrap();
         lua.globals().set("t", t).unwrap();
         let (count, n2, s2, s3, nan, inf, neg, job): (
             i64,
@@ -194,17 +201,18 @@ mod tests {
         assert_eq!(lens, (4, 4, 4));
     }
 
-    #[test]
-    fn only_vectors_and_empty_answers() {
+    #[tokio::test]
+    async fn only_vectors_and_empty_answers() {
         let lua = Lua::new();
         let cols = ["node".to_string()];
-        let empty = to_columns(&lua, &json!({}), &cols).unwrap().unwrap();
+        let empty = to_columns(&lua, &json!({}), &cols).await.unwrap().unwrap();
         assert_eq!(empty.get::<i64>("count").unwrap(), 0);
         let err = to_columns(
             &lua,
             &json!({"resultType": "matrix", "result": [{"metric": {}, "values": []}]}),
             &cols,
         )
+        .await
         .unwrap_err();
         assert!(err.contains("vector") && err.contains("matrix"), "{err}");
         let err = to_columns(
@@ -212,6 +220,7 @@ mod tests {
             &json!({"resultType": "scalar", "result": [1, "1"]}),
             &cols,
         )
+        .await
         .unwrap_err();
         assert!(err.contains("scalar"), "{err}");
     }

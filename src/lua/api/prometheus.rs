@@ -50,7 +50,7 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
                 let joined = c.main.spawn(async move { prom.query(&q, kind).await }).await;
                 match (columns, joined) {
                     (Some(cols), Ok(Ok(data))) => {
-                        match super::promcolumns::to_columns(&lua, &data, &cols) {
+                        match super::promcolumns::to_columns(&lua, &data, &cols).await {
                             Ok(t) => Ok(MultiValue::from_iter([Value::Table(t?)])),
                             Err(msg) => Ok(MultiValue::from_iter([
                                 Value::Nil,
