@@ -158,7 +158,7 @@ pub struct HostCtx {
     pub limits: Limits,
     pub metrics: Arc<MetricsRegistry>,
     /// Problems the plugin reports about itself (`rackscope.plugin.set_warning`).
-    pub warnings: api::warnings::Warnings,
+    pub warnings: super::Warnings,
 }
 
 /// The host's view of a running plugin instance.
@@ -176,7 +176,7 @@ pub struct PluginHandle {
     pub metrics_listen: Option<SocketAddr>,
     pub metrics: Arc<MetricsRegistry>,
     /// What the instance reports about itself while it runs (`warnings` in the API).
-    pub warnings: api::warnings::Warnings,
+    pub warnings: super::Warnings,
     pub limits: Limits,
     pub generation: u64,
     pub loaded_at: SystemTime,

@@ -24,6 +24,12 @@ pub use manager::{PluginManager, PluginSet, PluginSlot};
 
 use serde::Serialize;
 
+/// The warnings a running plugin instance reports about itself, by key
+/// (`rackscope.plugin.set_warning`, shown as `warnings` by `GET /api/plugins/{id}`). Shared
+/// by the instance's thread and the API: a `parking_lot` mutex, held only to copy or
+/// change the map.
+pub type Warnings = std::sync::Arc<parking_lot::Mutex<std::collections::BTreeMap<String, String>>>;
+
 /// Severities a status map may use, from best to worst rank order for summaries.
 pub const SEVERITIES: [&str; 5] = ["OK", "INFO", "WARN", "CRIT", "UNKNOWN"];
 

@@ -6,20 +6,14 @@
 //! Load errors stay in `error` (the host's); `warnings` is the plugin's own word while it
 //! runs. Each instance starts with none: a reload re-reports what still applies.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use mlua::{Lua, Table, Value};
 
 use super::arg_string;
 use crate::lua::errors;
 use crate::plugin::instance::HostCtx;
-
-/// The warnings of one plugin instance, by key. Shared with the host's handle of the
-/// instance, which the API reads from other threads: a `parking_lot` mutex, held only to
-/// copy or change the map.
-pub type Warnings = Arc<parking_lot::Mutex<BTreeMap<String, String>>>;
+use crate::plugin::Warnings;
 
 /// Largest warning text kept (longer ones are cut), so a plugin cannot bloat the API.
 const MAX_LEN: usize = 2000;
