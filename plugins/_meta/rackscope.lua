@@ -239,6 +239,22 @@ function Timer.cancel() end
 ---@field device_name string
 ---@field template_id string
 
+---An instant vector in columnar form (`rackscope.prometheus.query(q, {columns = ...})`):
+---row `i` is `labels.<name>[i]` and `values[i]`.
+---@class rackscope.PromColumns
+---Always "vector".
+---@field resultType string
+---Number of series.
+---@field count integer
+---One list per requested label; `""` where a series does not have the label.
+---@field labels table<string, string[]>
+---The sample values, as numbers (NaN and +-Inf included).
+---@field values number[]
+
+---A JSON document encoded once (`rackscope.json.raw`); returned from a handler it is sent
+---as is. `tostring(raw)` gives the text, `#raw` its size in bytes.
+---@class rackscope.RawJson
+
 ---A placement with the instance name (`rackscope.topology.instances()`).
 ---@class rackscope.NamedPlacement: rackscope.Placement
 ---@field name string
@@ -384,8 +400,34 @@ function rackscope.is_array(v) end
 rackscope.null = nil
 
 ---Waits `seconds` (0..3600) without blocking: other requests to the plugin go on meanwhile.
+---`sleep(0)` only lets the plugin's other tasks run, then goes on: call it now and then in
+---a long computation so requests are not held for all of it.
 ---@param seconds number
 function rackscope.sleep(seconds) end
+
+---Runs `fn()` as a task of its own, with its own instruction budget, and returns at once
+---(for example to refresh a cache in the background while the handler answers with what
+---it has). An error in `fn` is logged. The task stops with the plugin instance.
+---
+---```lua
+---rackscope.spawn(function() refresh_cache() end)
+---```
+---@param fn fun()
+function rackscope.spawn(fn) end
+
+---Calls `fn()` unless a call with the same `key` is already running in this plugin; then
+---waits for that one and returns its results (or raises its error). Concurrent requests
+---on a cold cache thus share one query and one computation. If the running call is
+---cancelled (its client went away), a waiter runs `fn` itself.
+---
+---```lua
+---local state = rackscope.single_flight("state", function() return compute(fetch()) end)
+---```
+---@generic T
+---@param key string
+---@param fn fun(): T
+---@return T
+function rackscope.single_flight(key, fn) end
 
 ---The current time in seconds since the Unix epoch, with a fractional part.
 ---@return number
@@ -431,16 +473,20 @@ rackscope.prometheus = {}
 
 ---Runs an instant query against the configured Prometheus. The calling handler yields
 ---while it waits. `opts.cache` picks the cache TTL: "generic" (default, `cache.ttl_seconds`),
----"health", "metrics", or "none".
+---"health", "metrics", or "none". `opts.columns` (label names) returns a vector in
+---columnar form (`rackscope.PromColumns`), much cheaper for large answers; a result that
+---is not a vector is then an error of kind "query".
 ---
 ---```lua
 ---local data, err = rackscope.prometheus.query('up{job="node"}', { cache = "health" })
 ---if not data then error(rackscope.http_error(502, "Prometheus: " .. err)) end
 ---for _, s in ipairs(data.result) do print(s.metric.instance, s.value[2]) end
+---local c = rackscope.prometheus.query("up", { columns = { "instance" } })
+---for i = 1, c.count do print(c.labels.instance[i], c.values[i]) end
 ---```
 ---@param promql string
----@param opts? { cache?: rackscope.CacheKind }
----@return rackscope.PromData|nil data
+---@param opts? { cache?: rackscope.CacheKind, columns?: string[] }
+---@return rackscope.PromData|rackscope.PromColumns|nil data
 ---@return rackscope.PromError|nil err
 function rackscope.prometheus.query(promql, opts) end
 
@@ -563,6 +609,15 @@ function rackscope.topology.instances(room_id) end
 ---@return string[]
 function rackscope.topology.expand(pattern) end
 
+---A number that changes whenever the running state (topology, app config) is reloaded:
+---what you derive from the topology stays valid while it does not change.
+---
+---```lua
+---if index_gen ~= rackscope.topology.generation() then rebuild_index() end
+---```
+---@return integer
+function rackscope.topology.generation() end
+
 ---------------------------------------------------------------------------------------
 -- rackscope.json / rackscope.yaml
 ---------------------------------------------------------------------------------------
@@ -574,6 +629,18 @@ rackscope.json = {}
 ---@param value any
 ---@return string
 function rackscope.json.encode(value) end
+
+---Encodes `value` once (a string is taken as JSON text and checked) for answers shared by
+---many requests: a handler returning it sends it as is, whatever its size. Return it at
+---the top level (nested in a table it is decoded and encoded again).
+---
+---```lua
+---local answer = rackscope.json.raw({ nodes = rackscope.array(list) })   -- once
+---rackscope.route("GET", "/api/x/nodes", function() return answer end)    -- per request
+---```
+---@param value any
+---@return rackscope.RawJson
+function rackscope.json.raw(value) end
 
 ---Decodes JSON text. Returns `nil, err` on bad text.
 ---

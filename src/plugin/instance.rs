@@ -716,6 +716,13 @@ fn reply_from(values: MultiValue) -> Result<Reply, String> {
     if !(100..=599).contains(&status) {
         return Err(format!("handler returned invalid HTTP status {status}"));
     }
+    // A pre-encoded answer (`rackscope.json.raw`) goes out as is.
+    if let Some(bytes) = api::rawjson::RawJson::from_value(&body) {
+        return Ok(Reply {
+            status: status as u16,
+            body: bytes,
+        });
+    }
     let body = serde_json::to_vec(&body)
         .map_err(|e| format!("handler returned a value that cannot be sent as JSON: {e}"))?;
     Ok(Reply {

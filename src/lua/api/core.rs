@@ -215,7 +215,12 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
                     format!("seconds must be within 0..3600, got {s}"),
                 ));
             }
-            tokio::time::sleep(Duration::from_secs_f64(s)).await;
+            if s == 0.0 {
+                // `sleep(0)` lets the plugin's other tasks run (a timer at zero would not).
+                tokio::task::yield_now().await;
+            } else {
+                tokio::time::sleep(Duration::from_secs_f64(s)).await;
+            }
             Ok(())
         })?,
     )?;

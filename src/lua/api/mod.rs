@@ -4,7 +4,7 @@
 //! | namespace | module |
 //! |---|---|
 //! | `rackscope.route`, `menu`, `status_map`, `status.*`, `http_error`, `every`, `array`, `null`, `plugin` | [`core`] |
-//! | `rackscope.prometheus.*` | [`prometheus`] |
+//! | `rackscope.prometheus.*` | [`prometheus`] (columnar answers: [`promcolumns`]) |
 //! | `rackscope.config.*` | [`config`] |
 //! | `rackscope.topology.*` | [`topology`] |
 //! | `rackscope.json.*`, `rackscope.yaml.*` | [`codec`] |
@@ -12,6 +12,9 @@
 //! | `rackscope.fs.*` | [`fs`] |
 //! | `rackscope.metrics.*` | [`metrics`]; `label_table`, `family:block`, `listening` in [`metrics_bulk`] |
 //! | `rackscope.plugin.reload`, `rackscope.plugin.set_warning` | [`lifecycle`] |
+//! | `rackscope.spawn`, `rackscope.single_flight` | [`task`] |
+//! | `rackscope.json.raw` (pre-encoded answers) | [`rawjson`] |
+//! | `rackscope.prometheus.query(q, {columns = ...})` (columnar answers) | [`promcolumns`] |
 //!
 //! Conventions (Kong's): misuse raises an error located at the caller's line, worded like
 //! Lua's own (`bad argument #1 to 'rackscope.prometheus.query' (string expected, got
@@ -26,7 +29,10 @@ pub mod lifecycle;
 pub mod log;
 pub mod metrics;
 pub mod metrics_bulk;
+pub mod promcolumns;
 pub mod prometheus;
+pub mod rawjson;
+pub mod task;
 pub mod topology;
 
 use std::rc::Rc;
@@ -49,6 +55,8 @@ pub fn register(lua: &Lua, ctx: Rc<HostCtx>) -> mlua::Result<()> {
     metrics::register(lua, &root, &ctx)?;
     metrics_bulk::register(lua, &root.get::<Table>("metrics")?, &ctx)?;
     lifecycle::register(lua, &root, &ctx)?;
+    task::register(lua, &root, &ctx)?;
+    rawjson::register(lua, &root)?;
     lua.globals().raw_set("rackscope", root)
 }
 

@@ -1,12 +1,14 @@
-//! `rackscope.prometheus.query(promql [, {cache = "health"|"metrics"|"generic"}])` and
-//! `rackscope.prometheus.query_range(promql, start, end [, step])`.
+//! `rackscope.prometheus.query(promql [, {cache = "health"|"metrics"|"generic"|"none",
+//! columns = {...}}])` and `rackscope.prometheus.query_range(promql, start, end [, step])`.
 //!
 //! Both return the `data` part of Prometheus's answer as plain tables
 //! (`{resultType = "vector", result = {...}}`), or `nil, err` where `err` is a table
 //! `{kind = "unreachable"|"timeout"|"http"|"query"|"malformed"|"config"|"request",
 //! message = ...}` that also prints as its message. An answer a clustered engine marks as
-//! partial carries `partial = true` beside `result` (and Prometheus's `warnings`, if any). The HTTP request runs on the server's main runtime;
-//! the calling handler yields meanwhile, so other requests to the plugin go on.
+//! partial carries `partial = true` beside `result` (and Prometheus's `warnings`, if any).
+//! With `columns`, an instant vector comes back in the columnar form of
+//! [`super::promcolumns`]. The HTTP request runs on the server's main runtime; the calling
+//! handler yields meanwhile, so other requests to the plugin go on.
 
 use std::rc::Rc;
 
@@ -28,6 +30,10 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             async move {
                 const F: &str = "rackscope.prometheus.query";
                 let q = arg_string(&lua, F, 1, &q)?;
+                let columns = match &opts {
+                    Value::Table(t) => super::promcolumns::parse_option(&lua, F, 2, t.get("columns")?)?,
+                    _ => None,
+                };
                 let kind = match &opts {
                     Value::Nil => CacheKind::Generic,
                     Value::Table(t) => match t.get::<Value>("cache")? {
@@ -44,7 +50,18 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
                 };
                 let prom = c.state.prometheus().clone();
                 let joined = c.main.spawn(async move { prom.query(&q, kind).await }).await;
-                answer(&lua, joined)
+                match (columns, joined) {
+                    (Some(cols), Ok(Ok(data))) => {
+                        match super::promcolumns::to_columns(&lua, &data, &cols).await {
+                            Ok(t) => Ok(MultiValue::from_iter([Value::Table(t?)])),
+                            Err(msg) => Ok(MultiValue::from_iter([
+                                Value::Nil,
+                                Value::Table(error_table(&lua, "query", &msg)?),
+                            ])),
+                        }
+                    }
+                    (_, joined) => answer(&lua, joined),
+                }
             }
         })?,
     )?;

@@ -16,6 +16,9 @@
 //! - `instances([room_id])`: every node instance in topology order, each a placement
 //!   with `name`.
 //! - `expand(pattern)`: the one nodeset expander (`compute[001-004]` -> list).
+//! - `generation()`: a number that changes whenever the running state (topology, app
+//!   config) is reloaded: what a plugin derives from the topology stays valid while it
+//!   does not change.
 
 use std::rc::Rc;
 
@@ -146,6 +149,11 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             }
             Ok(t)
         })?,
+    )?;
+    let c = ctx.clone();
+    ns.set(
+        "generation",
+        lua.create_function(move |_, ()| Ok(c.state.snapshot().generation))?,
     )?;
     ns.set(
         "expand",

@@ -1,0 +1,132 @@
+-- The Slurm metrics catalog: metric definitions (id, name, PromQL, unit, ...) read from
+-- YAML files in metrics_catalog_dir, listed by GET /api/slurm/metrics/catalog and queried
+-- by GET /api/slurm/metrics/data.
+--
+-- metrics_catalogs lists the files to load, in order. An item is a file name inside
+-- metrics_catalog_dir (Rackscope's form: "metrics.yaml"), or the contract's
+-- {id, path, enabled} object whose path is relative to the plugin's config folder.
+-- A file holds `metrics: [{id, name, description, metric, scope, display: {unit, ...}}]`;
+-- entries are served as written. Missing or unreadable files are skipped and reported.
+
+local config = require("lib.config")
+
+local M = {}
+
+local array = rackscope.array
+
+local function join(dir, name)
+  if dir == "" then return name end
+  return dir .. "/" .. name
+end
+
+local function stem(path)
+  return (path:match("([^/]+)$") or path):gsub("%.ya?ml$", "")
+end
+
+-- The configured items as {id, path (as configured), enabled, rel (inside the config
+-- folder) or err}.
+function M.items(cfg, folder)
+  local out = {}
+  for _, item in ipairs(cfg.metrics_catalogs or {}) do
+    local e
+    if type(item) == "string" then
+      local path = join(cfg.metrics_catalog_dir, item)
+      e = { id = stem(item), path = path, enabled = true }
+      e.rel, e.err = config.resolve_path(path, folder)
+    else
+      e = { id = type(item.id) == "string" and item.id or stem(item.path), path = item.path,
+        enabled = item.enabled ~= false }
+      e.rel, e.err = config.resolve_path(item.path, folder)
+    end
+    out[#out + 1] = e
+  end
+  return out
+end
+
+-- Reads the catalog: {metrics, loaded_files, available_files} (the GET answer), and a
+-- list of problems (empty when every file loaded).
+function M.load(cfg, folder)
+  local metrics, loaded, problems = {}, {}, {}
+  for _, it in ipairs(M.items(cfg, folder)) do
+    loaded[#loaded + 1] = { id = it.id, path = it.path, enabled = it.enabled }
+    if it.enabled then
+      if not it.rel then
+        problems[#problems + 1] = it.err
+      else
+        local ok, text, err = pcall(rackscope.fs.read, it.rel)
+        if ok and not text and not rackscope.fs.exists(it.rel) then
+          -- The default list names metrics.yaml, which need not exist.
+          if cfg.catalogs_configured then problems[#problems + 1] = it.path .. ": not found" end
+        elseif not ok or not text then
+          problems[#problems + 1] = tostring(ok and err or text)
+        else
+          local doc, derr = rackscope.yaml.decode(text)
+          if doc == nil then
+            problems[#problems + 1] = ("%s: %s"):format(it.path, derr)
+          elseif type(doc) == "table" and type(doc.metrics) == "table" then
+            for _, m in ipairs(doc.metrics) do metrics[#metrics + 1] = m end
+          elseif type(doc) == "table" and doc.metrics ~= nil then
+            problems[#problems + 1] = it.path .. ": 'metrics' must be a list"
+          end
+        end
+      end
+    end
+  end
+  local available = {}
+  local dir = config.resolve_path(cfg.metrics_catalog_dir, folder)
+  if dir then
+    local ok, names = pcall(rackscope.fs.list, dir ~= "" and dir or nil)
+    if ok and names then
+      for _, name in ipairs(names) do
+        if name:sub(1, 1) ~= "." and (name:match("%.yaml$") or name:match("%.yml$")) then
+          available[#available + 1] = { name = name, path = join(cfg.metrics_catalog_dir, name) }
+        end
+      end
+    end
+  end
+  return {
+    metrics = array(metrics),
+    loaded_files = array(loaded),
+    available_files = array(available),
+  }, problems
+end
+
+-- The first catalog entry with this id, or nil.
+function M.find(catalog, id)
+  for _, m in ipairs(catalog.metrics) do
+    if type(m) == "table" and m.id == id then return m end
+  end
+  return nil
+end
+
+-- Checks the POST body's metrics_catalogs; returns the list to store or nil and the
+-- first problem, naming the item.
+function M.check_config_body(body, current)
+  if type(body) ~= "table" or body == rackscope.null or (config.is_list(body) and next(body) ~= nil) then
+    return nil, "the body must be an object {\"metrics_catalogs\": [...]}"
+  end
+  local files = body.metrics_catalogs
+  if files == nil then return current end
+  if files == rackscope.null or not config.is_list(files) then
+    return nil, "metrics_catalogs must be a list of file names or {id, path, enabled} objects"
+  end
+  local out = {}
+  for i, item in ipairs(files) do
+    local where = ("metrics_catalogs[%d]"):format(i - 1)
+    local ok, why = config.check_catalog_item(item, where)
+    if not ok then return nil, why end
+    if type(item) == "table" then
+      local clean = { path = item.path }
+      if type(item.id) == "string" then clean.id = item.id end
+      if type(item.enabled) == "boolean" then clean.enabled = item.enabled end
+      item = clean
+    end
+    local path = type(item) == "string" and item or item.path
+    local _, err = config.resolve_path(path, rackscope.plugin.folder)
+    if err then return nil, where .. ": " .. err end
+    out[#out + 1] = item
+  end
+  return out
+end
+
+return M
