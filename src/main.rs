@@ -38,6 +38,20 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8000")]
         listen: SocketAddr,
+        /// Leave this plugin folder off on this process even when app.yaml enables it
+        /// (repeat, or a comma-separated list). With several replicas on one config folder,
+        /// run plugins with timers or scrape listeners (the simulator) on one replica only.
+        #[arg(
+            long = "without-plugin",
+            env = "RACKSCOPE_WITHOUT_PLUGINS",
+            value_delimiter = ',',
+            value_name = "FOLDER"
+        )]
+        without_plugins: Vec<String>,
+        /// How edits are noticed: `native` (inotify), or `poll` / `poll:<seconds>` to
+        /// compare file contents every interval (config folders shared over NFS).
+        #[arg(long, env = "RACKSCOPE_WATCH", default_value = "native")]
+        watch: rackscope::app::watch::WatchMode,
     },
     /// Load and validate app.yaml and everything it names, without serving.
     Check {
@@ -54,7 +68,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     match cli.command {
-        Command::Serve { config, listen } => serve(config, listen),
+        Command::Serve {
+            config,
+            listen,
+            without_plugins,
+            watch,
+        } => serve(
+            config,
+            listen,
+            rackscope::server::Options {
+                without_plugins: without_plugins
+                    .into_iter()
+                    .map(|f| f.trim().to_string())
+                    .filter(|f| !f.is_empty())
+                    .collect(),
+                watch,
+            },
+        ),
         Command::Check { config } => rackscope::check::run(&config),
         Command::HashPassword => hash_password(),
     }
@@ -80,7 +110,7 @@ fn init_tracing() {
     }
 }
 
-fn serve(config: PathBuf, listen: SocketAddr) -> ExitCode {
+fn serve(config: PathBuf, listen: SocketAddr, options: rackscope::server::Options) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -105,7 +135,7 @@ fn serve(config: PathBuf, listen: SocketAddr) -> ExitCode {
             }
         };
         tracing::info!(%listen, config = %config.display(), "rackscope serving");
-        match rackscope::server::run(listener, state, shutdown).await {
+        match rackscope::server::run(listener, state, options, shutdown).await {
             Ok(()) => {
                 tracing::info!("stopped");
                 ExitCode::SUCCESS

@@ -1,20 +1,34 @@
-//! Serving the application: `run(listener, state, shutdown)` takes its listener and its
-//! shutdown future as arguments, so tests can bind `127.0.0.1:0` and stop it at will.
+//! Serving the application: `run(listener, state, options, shutdown)` takes its listener
+//! and its shutdown future as arguments, so tests can bind `127.0.0.1:0` and stop it at will.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 
+use crate::app::watch::WatchMode;
 use crate::app::App;
 use crate::http;
 use crate::state::AppState;
+
+/// Choices of this process that app.yaml does not hold: several replicas can share one
+/// config folder (docs/deployment.md).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Plugin folders left off here even when app.yaml enables them: plugins with timers
+    /// or scrape listeners (the simulator) should run on one replica only.
+    pub without_plugins: BTreeSet<String>,
+    /// How edits of app.yaml and plugin files are noticed.
+    pub watch: WatchMode,
+}
 
 /// Serves `state` on `listener` until `shutdown` completes, then lets in-flight requests
 /// finish before returning.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
+    options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Temporary files of writes a crash interrupted (never the files themselves, which
@@ -33,13 +47,13 @@ pub async fn run(
         crate::fsutil::remove_stale_temporaries(&dir, false)
             + crate::fsutil::remove_stale_temporaries(&dir.join("plugins"), true)
     });
-    let app = App::new(state.clone());
+    let app = App::new(state.clone(), options.without_plugins);
     // Plugins load in the background: core routes answer at once, and requests that may
     // need a plugin wait for the first load (`PluginManager::ready`).
     let loader = app.clone();
     tokio::spawn(async move { loader.plugins.reconcile(&loader.state, false).await });
     // Keep the watcher alive for as long as we serve.
-    let _watcher = match crate::app::watch::start(app.clone()) {
+    let _watcher = match crate::app::watch::start(app.clone(), options.watch) {
         Ok(w) => Some(w),
         Err(e) => {
             tracing::warn!(error = %e, "file watching unavailable; edits need POST /api/system/restart");

@@ -91,7 +91,7 @@
 ---The error `rackscope.prometheus.query` / `query_range` return as their second value.
 ---`tostring(err)` and `"..." .. err` give the message.
 ---@class rackscope.PromError
----"unreachable" | "timeout" | "http" | "query" | "malformed" | "config" | "internal"
+---"unreachable" | "timeout" | "http" | "query" | "malformed" | "config" | "request" | "internal"
 ---@field kind string
 ---@field message string
 
@@ -101,6 +101,10 @@
 ---@field resultType string
 ---For a vector: `{ {metric = {...}, value = {ts, "v"}}, ... }`; for a matrix: `values` instead of `value`.
 ---@field result any
+---True when a clustered engine answered from part of its data (a storage node down).
+---@field partial? boolean
+---Prometheus's warnings about the answer, if any.
+---@field warnings? string[]
 
 ---A metric family, returned by `rackscope.metrics.gauge` / `counter`. Call its methods with `:`.
 ---`labels` is a table keyed by label name (`{node = "n1"}`) or a list of values in
@@ -720,6 +724,21 @@ function rackscope.fs.exists(path) end
 ---@return string[]|nil names
 ---@return string|nil err
 function rackscope.fs.list(path) end
+
+---A read-modify-write that no other process can interleave (an advisory lock on
+---`.<name>.lock` next to the file, held from the read to the write): `fn(text)` gets the
+---current text (nil when the file does not exist) and returns the new text, or nil to
+---leave the file as it is. Returns the text afterwards, or `nil, err` (locked by another
+---writer for more than 10 s, IO error). Every writer of the file must use it.
+---
+---```lua
+---rackscope.fs.update("counter.txt", function(t) return tostring((tonumber(t) or 0) + 1) end)
+---```
+---@param path string
+---@param fn fun(text: string|nil): string|nil
+---@return string|nil text
+---@return string|nil err
+function rackscope.fs.update(path, fn) end
 
 ---------------------------------------------------------------------------------------
 -- rackscope.metrics

@@ -8,6 +8,7 @@
 
 pub mod watch;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -36,11 +37,12 @@ impl FromRef<App> for PluginManager {
 }
 
 impl App {
-    /// `state` with no plugin loaded yet (see [`PluginManager::reconcile`]).
-    pub fn new(state: AppState) -> App {
+    /// `state` with no plugin loaded yet (see [`PluginManager::reconcile`]); the plugin
+    /// folders in `without_plugins` stay off on this process whatever app.yaml says.
+    pub fn new(state: AppState, without_plugins: BTreeSet<String>) -> App {
         App {
             state,
-            plugins: PluginManager::default(),
+            plugins: PluginManager::new(without_plugins),
         }
     }
 

@@ -9,13 +9,19 @@
 //! delays events of that file, never an edit of `init.lua`. Events that cannot trigger a
 //! reload (reads, files other than Lua code, the config file and app.yaml) are dropped
 //! before anything else happens.
+//!
+//! [`WatchMode::Poll`] replaces inotify with a poller that compares file contents every
+//! interval: edits made on another host of a network filesystem (NFS) raise no inotify
+//! event on this one.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
+use notify_debouncer_full::{
+    new_debouncer, new_debouncer_opt, DebounceEventResult, Debouncer, NoCache, RecommendedCache,
+};
 
 use super::App;
 
@@ -31,8 +37,54 @@ enum Target {
     Plugin(String),
 }
 
+/// How edits are noticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WatchMode {
+    /// The kernel's notifications (inotify): immediate, local edits only.
+    #[default]
+    Native,
+    /// Compare file contents every interval: slower, but sees edits made on other hosts
+    /// of a shared filesystem.
+    Poll(Duration),
+}
+
+impl std::str::FromStr for WatchMode {
+    type Err = String;
+
+    /// `native`, `poll` (every 2 s) or `poll:<seconds>`.
+    fn from_str(s: &str) -> Result<WatchMode, String> {
+        match s.split_once(':') {
+            None if s == "native" => Ok(WatchMode::Native),
+            None if s == "poll" => Ok(WatchMode::Poll(Duration::from_secs(2))),
+            Some(("poll", secs)) => match secs.parse::<f64>() {
+                Ok(v) if v.is_finite() && (0.1..=3600.0).contains(&v) => {
+                    Ok(WatchMode::Poll(Duration::from_secs_f64(v)))
+                }
+                _ => Err(format!(
+                    "poll interval must be 0.1 to 3600 seconds, got '{secs}'"
+                )),
+            },
+            _ => Err(format!(
+                "expected native, poll or poll:<seconds>, got '{s}'"
+            )),
+        }
+    }
+}
+
 /// The watcher; watching stops when it is dropped.
-pub type Watcher = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
+pub enum Watcher {
+    Native(Debouncer<notify::RecommendedWatcher, RecommendedCache>),
+    Poll(Debouncer<notify::PollWatcher, NoCache>),
+}
+
+impl Watcher {
+    fn watch(&mut self, path: &Path, mode: RecursiveMode) -> notify::Result<()> {
+        match self {
+            Watcher::Native(d) => d.watch(path, mode),
+            Watcher::Poll(d) => d.watch(path, mode),
+        }
+    }
+}
 
 /// The watched roots, as absolute paths (event paths are absolute).
 struct Roots {
@@ -42,7 +94,7 @@ struct Roots {
 }
 
 /// Starts watching and returns the watcher, which must be kept alive.
-pub fn start(app: App) -> notify::Result<Watcher> {
+pub fn start(app: App, mode: WatchMode) -> notify::Result<Watcher> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Target>();
     let app_yaml = absolute(app.state.config_path());
     let app_dir = app_yaml
@@ -57,10 +109,10 @@ pub fn start(app: App) -> notify::Result<Watcher> {
     let watch_code = roots.code_root.is_dir();
     let watch_config =
         roots.config_root.is_dir() && !roots.config_root.starts_with(&roots.code_root);
-    tracing::info!(app_yaml = %roots.app_yaml.display(), plugins = %roots.code_root.display(), "watching for edits");
+    tracing::info!(app_yaml = %roots.app_yaml.display(), plugins = %roots.code_root.display(), ?mode, "watching for edits");
     let (code_root, config_root) = (roots.code_root.clone(), roots.config_root.clone());
     let classifier = app.clone();
-    let mut debouncer = new_debouncer(DEBOUNCE, None, move |res: DebounceEventResult| {
+    let handler = move |res: DebounceEventResult| {
         let Ok(events) = res else { return };
         for ev in events {
             if matches!(ev.event.kind, EventKind::Access(_) | EventKind::Other) {
@@ -75,7 +127,19 @@ pub fn start(app: App) -> notify::Result<Watcher> {
                 }
             }
         }
-    })?;
+    };
+    let mut debouncer = match mode {
+        WatchMode::Native => Watcher::Native(new_debouncer(DEBOUNCE, None, handler)?),
+        WatchMode::Poll(every) => Watcher::Poll(new_debouncer_opt(
+            DEBOUNCE,
+            None,
+            handler,
+            NoCache,
+            notify::Config::default()
+                .with_poll_interval(every)
+                .with_compare_contents(true),
+        )?),
+    };
     debouncer.watch(&app_dir, RecursiveMode::NonRecursive)?;
     if watch_code {
         debouncer.watch(&code_root, RecursiveMode::Recursive)?;
@@ -153,6 +217,19 @@ mod tests {
 
     fn class(p: &str) -> Option<Target> {
         classify(Path::new(p), &roots(), config_of)
+    }
+
+    #[test]
+    fn watch_modes_parse() {
+        assert_eq!("native".parse(), Ok(WatchMode::Native));
+        assert_eq!("poll".parse(), Ok(WatchMode::Poll(Duration::from_secs(2))));
+        assert_eq!(
+            "poll:0.5".parse(),
+            Ok(WatchMode::Poll(Duration::from_millis(500)))
+        );
+        for bad in ["", "inotify", "poll:", "poll:0", "poll:x", "native:1"] {
+            assert!(bad.parse::<WatchMode>().is_err(), "{bad}");
+        }
     }
 
     #[test]

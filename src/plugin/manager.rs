@@ -8,7 +8,7 @@
 //! it, in one swap (D3). A failed load keeps the old instance serving and records the
 //! error on the slot, where `GET /api/plugins/{id}` shows it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -149,6 +149,9 @@ struct Inner {
     /// (`ready`), so the server can answer core routes while plugins are still loading.
     loaded: std::sync::atomic::AtomicBool,
     loaded_signal: tokio::sync::Notify,
+    /// Plugin folders this process leaves off even when app.yaml enables them (one
+    /// replica runs the plugins with timers and listeners; see docs/deployment.md).
+    without: BTreeSet<String>,
     /// Scrape listeners by plugin folder. A std mutex: never held across an await.
     listeners:
         parking_lot::Mutex<HashMap<String, (std::net::SocketAddr, tokio::task::JoinHandle<()>)>>,
@@ -182,6 +185,16 @@ pub fn is_safe_id(s: &str) -> bool {
 }
 
 impl PluginManager {
+    /// A manager that leaves the plugin folders in `without` off on this process.
+    pub fn new(without: BTreeSet<String>) -> PluginManager {
+        PluginManager {
+            inner: Arc::new(Inner {
+                without,
+                ..Inner::default()
+            }),
+        }
+    }
+
     pub fn current(&self) -> Arc<PluginSet> {
         self.inner.set.load_full()
     }
@@ -233,7 +246,7 @@ impl PluginManager {
     pub async fn reconcile(&self, state: &AppState, force: bool) {
         let _guard = self.inner.change.lock().await;
         let snap = state.snapshot();
-        let wanted = enabled_folders(state);
+        let wanted = enabled_folders(state, &self.inner.without);
         let current = self.current();
         let mut slots: Vec<Option<PluginSlot>> = wanted
             .iter()
@@ -628,8 +641,9 @@ pub fn code_root(state: &AppState) -> PathBuf {
     PathBuf::from(&state.snapshot().paths.plugins)
 }
 
-/// Folders under `paths.plugins` that have an init.lua and are enabled, sorted.
-pub fn enabled_folders(state: &AppState) -> Vec<String> {
+/// Folders under `paths.plugins` that have an init.lua and are enabled, sorted, except
+/// those this process leaves off (`without`).
+pub fn enabled_folders(state: &AppState, without: &BTreeSet<String>) -> Vec<String> {
     let snap = state.snapshot();
     let root = PathBuf::from(&snap.paths.plugins);
     let mut out: Vec<String> = snap
@@ -637,6 +651,13 @@ pub fn enabled_folders(state: &AppState) -> Vec<String> {
         .plugins
         .keys()
         .filter(|f| snap.config.plugin_enabled(f))
+        .filter(|f| {
+            let off = without.contains(f.as_str());
+            if off {
+                tracing::info!(folder = %f, "plugin enabled in app.yaml but left off on this replica (--without-plugin)");
+            }
+            !off
+        })
         .filter(|f| {
             let ok = is_safe_id(f);
             if !ok {

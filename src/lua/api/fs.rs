@@ -1,6 +1,13 @@
-//! `rackscope.fs.read/write/exists/list(path)`: file access confined to the plugin's
-//! config folder (`<dir of app.yaml>/plugins/<folder>/`). Paths are relative to it; `..`,
-//! absolute paths and symlinks leading out are refused. Writes are atomic.
+//! `rackscope.fs.read/write/exists/list(path)` and `rackscope.fs.update(path, fn)`: file
+//! access confined to the plugin's config folder (`<dir of app.yaml>/plugins/<folder>/`).
+//! Paths are relative to it; `..`, absolute paths and symlinks leading out are refused.
+//! Writes are atomic.
+//!
+//! `update` is a read-modify-write that other processes cannot interleave: it holds an
+//! advisory lock (`flock`) on a companion file `.<name>.lock` from the read to the write,
+//! so several rackscope replicas sharing one config folder (or two tasks of one plugin)
+//! never lose each other's updates. Every writer of the file must go through `update`
+//! for that to hold.
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -44,6 +51,14 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
     )?;
     let c = ctx.clone();
     ns.set(
+        "update",
+        lua.create_async_function(move |lua, (p, f): (Value, Value)| {
+            let c = c.clone();
+            async move { update(&lua, &c, p, f).await }
+        })?,
+    )?;
+    let c = ctx.clone();
+    ns.set(
         "exists",
         lua.create_function(move |lua, p: Value| {
             let path = confined(lua, &c.config_dir, "rackscope.fs.exists", &p)?;
@@ -74,6 +89,93 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
         })?,
     )?;
     root.set("fs", ns)
+}
+
+/// How long `update` waits for another process's lock before giving up.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `rackscope.fs.update(path, fn)`: under the file's lock, `fn(text)` (text is nil when
+/// the file does not exist) returns the new text, or nil to leave the file as it is.
+/// Returns the file's text afterwards, or `nil, err` (locked too long, IO error); an error
+/// raised by `fn` is raised again, after the lock is released.
+async fn update(lua: &Lua, c: &HostCtx, p: Value, f: Value) -> mlua::Result<MultiValue> {
+    const F: &str = "rackscope.fs.update";
+    let path = confined(lua, &c.config_dir, F, &p)?;
+    let Value::Function(f) = f else {
+        return Err(errors::type_error(lua, F, 2, "function", &f));
+    };
+    let shown = display(&c.config_dir, &path);
+    let lock = match lock_companion(&path).await {
+        Ok(lock) => lock,
+        Err(e) => return fail(lua, format!("{shown}: {e}")),
+    };
+    let current = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return fail(lua, format!("{shown}: {e}")),
+    };
+    let arg = match &current {
+        Some(t) => Value::String(lua.create_string(t)?),
+        None => Value::Nil,
+    };
+    // The lock is held while the function runs (it may even yield); dropping `lock`
+    // releases it whatever happens.
+    let next = match f.call_async::<Value>(arg).await? {
+        Value::Nil => current,
+        Value::String(s) => {
+            let text = s.to_str()?.to_string();
+            if let Err(e) = fsutil::write_atomic(&path, text.as_bytes()) {
+                return fail(lua, format!("{shown}: {e}"));
+            }
+            Some(text)
+        }
+        other => {
+            return Err(errors::misuse(
+                lua,
+                format!(
+                    "{F}: the function must return the new text (a string) or nil, got {}",
+                    errors::type_name(&other)
+                ),
+            ))
+        }
+    };
+    drop(lock);
+    Ok(MultiValue::from_iter([match next {
+        Some(t) => Value::String(lua.create_string(t)?),
+        None => Value::Nil,
+    }]))
+}
+
+/// Takes the exclusive advisory lock on `.<name>.lock` next to `path`, polling (the
+/// plugin's thread keeps serving meanwhile) for at most [`LOCK_WAIT`].
+async fn lock_companion(path: &Path) -> std::io::Result<std::fs::File> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(format!(".{name}.lock")))?;
+    let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::other(format!(
+                    "still locked by another writer after {} s",
+                    LOCK_WAIT.as_secs()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+    }
 }
 
 fn display(base: &Path, p: &Path) -> String {
