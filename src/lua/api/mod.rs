@@ -19,7 +19,7 @@
 //! Conventions (Kong's): misuse raises an error located at the caller's line, worded like
 //! Lua's own (`bad argument #1 to 'rackscope.prometheus.query' (string expected, got
 //! nil)`); expected failures (Prometheus down, file missing) return `nil, err`.
-//! `plugins/_meta/rackscope.lua` documents all of it for editors.
+//! `plugins/_meta/` (one file per namespace) documents all of it for editors.
 
 pub mod codec;
 pub mod config;

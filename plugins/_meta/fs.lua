@@ -1,0 +1,57 @@
+---@meta rackscope.fs
+-- LuaCATS definitions of `rackscope.fs` (see rackscope.lua in this folder for the
+-- conventions and the core API). Never executed by the server.
+
+
+
+---------------------------------------------------------------------------------------
+-- rackscope.fs
+---------------------------------------------------------------------------------------
+
+---File access confined to the plugin's config folder (`rackscope.plugin.config_dir`).
+---Paths are relative to it; absolute paths, `..` and symlinks leading out raise.
+---@class rackscope.fs
+rackscope.fs = {}
+
+---Reads a whole text file.
+---
+---```lua
+---local text, err = rackscope.fs.read("overrides.yaml")
+---```
+---@param path string
+---@return string|nil text
+---@return string|nil err
+function rackscope.fs.read(path) end
+
+---Writes a whole text file atomically (write to a temporary file, then rename).
+---@param path string
+---@param text string
+---@return true|nil ok
+---@return string|nil err
+function rackscope.fs.write(path, text) end
+
+---Whether the path exists.
+---@param path string
+---@return boolean
+function rackscope.fs.exists(path) end
+
+---The sorted entry names of a directory (default: the config folder itself).
+---@param path? string
+---@return string[]|nil names
+---@return string|nil err
+function rackscope.fs.list(path) end
+
+---A read-modify-write that no other process can interleave (an advisory lock on
+---`.<name>.lock` next to the file, held from the read to the write): `fn(text)` gets the
+---current text (nil when the file does not exist) and returns the new text, or nil to
+---leave the file as it is. Returns the text afterwards, or `nil, err` (locked by another
+---writer for more than 10 s, IO error). Every writer of the file must use it.
+---
+---```lua
+---rackscope.fs.update("counter.txt", function(t) return tostring((tonumber(t) or 0) + 1) end)
+---```
+---@param path string
+---@param fn fun(text: string|nil): string|nil
+---@return string|nil text
+---@return string|nil err
+function rackscope.fs.update(path, fn) end
