@@ -663,7 +663,16 @@ async fn overrides_and_incidents_change_the_scrape() {
     }
     let text = sim
         .scrape_until("the overrides in the scrape", 10, |t| {
+            // A scrape taken while a tick writes its families can show part of it: wait
+            // for one that holds the whole tick (the last families written included).
             node_value(t, "up", "cn0001") == Some(0.0)
+                && node_value(t, "ipmi_up", "cn0001") == Some(0.0)
+                && node_value(t, "ipmi_power_state", "cn0001") == Some(2.0)
+                && values(
+                    t,
+                    "slurm_node_status",
+                    &[("node", "cn0001"), ("status", "down")],
+                ) == vec![1.0, 1.0]
                 && node_value(t, "node_power_watts", "cn0004") == Some(999.0)
                 && values(t, "up", &[("rack_id", "h1-a02")])
                     .iter()

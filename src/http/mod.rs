@@ -57,27 +57,42 @@ pub fn app(app: App) -> Router {
 /// Largest request body the server reads (core routes and plugin routes alike).
 pub const MAX_BODY_BYTES: usize = 2 << 20;
 
-/// Answers 413 at once when `Content-Length` announces more than [`MAX_BODY_BYTES`],
-/// before anything reads (or waits for) the body. Bodies without a length are cut at
-/// the same size by the extractors.
+/// Bodies up to this size are read and discarded before a 413 is sent, so that a client
+/// still writing its (oversized) body reads the answer instead of a broken connection.
+const DRAIN_AT_MOST: u64 = 32 << 20;
+
+/// How long a 413 waits for the rest of an oversized body (a client may announce more
+/// than it ever sends).
+const DRAIN_FOR: Duration = Duration::from_secs(2);
+
+/// Answers 413 when `Content-Length` announces more than [`MAX_BODY_BYTES`], before any
+/// handler reads (or waits for) the body. What the client sends meanwhile is read and
+/// thrown away, for at most [`DRAIN_FOR`] and [`DRAIN_AT_MOST`] bytes, so the client
+/// reads the 413; the connection is then closed. Bodies without a length are cut at the
+/// same size by the extractors.
 async fn refuse_large_bodies(req: Request, next: Next) -> Response {
     let announced = req
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        let mut response = ApiError::PayloadTooLarge("Request body too large (limit 2 MiB)".into())
-            .into_response();
-        // The body is never read, so the connection cannot carry another request: say
-        // so, or a client that pools connections would send its next request into it.
-        response.headers_mut().insert(
-            axum::http::header::CONNECTION,
-            HeaderValue::from_static("close"),
-        );
-        return response;
+    let Some(announced) = announced.filter(|n| *n > MAX_BODY_BYTES as u64) else {
+        return next.run(req).await;
+    };
+    if announced <= DRAIN_AT_MOST {
+        let mut body = req.into_body().into_data_stream();
+        let drain = async { while let Some(Ok(_)) = futures::StreamExt::next(&mut body).await {} };
+        let _ = tokio::time::timeout(DRAIN_FOR, drain).await;
     }
-    next.run(req).await
+    let mut response =
+        ApiError::PayloadTooLarge("Request body too large (limit 2 MiB)".into()).into_response();
+    // The connection cannot carry another request (its body may be unread): say so, or a
+    // client that pools connections would send its next request into it.
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        HeaderValue::from_static("close"),
+    );
+    response
 }
 
 async fn method_not_allowed() -> Response {

@@ -213,7 +213,22 @@ async fn dispatch_inner(app: App, req: Request) -> ApiResult<Response> {
         }
         Err(false) => return Err(ApiError::NotFound("Not Found".into())),
     };
-    if !matches!(method, Method::GET | Method::HEAD) {
+    if matches!(method, Method::GET | Method::HEAD) {
+        // An answer the plugin published ahead: served here, without calling the plugin.
+        let published = crate::lua::api::publish::lookup(
+            &m.handle.published,
+            parts.uri.path(),
+            parts.uri.query(),
+        );
+        if let Some(body) = published {
+            return Ok((
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response());
+        }
+    } else {
         Admin::from_request_parts(&mut parts, &app).await?;
     }
     let bytes = axum::body::to_bytes(body, super::MAX_BODY_BYTES)

@@ -26,15 +26,24 @@ impl std::error::Error for HttpError {}
 
 /// `"plugins/hello/init.lua:12: "`: where the Lua code that called the running host
 /// function is, or "" when it cannot be told.
+///
+/// The nearest Lua frame above the host function is used, skipping C frames and the
+/// poller chunk mlua wraps every async function in (`[string "?"]`), so that misuse of
+/// an async function (`rackscope.prometheus.query(nil)`) points at the plugin's line too.
 pub fn caller_location(lua: &Lua) -> String {
-    lua.inspect_stack(1, |d| {
-        let src = d.source();
-        match (src.short_src, d.current_line()) {
-            (Some(s), Some(line)) if s != "[C]" => format!("{s}:{line}: "),
-            _ => String::new(),
+    for level in 1..8 {
+        let frame = lua.inspect_stack(level, |d| {
+            let src = d.source();
+            (src.short_src.map(|s| s.into_owned()), d.current_line())
+        });
+        match frame {
+            None => break,
+            Some((Some(s), _)) if s == "[C]" || s == "[string \"?\"]" => continue,
+            Some((Some(s), Some(line))) => return format!("{s}:{line}: "),
+            Some(_) => continue,
         }
-    })
-    .unwrap_or_default()
+    }
+    String::new()
 }
 
 /// A misuse error located at the caller's line: `init.lua:12: <msg>`.

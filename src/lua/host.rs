@@ -85,7 +85,22 @@ pub struct HostCtx {
     pub runtime: Arc<dyn PluginRuntime>,
     /// Problems the plugin reports about itself (`rackscope.plugin.set_warning`).
     pub warnings: Warnings,
+    /// Answers the plugin computed ahead (`rackscope.publish`), served without calling it.
+    pub published: Published,
 }
+
+/// An answer published with `rackscope.publish`.
+#[derive(Debug, Clone)]
+pub struct PublishedAnswer {
+    /// The JSON body, encoded once.
+    pub body: bytes::Bytes,
+    pub expires: std::time::Instant,
+}
+
+/// Published answers by request path (with its query string), shared by the plugin thread
+/// (writes) and the dispatcher (reads on every request to the plugin): a `parking_lot`
+/// read-write lock, held only to look up or change the map.
+pub type Published = Arc<parking_lot::RwLock<std::collections::HashMap<String, PublishedAnswer>>>;
 
 /// The warnings of one plugin instance, by key. Written on the plugin thread and read by
 /// API requests on other threads: a `parking_lot` mutex, held only to copy or change the

@@ -25,7 +25,7 @@ use crate::config::plugin_file;
 use crate::lua::budget::{self, Budget, Budgeted, Cancel, Interrupt};
 use crate::lua::errors::{self, Failure};
 pub use crate::lua::host::Limits;
-use crate::lua::host::{HostCtx, PluginRuntime, Warnings};
+use crate::lua::host::{HostCtx, PluginRuntime, Published, Warnings};
 use crate::lua::registry::{parse_sections, MenuSection, PluginMeta, Registrar, RouteDef};
 use crate::lua::{api, sandbox};
 use crate::metrics::MetricsRegistry;
@@ -130,6 +130,8 @@ pub struct PluginHandle {
     pub metrics: Arc<MetricsRegistry>,
     /// What the instance reports about itself while it runs (`warnings` in the API).
     pub warnings: Warnings,
+    /// Answers it computed ahead (`rackscope.publish`), served without calling it.
+    pub published: Published,
     pub limits: Limits,
     pub generation: u64,
     pub loaded_at: SystemTime,
@@ -312,6 +314,7 @@ async fn load(
         metrics: Arc::new(MetricsRegistry::default()),
         runtime,
         warnings: Default::default(),
+        published: Default::default(),
     });
     api::register(&lua, ctx.clone())
         .map_err(|e| LoadError::Host(format!("cannot register the rackscope API: {e}")))?;
@@ -423,6 +426,7 @@ async fn load(
         metrics_listen: reg.metrics_listen,
         metrics: ctx.metrics.clone(),
         warnings: ctx.warnings.clone(),
+        published: ctx.published.clone(),
         limits: spec.limits,
         generation: spec.generation,
         loaded_at: SystemTime::now(),

@@ -58,6 +58,12 @@ function M:get(key)
   return self:refresh(key)
 end
 
+-- When the cached value of `key` was taken, or nil.
+function M:taken_at(key)
+  local e = self.entries[key]
+  return e and e.at
+end
+
 -- The cached value of `key` whatever its age, or nil.
 function M:peek(key)
   local e = self.entries[key]

@@ -68,6 +68,8 @@ local function use_mapping(m, text)
   S.mapping = m
   S.mapping_text = text
   S.mapping_version = S.mapping_version + 1
+  -- Answers published for the old mapping must not be served any more.
+  rackscope.unpublish()
   S.mapping_error = nil
   rackscope.plugin.set_warning("mapping", nil)
 end
@@ -137,6 +139,19 @@ local function build(data, index)
   return st
 end
 
+-- The global answers are published: until they expire, the server answers
+-- GET /api/slurm/summary, /partitions and /nodes itself, without a call into this plugin
+-- (so requests never wait behind a refresh). `at` is when the data was taken: they expire
+-- with the cache's TTL, then requests reach the handlers again, which serve the cached
+-- answer and start the refresh that publishes the next ones.
+local function publish_globals(st, at)
+  local ttl = S.cache.ttl - (rackscope.now() - at)
+  if ttl <= 0 then return end
+  for path, view in pairs({ summary = "summary", partitions = "partitions", nodes = "node_list" }) do
+    rackscope.publish("/api/slurm/" .. path, st:answer(view, nil), ttl)
+  end
+end
+
 -- The cache's loader: one Prometheus query, then all the per-node work.
 local function fetch(query)
   local t0 = rackscope.now()
@@ -148,6 +163,7 @@ local function fetch(query)
   local index = current_topo()
   local t2 = rackscope.now()
   local st = build(data, index)
+  publish_globals(st, at)
   local t3 = rackscope.now()
   rackscope.log.debug(("node state refreshed: %d rows, %d nodes; query %.0f ms, topology %.0f ms, state and answers %.0f ms")
     :format(data.count, #st.names, (at - t0) * 1000, (t2 - at) * 1000, (t3 - t2) * 1000))
@@ -164,6 +180,7 @@ local function current_state()
     if cur.mapping_version == S.mapping_version then return cur end
     local new = build(cur.data, current_topo())
     S.cache:replace(S.query, cur, new)
+    publish_globals(new, S.cache:taken_at(S.query) or rackscope.now())
     return new
   end)
 end

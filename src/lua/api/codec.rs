@@ -59,3 +59,41 @@ fn namespace(
     )?;
     root.set(name, ns)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::TestHost;
+
+    #[tokio::test]
+    async fn encode_and_decode_json_and_yaml() {
+        let h = TestHost::new(&[|lua, root, _| super::register(lua, root)]);
+        let (doc, back, y): (String, i64, String) = h
+            .eval(
+                r#"local j = rackscope.json.encode({ list = rackscope.array(), n = 1 })
+                   local y = rackscope.yaml.encode({ a = "b" })
+                   return j, rackscope.json.decode('{"x": [1, 2]}').x[2], rackscope.yaml.decode(y).a"#,
+            )
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        assert_eq!(doc, serde_json::json!({"list": [], "n": 1}));
+        assert_eq!((back, y.as_str()), (2, "b"));
+        let (bad, err): (mlua::Value, String) =
+            h.eval("return rackscope.json.decode('{')").unwrap();
+        assert!(bad.is_nil() && err.starts_with("invalid JSON: "), "{err}");
+        let (bad, err): (mlua::Value, String) =
+            h.eval("return rackscope.yaml.decode('a: [')").unwrap();
+        assert!(
+            bad.is_nil() && err.starts_with("invalid YAML: line"),
+            "{err}"
+        );
+        let empty: mlua::Table = h.eval("return rackscope.yaml.decode('')").unwrap();
+        assert_eq!(empty.raw_len(), 0);
+        let err = h.error("rackscope.json.encode({ f = print })");
+        assert!(
+            err.contains("bad argument #1 to 'rackscope.json.encode'"),
+            "{err}"
+        );
+        let err = h.error("rackscope.json.decode(5)");
+        assert!(err.contains("(string expected, got number)"), "{err}");
+    }
+}

@@ -13,24 +13,9 @@ use crate::lua::host::HostCtx;
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
     let ns = lua.create_table()?;
-    let c = ctx.clone();
-    ns.set(
-        "app",
-        lua.create_function(move |lua, ()| {
-            let snap = c.state.snapshot();
-            super::to_lua(lua, &crate::config::view::redacted_json(&snap.config))
-        })?,
-    )?;
-    let c = ctx.clone();
-    ns.set(
-        "plugin",
-        lua.create_function(move |lua, ()| super::to_lua(lua, &*c.config.borrow()))?,
-    )?;
-    let c = ctx.clone();
-    ns.set(
-        "path",
-        lua.create_function(move |_, ()| Ok(c.config_path.borrow().display().to_string()))?,
-    )?;
+    ns.set("app", lua.create_function(app(ctx.clone()))?)?;
+    ns.set("plugin", lua.create_function(plugin(ctx.clone()))?)?;
+    ns.set("path", lua.create_function(path(ctx.clone()))?)?;
     let c = ctx.clone();
     ns.set(
         "save",
@@ -40,6 +25,24 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
         })?,
     )?;
     root.set("config", ns)
+}
+
+/// `rackscope.config.app()`: the running app config without secrets (a copy).
+fn app(c: Rc<HostCtx>) -> impl Fn(&Lua, ()) -> mlua::Result<Value> {
+    move |lua, ()| {
+        let snap = c.state.snapshot();
+        super::to_lua(lua, &crate::config::view::redacted_json(&snap.config))
+    }
+}
+
+/// `rackscope.config.plugin()`: this instance's config (a copy).
+fn plugin(c: Rc<HostCtx>) -> impl Fn(&Lua, ()) -> mlua::Result<Value> {
+    move |lua, ()| super::to_lua(lua, &*c.config.borrow())
+}
+
+/// `rackscope.config.path()`: the config file's path.
+fn path(c: Rc<HostCtx>) -> impl Fn(&Lua, ()) -> mlua::Result<String> {
+    move |_, ()| Ok(c.config_path.borrow().display().to_string())
 }
 
 /// `rackscope.config.save(tbl)`: replaces the config file under its lock (the same one
@@ -69,5 +72,52 @@ async fn save(lua: &Lua, c: &HostCtx, t: Value) -> mlua::Result<MultiValue> {
             Ok(MultiValue::from_iter([Value::Boolean(true)]))
         }
         Err(e) => fail(lua, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::TestHost;
+
+    #[tokio::test]
+    async fn app_plugin_path_and_save() {
+        let h = TestHost::new(&[super::register]);
+        let (name, hash, plugins): (String, bool, String) = h
+            .eval(
+                r#"local a = rackscope.config.app()
+                   return a.app.name, a.auth.password_hash == nil, a.paths.plugins"#,
+            )
+            .unwrap();
+        assert_eq!(name, "Kestrel Bay HPC");
+        assert!(hash, "secrets are never handed to plugins");
+        assert_eq!(plugins, "../plugins");
+        let greeting: String = h.eval("return rackscope.config.plugin().greeting").unwrap();
+        assert_eq!(greeting, "hi");
+        let path: String = h.eval("return rackscope.config.path()").unwrap();
+        assert!(path.ends_with("config.yml"));
+        let ok: bool = h
+            .eval_async("return rackscope.config.save({ greeting = 'hello', n = 2 })")
+            .await
+            .unwrap();
+        assert!(ok);
+        let text = std::fs::read_to_string(h.dir.path().join("config.yml")).unwrap();
+        assert!(text.contains("greeting: hello"), "{text}");
+        let greeting: String = h.eval("return rackscope.config.plugin().greeting").unwrap();
+        assert_eq!(greeting, "hello");
+        let err = h
+            .eval_async::<()>("rackscope.config.save({ 1, 2 })")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the config must be a table with string keys"),
+            "{err}"
+        );
+        let err = h
+            .eval_async::<()>("rackscope.config.save('x')")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("(table expected, got string)"), "{err}");
     }
 }

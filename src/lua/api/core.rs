@@ -15,230 +15,220 @@ use crate::lua::registry::{parse_sections, RouteDef, SEVERITIES};
 use crate::lua::routes::{PathPattern, METHODS};
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
-    let c = ctx.clone();
-    root.set(
-        "route",
-        lua.create_function(move |lua, (method, path, handler): (Value, Value, Value)| {
-            const F: &str = "rackscope.route";
-            let method = arg_string(lua, F, 1, &method)?.to_ascii_uppercase();
-            if !METHODS.contains(&method.as_str()) {
-                return Err(errors::bad_argument(
-                    lua,
-                    F,
-                    1,
-                    format!(
-                        "unknown method '{method}', expected one of {}",
-                        METHODS.join(", ")
-                    ),
-                ));
-            }
-            let path = arg_string(lua, F, 2, &path)?;
-            let pattern =
-                PathPattern::parse(&path).map_err(|e| errors::bad_argument(lua, F, 2, e))?;
-            let Value::Function(handler) = handler else {
-                return Err(errors::type_error(lua, F, 3, "function", &handler));
-            };
-            let mut reg = c.registrar.borrow_mut();
-            check_open(lua, F, reg.sealed)?;
-            if reg.routes.iter().any(|r| {
-                r.method == method
-                    && r.pattern.overlaps(&pattern)
-                    && r.pattern.specificity() == pattern.specificity()
-            }) {
-                return Err(errors::misuse(
-                    lua,
-                    format!("{F}: {method} {path} is already registered"),
-                ));
-            }
-            reg.routes.push(RouteDef { method, pattern });
-            reg.handlers.push(handler);
-            Ok(())
-        })?,
-    )?;
-
-    let c = ctx.clone();
-    root.set(
-        "menu",
-        lua.create_function(move |lua, section: Value| {
-            const F: &str = "rackscope.menu";
-            let mut reg = c.registrar.borrow_mut();
-            check_open(lua, F, reg.sealed)?;
-            match section {
-                Value::Function(f) => reg.menu_fns.push(f),
-                Value::Table(_) => {
-                    let mut s = parse_sections(lua, section)
-                        .map_err(|e| errors::bad_argument(lua, F, 1, e))?;
-                    reg.static_menu.append(&mut s);
-                }
-                other => return Err(errors::type_error(lua, F, 1, "table or function", &other)),
-            }
-            Ok(())
-        })?,
-    )?;
-
-    let c = ctx.clone();
-    root.set(
-        "status_map",
-        lua.create_function(move |lua, (name, map): (Value, Value)| {
-            const F: &str = "rackscope.status_map";
-            let name = arg_string(lua, F, 1, &name)?;
-            let map = arg_table(lua, F, 2, &map)?;
-            let parsed = parse_status_map(&map).map_err(|e| errors::bad_argument(lua, F, 2, e))?;
-            let mut reg = c.registrar.borrow_mut();
-            check_open(lua, F, reg.sealed)?;
-            reg.status_maps.insert(name, parsed);
-            Ok(())
-        })?,
-    )?;
-
+    root.set("route", lua.create_function(route(ctx.clone()))?)?;
+    root.set("menu", lua.create_function(menu(ctx.clone()))?)?;
+    root.set("status_map", lua.create_function(status_map(ctx.clone()))?)?;
     let status = lua.create_table()?;
-    let c = ctx.clone();
-    status.set(
-        "severity",
-        lua.create_function(move |lua, (name, st): (Value, Value)| {
-            const F: &str = "rackscope.status.severity";
-            let name = arg_string(lua, F, 1, &name)?;
-            let st = match st {
-                Value::Nil => return Ok("UNKNOWN".to_string()),
-                other => arg_string(lua, F, 2, &other)?,
-            };
-            let reg = c.registrar.borrow();
-            let local = reg.status_maps.get(&name).cloned();
-            drop(reg);
-            let map = match local {
-                Some(m) => m,
-                None => match c.runtime.status_map(&name) {
-                    Some(m) => m,
-                    None => {
-                        return Err(errors::bad_argument(
-                            lua,
-                            F,
-                            1,
-                            format!("no status map named '{name}'"),
-                        ))
-                    }
-                },
-            };
-            Ok(severity_of(&map, &st))
-        })?,
-    )?;
+    status.set("severity", lua.create_function(severity(ctx.clone()))?)?;
     status.set("SEVERITIES", lua.create_sequence_from(SEVERITIES)?)?;
     root.set("status", status)?;
-
-    root.set(
-        "http_error",
-        lua.create_function(|lua, (status, detail): (Value, Value)| {
-            const F: &str = "rackscope.http_error";
-            let code = arg_number(lua, F, 1, &status)?;
-            if code.fract() != 0.0 || !(400.0..=599.0).contains(&code) {
-                return Err(errors::bad_argument(
-                    lua,
-                    F,
-                    1,
-                    format!("HTTP error status must be 400..599, got {code}"),
-                ));
-            }
-            let detail: serde_json::Value = match detail {
-                Value::Nil => serde_json::Value::String(default_reason(code as u16).into()),
-                other => lua
-                    .from_value(other)
-                    .map_err(|e| errors::bad_argument(lua, F, 2, e))?,
-            };
-            Ok(errors::http_error_value(HttpError {
-                status: code as u16,
-                detail,
-            }))
-        })?,
-    )?;
-
-    let c = ctx.clone();
-    root.set(
-        "every",
-        lua.create_function(move |lua, (seconds, f): (Value, Value)| {
-            const F: &str = "rackscope.every";
-            let secs = arg_number(lua, F, 1, &seconds)?;
-            if !(secs.is_finite() && secs >= 0.05) {
-                return Err(errors::bad_argument(
-                    lua,
-                    F,
-                    1,
-                    format!("interval must be at least 0.05 seconds, got {secs}"),
-                ));
-            }
-            let Value::Function(f) = f else {
-                return Err(errors::type_error(lua, F, 2, "function", &f));
-            };
-            let cancelled = Rc::new(std::cell::Cell::new(false));
-            spawn_timer(
-                c.clone(),
-                Duration::from_secs_f64(secs),
-                f,
-                cancelled.clone(),
-            );
-            let cancel = lua.create_function(move |_, ()| {
-                cancelled.set(true);
-                Ok(())
-            })?;
-            let handle = lua.create_table()?;
-            handle.set("cancel", cancel)?;
-            Ok(handle)
-        })?,
-    )?;
-
-    root.set(
-        "array",
-        lua.create_function(|lua, t: Option<Table>| {
-            let t = match t {
-                Some(t) => t,
-                None => lua.create_table()?,
-            };
-            t.set_metatable(Some(lua.array_metatable()))?;
-            Ok(t)
-        })?,
-    )?;
-    root.set(
-        "is_array",
-        lua.create_function(|lua, v: Value| {
-            Ok(matches!(v, Value::Table(t) if t.metatable().is_some_and(|m| m == lua.array_metatable())))
-        })?,
-    )?;
+    root.set("http_error", lua.create_function(http_error)?)?;
+    root.set("every", lua.create_function(every(ctx.clone()))?)?;
+    root.set("array", lua.create_function(array)?)?;
+    root.set("is_array", lua.create_function(is_array)?)?;
     root.set("null", lua.null())?;
-    root.set(
-        "sleep",
-        lua.create_async_function(|lua, secs: Value| async move {
-            let s = arg_number(&lua, "rackscope.sleep", 1, &secs)?;
-            if !(s.is_finite() && (0.0..=3600.0).contains(&s)) {
-                return Err(errors::bad_argument(
-                    &lua,
-                    "rackscope.sleep",
-                    1,
-                    format!("seconds must be within 0..3600, got {s}"),
-                ));
-            }
-            if s == 0.0 {
-                // `sleep(0)` lets the plugin's other tasks run (a timer at zero would not).
-                tokio::task::yield_now().await;
-            } else {
-                tokio::time::sleep(Duration::from_secs_f64(s)).await;
-            }
-            Ok(())
-        })?,
-    )?;
-    root.set(
-        "now",
-        lua.create_function(|_, ()| {
-            Ok(std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs_f64())
-                .unwrap_or(0.0))
-        })?,
-    )?;
-
+    root.set("sleep", lua.create_async_function(sleep)?)?;
+    root.set("now", lua.create_function(now)?)?;
     let info = lua.create_table()?;
     info.set("folder", ctx.folder.as_str())?;
     info.set("config_dir", ctx.config_dir.display().to_string())?;
     root.set("plugin", info)?;
     Ok(())
+}
+
+/// `rackscope.route(method, path, handler)`: registers a route (only during setup).
+fn route(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value, Value)) -> mlua::Result<()> {
+    move |lua, (method, path, handler)| {
+        const F: &str = "rackscope.route";
+        let method = arg_string(lua, F, 1, &method)?.to_ascii_uppercase();
+        if !METHODS.contains(&method.as_str()) {
+            return Err(errors::bad_argument(
+                lua,
+                F,
+                1,
+                format!(
+                    "unknown method '{method}', expected one of {}",
+                    METHODS.join(", ")
+                ),
+            ));
+        }
+        let path = arg_string(lua, F, 2, &path)?;
+        let pattern = PathPattern::parse(&path).map_err(|e| errors::bad_argument(lua, F, 2, e))?;
+        let Value::Function(handler) = handler else {
+            return Err(errors::type_error(lua, F, 3, "function", &handler));
+        };
+        let mut reg = c.registrar.borrow_mut();
+        check_open(lua, F, reg.sealed)?;
+        if reg.routes.iter().any(|r| {
+            r.method == method
+                && r.pattern.overlaps(&pattern)
+                && r.pattern.specificity() == pattern.specificity()
+        }) {
+            return Err(errors::misuse(
+                lua,
+                format!("{F}: {method} {path} is already registered"),
+            ));
+        }
+        reg.routes.push(RouteDef { method, pattern });
+        reg.handlers.push(handler);
+        Ok(())
+    }
+}
+
+/// `rackscope.menu(section | sections | fn)` (only during setup).
+fn menu(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<()> {
+    move |lua, section| {
+        const F: &str = "rackscope.menu";
+        let mut reg = c.registrar.borrow_mut();
+        check_open(lua, F, reg.sealed)?;
+        match section {
+            Value::Function(f) => reg.menu_fns.push(f),
+            Value::Table(_) => {
+                let mut s =
+                    parse_sections(lua, section).map_err(|e| errors::bad_argument(lua, F, 1, e))?;
+                reg.static_menu.append(&mut s);
+            }
+            other => return Err(errors::type_error(lua, F, 1, "table or function", &other)),
+        }
+        Ok(())
+    }
+}
+
+/// `rackscope.status_map(name, map)` (only during setup).
+fn status_map(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value)) -> mlua::Result<()> {
+    move |lua, (name, map)| {
+        const F: &str = "rackscope.status_map";
+        let name = arg_string(lua, F, 1, &name)?;
+        let map = arg_table(lua, F, 2, &map)?;
+        let parsed = parse_status_map(&map).map_err(|e| errors::bad_argument(lua, F, 2, e))?;
+        let mut reg = c.registrar.borrow_mut();
+        check_open(lua, F, reg.sealed)?;
+        reg.status_maps.insert(name, parsed);
+        Ok(())
+    }
+}
+
+/// `rackscope.status.severity(name, status)`: this plugin's maps first, then the others'.
+fn severity(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value)) -> mlua::Result<String> {
+    move |lua, (name, st)| {
+        const F: &str = "rackscope.status.severity";
+        let name = arg_string(lua, F, 1, &name)?;
+        let st = match st {
+            Value::Nil => return Ok("UNKNOWN".to_string()),
+            other => arg_string(lua, F, 2, &other)?,
+        };
+        let local = c.registrar.borrow().status_maps.get(&name).cloned();
+        let Some(map) = local.or_else(|| c.runtime.status_map(&name)) else {
+            return Err(errors::bad_argument(
+                lua,
+                F,
+                1,
+                format!("no status map named '{name}'"),
+            ));
+        };
+        Ok(severity_of(&map, &st))
+    }
+}
+
+/// `rackscope.http_error(status, detail)`: an error value a handler raises.
+fn http_error(lua: &Lua, (status, detail): (Value, Value)) -> mlua::Result<Value> {
+    const F: &str = "rackscope.http_error";
+    let code = arg_number(lua, F, 1, &status)?;
+    if code.fract() != 0.0 || !(400.0..=599.0).contains(&code) {
+        return Err(errors::bad_argument(
+            lua,
+            F,
+            1,
+            format!("HTTP error status must be 400..599, got {code}"),
+        ));
+    }
+    let detail: serde_json::Value = match detail {
+        Value::Nil => serde_json::Value::String(default_reason(code as u16).into()),
+        other => lua
+            .from_value(other)
+            .map_err(|e| errors::bad_argument(lua, F, 2, e))?,
+    };
+    Ok(errors::http_error_value(HttpError {
+        status: code as u16,
+        detail,
+    }))
+}
+
+/// `rackscope.every(seconds, fn)`: a repeating timer; returns `{cancel = fn}`.
+fn every(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value)) -> mlua::Result<Table> {
+    move |lua, (seconds, f)| {
+        const F: &str = "rackscope.every";
+        let secs = arg_number(lua, F, 1, &seconds)?;
+        if !(secs.is_finite() && secs >= 0.05) {
+            return Err(errors::bad_argument(
+                lua,
+                F,
+                1,
+                format!("interval must be at least 0.05 seconds, got {secs}"),
+            ));
+        }
+        let Value::Function(f) = f else {
+            return Err(errors::type_error(lua, F, 2, "function", &f));
+        };
+        let cancelled = Rc::new(std::cell::Cell::new(false));
+        spawn_timer(
+            c.clone(),
+            Duration::from_secs_f64(secs),
+            f,
+            cancelled.clone(),
+        );
+        let cancel = lua.create_function(move |_, ()| {
+            cancelled.set(true);
+            Ok(())
+        })?;
+        let handle = lua.create_table()?;
+        handle.set("cancel", cancel)?;
+        Ok(handle)
+    }
+}
+
+/// `rackscope.array([t])`: marks a table (or a new one) as a JSON array.
+fn array(lua: &Lua, t: Option<Table>) -> mlua::Result<Table> {
+    let t = match t {
+        Some(t) => t,
+        None => lua.create_table()?,
+    };
+    t.set_metatable(Some(lua.array_metatable()))?;
+    Ok(t)
+}
+
+/// `rackscope.is_array(v)`: a table marked as a JSON array.
+fn is_array(lua: &Lua, v: Value) -> mlua::Result<bool> {
+    Ok(matches!(v, Value::Table(t) if t.metatable().is_some_and(|m| m == lua.array_metatable())))
+}
+
+/// `rackscope.sleep(seconds)`: waits without blocking the plugin; `sleep(0)` yields.
+async fn sleep(lua: Lua, secs: Value) -> mlua::Result<()> {
+    const F: &str = "rackscope.sleep";
+    let s = arg_number(&lua, F, 1, &secs)?;
+    if !(s.is_finite() && (0.0..=3600.0).contains(&s)) {
+        return Err(errors::bad_argument(
+            &lua,
+            F,
+            1,
+            format!("seconds must be within 0..3600, got {s}"),
+        ));
+    }
+    if s == 0.0 {
+        // `sleep(0)` lets the plugin's other tasks run (a timer at zero would not).
+        tokio::task::yield_now().await;
+    } else {
+        tokio::time::sleep(Duration::from_secs_f64(s)).await;
+    }
+    Ok(())
+}
+
+/// `rackscope.now()`: Unix time in seconds.
+fn now(_: &Lua, (): ()) -> mlua::Result<f64> {
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0))
 }
 
 fn check_open(lua: &Lua, func: &str, sealed: bool) -> mlua::Result<()> {
@@ -339,4 +329,120 @@ fn spawn_timer(
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::TestHost;
+
+    #[tokio::test]
+    async fn route_checks_its_arguments_and_registration_seals() {
+        let h = TestHost::new(&[]);
+        h.eval::<()>("rackscope.route('get', '/api/probe/{id}', function() end)")
+            .unwrap();
+        assert_eq!(h.ctx.registrar.borrow().routes[0].method, "GET");
+        let err = h.error("rackscope.route('BREW', '/api/x', function() end)");
+        assert!(
+            err.contains("test:1: bad argument #1 to 'rackscope.route' (unknown method 'BREW'"),
+            "{err}"
+        );
+        let err = h.error("rackscope.route('GET', '/api/config/x', function() end)");
+        assert!(err.contains("would shadow a core route"), "{err}");
+        let err = h.error("rackscope.route('GET', '/api/x', 5)");
+        assert!(err.contains("(function expected, got number)"), "{err}");
+        let err = h.error("rackscope.route('GET', '/api/probe/{other}', function() end)");
+        assert!(
+            err.contains("GET /api/probe/{other} is already registered"),
+            "{err}"
+        );
+        h.seal();
+        let err = h.error("rackscope.route('GET', '/api/late', function() end)");
+        assert!(
+            err.contains("rackscope.route can only be called during setup"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn menus_and_status_maps() {
+        let h = TestHost::new(&[]);
+        h.eval::<()>(
+            r#"
+            rackscope.menu({ id = "p", label = "P", items = {} })
+            rackscope.menu(function() return {} end)
+            rackscope.status_map("slurm", { OK = { "idle" }, down = "crit", default = "WARN" })
+            "#,
+        )
+        .unwrap();
+        {
+            let reg = h.ctx.registrar.borrow();
+            assert_eq!(reg.static_menu[0].order, 100);
+            assert_eq!(reg.menu_fns.len(), 1);
+        }
+        let sev: (String, String, String, String) = h
+            .eval(
+                r#"return rackscope.status.severity("slurm", "IDLE"),
+                   rackscope.status.severity("slurm", "down"),
+                   rackscope.status.severity("slurm", "weird"),
+                   rackscope.status.severity("slurm", nil)"#,
+            )
+            .unwrap();
+        assert_eq!(
+            sev,
+            ("OK".into(), "CRIT".into(), "WARN".into(), "UNKNOWN".into())
+        );
+        let err = h.error("rackscope.status.severity('nope', 'x')");
+        assert!(err.contains("no status map named 'nope'"), "{err}");
+        let err = h.error("rackscope.status_map('x', { OK = 'idle', BAD = {} })");
+        assert!(err.contains("unknown severity"), "{err}");
+        let err = h.error("rackscope.menu(3)");
+        assert!(
+            err.contains("(table or function expected, got number)"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_arrays_time_and_timers() {
+        let h = TestHost::new(&[]);
+        let err = h.error("error(rackscope.http_error(418, { why = 'teapot' }))");
+        assert!(err.contains("418"), "{err}");
+        let err = h.error("rackscope.http_error(200)");
+        assert!(
+            err.contains("HTTP error status must be 400..599, got 200"),
+            "{err}"
+        );
+        let (a, t, n): (bool, bool, bool) = h
+            .eval("return rackscope.is_array(rackscope.array()), rackscope.is_array({}), rackscope.is_array(rackscope.null)")
+            .unwrap();
+        assert_eq!((a, t, n), (true, false, false));
+        let now: f64 = h.eval("return rackscope.now()").unwrap();
+        assert!(now > 1.7e9);
+        let err = h.error("rackscope.every(0.01, function() end)");
+        assert!(
+            err.contains("interval must be at least 0.05 seconds"),
+            "{err}"
+        );
+        let err = h.error("rackscope.every(1, 'x')");
+        assert!(err.contains("(function expected, got string)"), "{err}");
+        let folder: String = h.eval("return rackscope.plugin.folder").unwrap();
+        assert_eq!(folder, "probe");
+    }
+
+    #[tokio::test]
+    async fn sleep_checks_its_range() {
+        let h = TestHost::new(&[]);
+        h.eval_async::<()>("rackscope.sleep(0) rackscope.sleep(0.001)")
+            .await
+            .unwrap();
+        let err = h
+            .eval_async::<()>("rackscope.sleep(-1)")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("seconds must be within 0..3600, got -1"),
+            "{err}"
+        );
+    }
 }

@@ -22,33 +22,8 @@ use crate::lua::host::HostCtx;
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
     let ns = lua.create_table()?;
-    let c = ctx.clone();
-    ns.set(
-        "read",
-        lua.create_function(move |lua, p: Value| -> mlua::Result<MultiValue> {
-            let path = confined(lua, &c.config_dir, "rackscope.fs.read", &p)?;
-            match std::fs::read_to_string(&path) {
-                Ok(s) => Ok(MultiValue::from_iter([Value::String(
-                    lua.create_string(s)?,
-                )])),
-                Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir, &path))),
-            }
-        })?,
-    )?;
-    let c = ctx.clone();
-    ns.set(
-        "write",
-        lua.create_function(
-            move |lua, (p, text): (Value, Value)| -> mlua::Result<MultiValue> {
-                let path = confined(lua, &c.config_dir, "rackscope.fs.write", &p)?;
-                let text = arg_string(lua, "rackscope.fs.write", 2, &text)?;
-                match fsutil::write_atomic(&path, text.as_bytes()) {
-                    Ok(()) => Ok(MultiValue::from_iter([Value::Boolean(true)])),
-                    Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir, &path))),
-                }
-            },
-        )?,
-    )?;
+    ns.set("read", lua.create_function(read(ctx.clone()))?)?;
+    ns.set("write", lua.create_function(write(ctx.clone()))?)?;
     let c = ctx.clone();
     ns.set(
         "update",
@@ -57,38 +32,62 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             async move { update(&lua, &c, p, f).await }
         })?,
     )?;
-    let c = ctx.clone();
-    ns.set(
-        "exists",
-        lua.create_function(move |lua, p: Value| {
-            let path = confined(lua, &c.config_dir, "rackscope.fs.exists", &p)?;
-            Ok(path.exists())
-        })?,
-    )?;
-    let c = ctx.clone();
-    ns.set(
-        "list",
-        lua.create_function(move |lua, p: Value| -> mlua::Result<MultiValue> {
-            let path = match p {
-                Value::Nil => c.config_dir.clone(),
-                other => confined(lua, &c.config_dir, "rackscope.fs.list", &other)?,
-            };
-            match std::fs::read_dir(&path) {
-                Ok(rd) => {
-                    let mut names: Vec<String> = rd
-                        .filter_map(|e| e.ok())
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .collect();
-                    names.sort();
-                    Ok(MultiValue::from_iter([Value::Table(
-                        lua.create_sequence_from(names)?,
-                    )]))
-                }
-                Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir, &path))),
-            }
-        })?,
-    )?;
+    ns.set("exists", lua.create_function(exists(ctx.clone()))?)?;
+    ns.set("list", lua.create_function(list(ctx.clone()))?)?;
     root.set("fs", ns)
+}
+
+/// `rackscope.fs.read(path)`: the text, or `nil, err`.
+fn read(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<MultiValue> {
+    move |lua, p| {
+        let path = confined(lua, &c.config_dir, "rackscope.fs.read", &p)?;
+        match std::fs::read_to_string(&path) {
+            Ok(s) => Ok(MultiValue::from_iter([Value::String(
+                lua.create_string(s)?,
+            )])),
+            Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir, &path))),
+        }
+    }
+}
+
+/// `rackscope.fs.write(path, text)`: `true`, or `nil, err`; atomic.
+fn write(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value)) -> mlua::Result<MultiValue> {
+    move |lua, (p, text)| {
+        let path = confined(lua, &c.config_dir, "rackscope.fs.write", &p)?;
+        let text = arg_string(lua, "rackscope.fs.write", 2, &text)?;
+        match fsutil::write_atomic(&path, text.as_bytes()) {
+            Ok(()) => Ok(MultiValue::from_iter([Value::Boolean(true)])),
+            Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir, &path))),
+        }
+    }
+}
+
+/// `rackscope.fs.exists(path)`.
+fn exists(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<bool> {
+    move |lua, p| Ok(confined(lua, &c.config_dir, "rackscope.fs.exists", &p)?.exists())
+}
+
+/// `rackscope.fs.list([path])`: sorted names, or `nil, err`.
+fn list(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<MultiValue> {
+    move |lua, p| {
+        let path = match p {
+            Value::Nil => c.config_dir.clone(),
+            other => confined(lua, &c.config_dir, "rackscope.fs.list", &other)?,
+        };
+        match std::fs::read_dir(&path) {
+            Ok(rd) => {
+                let mut names: Vec<String> = rd
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
+                names.sort();
+                Ok(MultiValue::from_iter([Value::Table(
+                    lua.create_sequence_from(names)?,
+                )]))
+            }
+            Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir, &path))),
+        }
+    }
 }
 
 /// How long `update` waits for another process's lock before giving up.
@@ -215,4 +214,60 @@ fn confined(lua: &Lua, base: &Path, func: &str, p: &Value) -> mlua::Result<PathB
         }
     }
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::TestHost;
+
+    #[tokio::test]
+    async fn read_write_list_update_inside_the_folder_only() {
+        let h = TestHost::new(&[super::register]);
+        let (ok, text, exists, names): (bool, String, bool, Vec<String>) = h
+            .eval(
+                r#"local fs = rackscope.fs
+                   local ok = fs.write("notes/today.txt", "hello")
+                   return ok, fs.read("notes/today.txt"), fs.exists("notes"), fs.list("notes")"#,
+            )
+            .unwrap();
+        assert_eq!((ok, text.as_str(), exists), (true, "hello", true));
+        assert_eq!(names, ["today.txt"]);
+        let (none, err): (mlua::Value, String) =
+            h.eval("return rackscope.fs.read('missing.txt')").unwrap();
+        assert!(none.is_nil() && err.starts_with("missing.txt: "), "{err}");
+        for escape in ["'../x'", "'/etc/passwd'", "'a/../../b'"] {
+            let err = h.error(&format!("rackscope.fs.read({escape})"));
+            assert!(
+                err.contains("must be relative to the plugin's config folder"),
+                "{err}"
+            );
+        }
+        std::os::unix::fs::symlink("/etc", h.dir.path().join("out")).unwrap();
+        let err = h.error("rackscope.fs.read('out/hostname')");
+        assert!(
+            err.contains("leads outside the plugin's config folder"),
+            "{err}"
+        );
+
+        let n: String = h
+            .eval_async(
+                r#"rackscope.fs.update("n.txt", function(t) return tostring((tonumber(t) or 0) + 1) end)
+                   return rackscope.fs.update("n.txt", function(t) return tostring(tonumber(t) + 1) end)"#,
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, "2");
+        let kept: String = h
+            .eval_async("return rackscope.fs.update('n.txt', function() return nil end)")
+            .await
+            .unwrap();
+        assert_eq!(kept, "2");
+        let err = h
+            .eval_async::<()>("rackscope.fs.update('n.txt', 'x')")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("(function expected, got string)"), "{err}");
+        assert!(h.dir.path().join(".n.txt.lock").exists());
+    }
 }

@@ -133,4 +133,24 @@ mod tests {
         // Changing an existing key is still fine.
         set_warning(&w, "p", "k1", Some("y".into())).unwrap();
     }
+
+    #[tokio::test]
+    async fn from_lua() {
+        let h = super::super::testing::TestHost::new(&[super::register]);
+        h.eval::<()>("rackscope.plugin.set_warning('mapping', 'line 3 is invalid')")
+            .unwrap();
+        assert_eq!(
+            h.ctx.warnings.lock().get("mapping").map(String::as_str),
+            Some("line 3 is invalid")
+        );
+        h.eval::<()>("rackscope.plugin.set_warning('mapping', nil)")
+            .unwrap();
+        assert!(h.ctx.warnings.lock().is_empty());
+        let err = h.error("rackscope.plugin.set_warning(nil, 'x')");
+        assert!(err.contains("(string expected, got nil)"), "{err}");
+        let err = h.error("rackscope.plugin.reload()");
+        assert!(err.contains("can only be called after setup"), "{err}");
+        h.seal();
+        h.eval::<()>("rackscope.plugin.reload()").unwrap();
+    }
 }

@@ -11,24 +11,19 @@ use crate::lua::host::HostCtx;
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
     let ns = lua.create_table()?;
     for level in ["debug", "info", "warn", "error"] {
-        let c = ctx.clone();
-        ns.set(
-            level,
-            lua.create_function(move |lua, args: MultiValue| {
-                emit(lua, &c, level, args);
-                Ok(())
-            })?,
-        )?;
+        ns.set(level, lua.create_function(logger(ctx.clone(), level))?)?;
     }
     root.set("log", ns)?;
-    let c = ctx.clone();
-    lua.globals().raw_set(
-        "print",
-        lua.create_function(move |lua, args: MultiValue| {
-            emit(lua, &c, "info", args);
-            Ok(())
-        })?,
-    )
+    lua.globals()
+        .raw_set("print", lua.create_function(logger(ctx.clone(), "info"))?)
+}
+
+/// `rackscope.log.<level>(...)` (and `print` at info).
+fn logger(c: Rc<HostCtx>, level: &'static str) -> impl Fn(&Lua, MultiValue) -> mlua::Result<()> {
+    move |lua, args| {
+        emit(lua, &c, level, args);
+        Ok(())
+    }
 }
 
 fn emit(lua: &Lua, ctx: &HostCtx, level: &str, args: MultiValue) {
@@ -50,5 +45,20 @@ fn emit(lua: &Lua, ctx: &HostCtx, level: &str, args: MultiValue) {
         "info" => tracing::info!(plugin = %plugin, at, "{msg}"),
         "warn" => tracing::warn!(plugin = %plugin, at, "{msg}"),
         _ => tracing::error!(plugin = %plugin, at, "{msg}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::TestHost;
+
+    #[tokio::test]
+    async fn every_level_takes_any_values() {
+        let h = TestHost::new(&[super::register]);
+        h.eval::<()>(
+            "rackscope.log.debug('a', 1) rackscope.log.info(nil, true) \
+             rackscope.log.warn({}) rackscope.log.error() print('x', 2.5)",
+        )
+        .unwrap();
     }
 }

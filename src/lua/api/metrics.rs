@@ -22,65 +22,78 @@ use crate::metrics::{Kind, MetricsRegistry};
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
     let ns = lua.create_table()?;
-    let c = ctx.clone();
+    ns.set("serve", lua.create_function(serve(ctx.clone()))?)?;
     ns.set(
-        "serve",
-        lua.create_function(move |lua, addr: Value| {
-            const F: &str = "rackscope.metrics.serve";
-            let a = arg_string(lua, F, 1, &addr)?;
-            let sock: std::net::SocketAddr = a.parse().map_err(|_| {
-                errors::bad_argument(
-                    lua,
-                    F,
-                    1,
-                    format!("expected an address like 127.0.0.1:9000, got '{a}'"),
-                )
-            })?;
-            let mut reg = c.registrar.borrow_mut();
-            if reg.sealed {
-                return Err(errors::misuse(
-                    lua,
-                    format!("{F} can only be called during setup"),
-                ));
-            }
-            reg.metrics_listen = Some(sock);
-            Ok(())
-        })?,
+        "gauge",
+        lua.create_function(declare(ctx.clone(), "gauge", Kind::Gauge))?,
     )?;
-    for (fname, kind) in [("gauge", Kind::Gauge), ("counter", Kind::Counter)] {
-        let c = ctx.clone();
-        ns.set(
-            fname,
-            lua.create_function(move |lua, (name, help, labels): (Value, Value, Value)| {
-                let f = format!("rackscope.metrics.{fname}");
-                let name = arg_string(lua, &f, 1, &name)?;
-                let help = match help {
-                    Value::Nil => String::new(),
-                    other => arg_string(lua, &f, 2, &other)?,
-                };
-                let labels: Vec<String> = match labels {
-                    Value::Nil => Vec::new(),
-                    other => arg_table(lua, &f, 3, &other)?
-                        .sequence_values::<String>()
-                        .collect::<mlua::Result<_>>()
-                        .map_err(|e| errors::bad_argument(lua, &f, 3, e))?,
-                };
-                c.metrics
-                    .declare(&name, kind, &help, labels)
-                    .map_err(|e| errors::bad_argument(lua, &f, 1, e))?;
-                family(lua, c.metrics.clone(), name)
-            })?,
-        )?;
-    }
-    let c = ctx.clone();
     ns.set(
-        "clear",
-        lua.create_function(move |_, ()| {
-            c.metrics.clear(None);
-            Ok(())
-        })?,
+        "counter",
+        lua.create_function(declare(ctx.clone(), "counter", Kind::Counter))?,
     )?;
+    ns.set("clear", lua.create_function(clear(ctx.clone()))?)?;
     root.set("metrics", ns)
+}
+
+/// `rackscope.metrics.serve(addr)`: asks for a scrape listener (only during setup).
+fn serve(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<()> {
+    move |lua, addr| {
+        const F: &str = "rackscope.metrics.serve";
+        let a = arg_string(lua, F, 1, &addr)?;
+        let sock: std::net::SocketAddr = a.parse().map_err(|_| {
+            errors::bad_argument(
+                lua,
+                F,
+                1,
+                format!("expected an address like 127.0.0.1:9000, got '{a}'"),
+            )
+        })?;
+        let mut reg = c.registrar.borrow_mut();
+        if reg.sealed {
+            return Err(errors::misuse(
+                lua,
+                format!("{F} can only be called during setup"),
+            ));
+        }
+        reg.metrics_listen = Some(sock);
+        Ok(())
+    }
+}
+
+/// `rackscope.metrics.gauge/counter(name, help, labels)`: declares a family (or gets the
+/// one declared identically) and returns its method table.
+fn declare(
+    c: Rc<HostCtx>,
+    fname: &'static str,
+    kind: Kind,
+) -> impl Fn(&Lua, (Value, Value, Value)) -> mlua::Result<Table> {
+    move |lua, (name, help, labels)| {
+        let f = format!("rackscope.metrics.{fname}");
+        let name = arg_string(lua, &f, 1, &name)?;
+        let help = match help {
+            Value::Nil => String::new(),
+            other => arg_string(lua, &f, 2, &other)?,
+        };
+        let labels: Vec<String> = match labels {
+            Value::Nil => Vec::new(),
+            other => arg_table(lua, &f, 3, &other)?
+                .sequence_values::<String>()
+                .collect::<mlua::Result<_>>()
+                .map_err(|e| errors::bad_argument(lua, &f, 3, e))?,
+        };
+        c.metrics
+            .declare(&name, kind, &help, labels)
+            .map_err(|e| errors::bad_argument(lua, &f, 1, e))?;
+        family(lua, c.metrics.clone(), name)
+    }
+}
+
+/// `rackscope.metrics.clear()`: every series of every family.
+fn clear(c: Rc<HostCtx>) -> impl Fn(&Lua, ()) -> mlua::Result<()> {
+    move |_, ()| {
+        c.metrics.clear(None);
+        Ok(())
+    }
 }
 
 fn family(lua: &Lua, reg: Arc<MetricsRegistry>, name: String) -> mlua::Result<Table> {
@@ -240,4 +253,62 @@ pub fn label_value(v: &Value) -> Option<String> {
         Value::Boolean(b) => b.to_string(),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::TestHost;
+
+    #[tokio::test]
+    async fn families_series_and_bulk_updates() {
+        let h = TestHost::new(&[super::register]);
+        h.eval::<()>(
+            r#"
+            rackscope.metrics.serve("127.0.0.1:9")
+            local t = rackscope.metrics.gauge("probe_temp", "Temperature", { "node" })
+            t:set({ node = "n1" }, 41.5)
+            t:set({ "n2" }, 39)
+            local c = rackscope.metrics.counter("probe_events_total", "Events", { "kind" })
+            c:inc({ kind = "tick" })
+            c:inc({ kind = "tick" }, 4)
+            local a, b = t:series({ node = "a" }), t:series({ node = "b" })
+            t:set_many({ a, b }, { 1, 2 })
+            t:set_many({ a }, { 7 })
+            assert(t:remove({ node = "n2" }) == true)
+            assert(t:remove({ node = "n2" }) == false)
+            "#,
+        )
+        .unwrap();
+        let text = h.ctx.metrics.render();
+        assert!(text.contains("# TYPE probe_temp gauge\n"), "{text}");
+        assert!(text.contains("probe_temp{node=\"n1\"} 41.5\n"), "{text}");
+        assert!(!text.contains("n2"), "{text}");
+        assert!(text.contains("probe_temp{node=\"a\"} 7\n"), "{text}");
+        assert!(text.contains("probe_temp{node=\"b\"} 2\n"), "{text}");
+        assert!(
+            text.contains("probe_events_total{kind=\"tick\"} 5\n"),
+            "{text}"
+        );
+        assert_eq!(
+            h.ctx.registrar.borrow().metrics_listen,
+            Some("127.0.0.1:9".parse().unwrap())
+        );
+        let err = h.error("rackscope.metrics.gauge('probe_temp', 'x', { 'other' })");
+        assert!(err.contains("already declared with other labels"), "{err}");
+        let err = h.error("rackscope.metrics.gauge('bad name')");
+        assert!(err.contains("invalid metric name 'bad name'"), "{err}");
+        let err =
+            h.error("rackscope.metrics.gauge('probe_temp', 'T', { 'node' }):set({ x = 1 }, 1)");
+        assert!(err.contains("missing label 'node'"), "{err}");
+        let err = h.error("rackscope.metrics.serve('nowhere')");
+        assert!(
+            err.contains("expected an address like 127.0.0.1:9000"),
+            "{err}"
+        );
+        h.seal();
+        let err = h.error("rackscope.metrics.serve('127.0.0.1:9')");
+        assert!(err.contains("can only be called during setup"), "{err}");
+        h.eval::<()>("rackscope.metrics.clear()").unwrap();
+        assert_eq!(h.ctx.metrics.series_count(), 0);
+    }
 }

@@ -14,6 +14,7 @@
 //! | `rackscope.plugin.reload`, `rackscope.plugin.set_warning` | [`lifecycle`] |
 //! | `rackscope.spawn`, `rackscope.single_flight` | [`task`] |
 //! | `rackscope.json.raw` (pre-encoded answers) | [`rawjson`] |
+//! | `rackscope.publish`, `rackscope.unpublish` (answers served without the plugin) | [`publish`] |
 //! | `rackscope.prometheus.query(q, {columns = ...})` (columnar answers) | [`promcolumns`] |
 //!
 //! Conventions (Kong's): misuse raises an error located at the caller's line, worded like
@@ -31,9 +32,13 @@ pub mod metrics;
 pub mod metrics_bulk;
 pub mod promcolumns;
 pub mod prometheus;
+pub mod publish;
 pub mod rawjson;
 pub mod task;
 pub mod topology;
+
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::rc::Rc;
 
@@ -57,6 +62,7 @@ pub fn register(lua: &Lua, ctx: Rc<HostCtx>) -> mlua::Result<()> {
     lifecycle::register(lua, &root, &ctx)?;
     task::register(lua, &root, &ctx)?;
     rawjson::register(lua, &root)?;
+    publish::register(lua, &root, &ctx)?;
     lua.globals().raw_set("rackscope", root)
 }
 
