@@ -1067,3 +1067,69 @@ return {{
     .await;
     assert_eq!(api.get("/api/plugins/bulk").await.1["error"], Value::Null);
 }
+
+#[tokio::test]
+async fn published_answers_are_served_without_calling_the_plugin() {
+    // The handler counts its calls; a published answer must not reach it.
+    let source = r#"
+local calls = 0
+return {
+  id = "pub",
+  setup = function()
+    rackscope.route("GET", "/api/pub/summary", function(req)
+      calls = calls + 1
+      return { from = "handler", calls = calls, room = req.query.room_id }
+    end)
+    rackscope.route("POST", "/api/pub/publish", function(req)
+      rackscope.publish("/api/pub/summary", rackscope.json.raw({ from = "published" }), req.body.ttl)
+      rackscope.publish("/api/pub/summary?room_id=r1", { from = "published", room = "r1" }, req.body.ttl)
+      return { ok = true }
+    end)
+    rackscope.route("POST", "/api/pub/unpublish", function() rackscope.unpublish() return {} end)
+    rackscope.route("GET", "/api/pub/calls", function() return { calls = calls } end)
+  end,
+}
+"#;
+    let cd = config_with(&[("pub", source)]);
+    let server = TestServer::start(&cd.app_yaml());
+    let api = Api::new(&server);
+    assert_eq!(api.get("/api/pub/summary").await.1["from"], "handler");
+    assert_eq!(
+        api.post("/api/pub/publish", &json!({"ttl": 30})).await.0,
+        200
+    );
+    for _ in 0..5 {
+        assert_eq!(
+            api.get("/api/pub/summary").await,
+            (200, json!({"from": "published"}))
+        );
+    }
+    assert_eq!(
+        api.get("/api/pub/summary?room_id=r1").await.1,
+        json!({"from": "published", "room": "r1"})
+    );
+    // Another query string is the handler's.
+    assert_eq!(
+        api.get("/api/pub/summary?room_id=r2").await.1["from"],
+        "handler"
+    );
+    assert_eq!(api.get("/api/pub/calls").await.1["calls"], 2);
+    // Withdrawn: the handler answers again.
+    api.post("/api/pub/unpublish", &json!({})).await;
+    assert_eq!(api.get("/api/pub/summary").await.1["from"], "handler");
+    // Expired: the same.
+    api.post("/api/pub/publish", &json!({"ttl": 0.2})).await;
+    assert_eq!(api.get("/api/pub/summary").await.1["from"], "published");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(api.get("/api/pub/summary").await.1["from"], "handler");
+    // Published answers pass the auth gate like any request.
+    cd.edit_app_yaml(|d| {
+        d["auth"]["enabled"] = json!(true);
+        d["auth"]["password_hash"] =
+            json!("$2b$04$abcdefghijklmnopqrstuuJ1Jg3O0m3ZmRWl1X6JgXk6gE2s7d6pW");
+    });
+    eventually("auth on", || async {
+        api.get("/api/pub/summary").await.0 == 401
+    })
+    .await;
+}

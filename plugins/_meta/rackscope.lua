@@ -265,6 +265,24 @@ function rackscope.spawn(fn) end
 ---@return T
 function rackscope.single_flight(key, fn) end
 
+---Hands the server an answer for `GET path` (with its query string exactly as clients
+---send it, if any): until `ttl_seconds` have passed or it is withdrawn, the server answers
+---200 with `body` itself, without calling the plugin (after the auth gate). The route must
+---exist; its handler runs again once the answer expires. At most 10,000 answers per
+---instance; a reload starts with none.
+---
+---```lua
+---rackscope.publish("/api/x/summary", rackscope.json.raw(summary), 30)
+---```
+---@param path string "/api/x/summary" or "/api/x/summary?room_id=r1"
+---@param body any a JSON value or a `rackscope.json.raw` value
+---@param ttl_seconds number 0 < ttl <= 86400
+function rackscope.publish(path, body, ttl_seconds) end
+
+---Withdraws the answer published for `path`, or every published answer when `path` is nil.
+---@param path? string
+function rackscope.unpublish(path) end
+
 ---The current time in seconds since the Unix epoch, with a fractional part.
 ---@return number
 function rackscope.now() end
