@@ -22,20 +22,15 @@
 # Environment: BENCH_SKIP_BUILD=1 to reuse target/release/rackscope; BENCH_BIN the binary.
 set -euo pipefail
 
-log() { printf 'bench-bodies.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-command -v curl >/dev/null 2>&1 || die "curl is required"
-command -v python3 >/dev/null 2>&1 || die "python3 is required"
+BENCH_NAME=bench-bodies.sh
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
+require_tools curl python3 bc
 
-if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
-    log "cargo build --release"
-    cargo build --release >&2
-fi
-BIN=${BENCH_BIN:-$ROOT/target/release/rackscope}
-[ -x "$BIN" ] || die "$BIN not found"
+build_release
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rackscope-bench-bodies.XXXXXX")
 SERVER_PID=""
@@ -77,7 +72,6 @@ for name, n in (("huge", 1_000_000), ("legal", 99_990), ("cfg", 9_990)):
         f.write('{"config": {"x": [' + ",".join(["0"] * n) + "]}}")
 EOF
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 kib() { awk -v k="$1" '$1 == k":" { print $2 }' "/proc/$SERVER_PID/status"; }
 
 start_server() {
@@ -117,7 +111,6 @@ run_case() { # run_case NAME PATH FILE COPIES
     stop_server
 }
 
-command -v bc >/dev/null 2>&1 || die "bc is required"
 run_case refused-1M-numbers-config /api/plugins/sink/config "$TMP/huge.json" 1
 run_case refused-1M-numbers-route-x4 /api/sink "$TMP/huge.json" 4
 run_case refused-100k-config /api/plugins/sink/config "$TMP/legal.json" 1

@@ -44,30 +44,19 @@ RELOADS=${BENCH_RELOADS:-10}
 NODES=${BENCH_NODES:-14300}
 FAMILIES=${BENCH_FAMILIES:-51}
 
-log() { printf 'bench-plugins.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+BENCH_NAME=bench-plugins.sh
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
 
 # --- tools -------------------------------------------------------------------------
-if ! command -v wrk >/dev/null 2>&1; then
-    log "wrk not found; installing it with apt-get"
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-    $SUDO apt-get update -qq >&2
-    $SUDO apt-get install -y -qq wrk >&2
-fi
-command -v curl >/dev/null 2>&1 || die "curl is required"
-command -v python3 >/dev/null 2>&1 || die "python3 is required"
+ensure_wrk
+require_tools curl python3
 
 # --- build -------------------------------------------------------------------------
-if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
-    log "cargo build --release"
-    cargo build --release >&2
-fi
-BIN=${BENCH_BIN:-$ROOT/target/release/rackscope}
-[ -x "$BIN" ] || die "$BIN not found"
+build_release
 
 # --- temporary config ----------------------------------------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rackscope-bench.XXXXXX")
@@ -112,7 +101,6 @@ mv "$APP.new" "$APP"
 grep -q '^  plugins: \.\./plugins' "$APP" || die "app.yaml: expected paths.plugins: ../plugins"
 
 # --- server --------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # start_server LOG: starts rackscope on a free port (sets PORT, BASE, SERVER_PID) and waits
 # until /healthz answers.

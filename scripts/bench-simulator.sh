@@ -43,28 +43,23 @@ WHICH=${1:-both}
 NODES=${BENCH_NODES:-14000}
 INTERVAL=${BENCH_INTERVAL:-3}
 
-log() { printf 'bench-simulator.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+BENCH_NAME=bench-simulator.sh
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
 FIXTURES=${BENCH_FIXTURES:-$ROOT/../shared/fixtures/rackscope}
 [ -d "$FIXTURES" ] || FIXTURES=/work/shared/fixtures/rackscope
-command -v python3 >/dev/null 2>&1 || die "python3 is required"
+require_tools python3
 case "$WHICH" in fixture | generated | both) ;; *) die "usage: $0 [fixture|generated|both]" ;; esac
 
-if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
-    log "cargo build --release"
-    cargo build --release >&2
-fi
-BIN=${BENCH_BIN:-$ROOT/target/release/rackscope}
-[ -x "$BIN" ] || die "$BIN not found"
+build_release
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rackscope-bench-sim.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # setup DIR TOPOLOGY TEMPLATES: the common part of a config directory in DIR.
 setup() {

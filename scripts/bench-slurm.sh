@@ -49,24 +49,18 @@ WARMUP=${BENCH_WARMUP:-2s}
 ROUNDS=${BENCH_ROUNDS:-3}
 TTL=${BENCH_TTL:-30}
 
-log() { printf 'bench-slurm.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+BENCH_NAME=bench-slurm.sh
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
 FIXTURES=$ROOT/../shared/fixtures/rackscope
 [ -d "$FIXTURES" ] || FIXTURES=/work/shared/fixtures/rackscope
 
 # --- tools -------------------------------------------------------------------------
-if ! command -v wrk >/dev/null 2>&1; then
-    log "wrk not found; installing it with apt-get"
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-    $SUDO apt-get update -qq >&2
-    $SUDO apt-get install -y -qq wrk >&2
-fi
-command -v curl >/dev/null 2>&1 || die "curl is required"
-command -v python3 >/dev/null 2>&1 || die "python3 is required"
+ensure_wrk
+require_tools curl python3
 case $SOURCE in
     exposition) ;;
     simulator) [ -f "$ROOT/plugins/simulator/init.lua" ] || die "BENCH_SOURCE=simulator needs plugins/simulator (not merged yet?)" ;;
@@ -74,12 +68,7 @@ case $SOURCE in
 esac
 
 # --- build -------------------------------------------------------------------------
-if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
-    log "cargo build --release"
-    cargo build --release >&2
-fi
-BIN=${BENCH_BIN:-$ROOT/target/release/rackscope}
-[ -x "$BIN" ] || die "$BIN not found"
+build_release
 
 # --- processes ---------------------------------------------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rackscope-bench-slurm.XXXXXX")
@@ -109,7 +98,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # ms_of CURL_TIME: seconds (curl -w %{time_total}) to whole milliseconds.
 ms_of() { awk -v t="$1" 'BEGIN { printf "%.0f", t * 1000 }'; }

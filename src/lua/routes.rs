@@ -21,6 +21,12 @@ enum Segment {
     Param(String),
 }
 
+/// Why a route path was refused: the message is for the plugin author, who gets it at
+/// their `rackscope.route` call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RouteError(pub String);
+
 /// A parsed route path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathPattern {
@@ -30,36 +36,44 @@ pub struct PathPattern {
 
 impl PathPattern {
     /// Parses `/a/{b}/c`. Errors name what is wrong, for the plugin author.
-    pub fn parse(raw: &str) -> Result<PathPattern, String> {
+    pub fn parse(raw: &str) -> Result<PathPattern, RouteError> {
         if !raw.starts_with('/') {
-            return Err(format!("route path must start with '/', got '{raw}'"));
+            return Err(RouteError(format!(
+                "route path must start with '/', got '{raw}'"
+            )));
         }
         if raw == "/healthz"
             || CORE_PREFIXES
                 .iter()
                 .any(|p| raw == *p || raw.starts_with(&format!("{p}/")))
         {
-            return Err(format!("route path '{raw}' would shadow a core route"));
+            return Err(RouteError(format!(
+                "route path '{raw}' would shadow a core route"
+            )));
         }
         let mut segments = Vec::new();
         let mut seen = Vec::new();
         for part in raw.trim_start_matches('/').split('/') {
             if part.is_empty() && raw != "/" {
-                return Err(format!("route path '{raw}' has an empty segment"));
+                return Err(RouteError(format!(
+                    "route path '{raw}' has an empty segment"
+                )));
             }
             if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
                 if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    return Err(format!("bad parameter '{part}' in route path '{raw}'"));
+                    return Err(RouteError(format!(
+                        "bad parameter '{part}' in route path '{raw}'"
+                    )));
                 }
                 if seen.contains(&name) {
-                    return Err(format!(
+                    return Err(RouteError(format!(
                         "parameter '{name}' appears twice in route path '{raw}'"
-                    ));
+                    )));
                 }
                 seen.push(name);
                 segments.push(Segment::Param(name.to_string()));
             } else if part.contains('{') || part.contains('}') {
-                return Err(format!("bad segment '{part}' in route path '{raw}': use '{{name}}' for a whole segment"));
+                return Err(RouteError(format!("bad segment '{part}' in route path '{raw}': use '{{name}}' for a whole segment")));
             } else {
                 segments.push(Segment::Literal(part.to_string()));
             }

@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use super::{escape_label, push_value, valid_name};
+use super::{escape_label, push_value, valid_name, MetricsError};
 
 /// One column of a [`LabelTable`].
 #[derive(Debug)]
@@ -86,19 +86,19 @@ fn row_hash<'a>(values: impl Iterator<Item = &'a str>) -> u64 {
 impl LabelTable {
     /// Builds a table from `(label name, column)` pairs. Every per-row column must have
     /// the same length (the row count); at least one column must be per-row.
-    pub fn new(columns: Vec<(String, ColumnInput)>) -> Result<LabelTable, String> {
+    pub fn new(columns: Vec<(String, ColumnInput)>) -> Result<LabelTable, MetricsError> {
         let mut columns = columns;
         columns.sort_by(|a, b| a.0.cmp(&b.0));
         for w in columns.windows(2) {
             if w[0].0 == w[1].0 {
-                return Err(format!("label '{}' is given twice", w[0].0));
+                return Err(MetricsError(format!("label '{}' is given twice", w[0].0)));
             }
         }
         if let Some((bad, _)) = columns
             .iter()
             .find(|(n, _)| !valid_name(n, false) || n.starts_with("__"))
         {
-            return Err(format!("invalid label name '{bad}'"));
+            return Err(MetricsError(format!("invalid label name '{bad}'")));
         }
         let mut len = None;
         for (name, c) in &columns {
@@ -106,9 +106,9 @@ impl LabelTable {
                 match len {
                     None => len = Some(rows),
                     Some(n) if n != rows => {
-                        return Err(format!(
+                        return Err(MetricsError(format!(
                             "column '{name}' has {rows} values, other columns have {n}"
-                        ))
+                        )))
                     }
                     Some(_) => {}
                 }
@@ -162,7 +162,9 @@ impl LabelTable {
         for w in index.windows(2) {
             if w[0].0 == w[1].0 && t.row(w[0].1 as usize).eq(t.row(w[1].1 as usize)) {
                 let (a, b) = (w[0].1.min(w[1].1) + 1, w[0].1.max(w[1].1) + 1);
-                return Err(format!("rows {a} and {b} have the same label values"));
+                return Err(MetricsError(format!(
+                    "rows {a} and {b} have the same label values"
+                )));
             }
         }
         t.index = index;
@@ -229,7 +231,7 @@ impl Block {
         labels: &[String],
         table: Arc<LabelTable>,
         extras: Vec<(String, String)>,
-    ) -> Result<Block, String> {
+    ) -> Result<Block, MetricsError> {
         let mut extras: Vec<(String, Box<str>)> = extras
             .into_iter()
             .map(|(k, v)| (k, escape_label(&v).into_boxed_str()))
@@ -237,18 +239,20 @@ impl Block {
         extras.sort_by(|a, b| a.0.cmp(&b.0));
         for (k, _) in &extras {
             if table.names.iter().any(|n| n == k) {
-                return Err(format!(
+                return Err(MetricsError(format!(
                     "label '{k}' is both a column of the label table and an extra label"
-                ));
+                )));
             }
             if !labels.contains(k) {
-                return Err(format!("metric '{family}' has no label '{k}'"));
+                return Err(MetricsError(format!(
+                    "metric '{family}' has no label '{k}'"
+                )));
             }
         }
         if let Some(n) = table.names.iter().find(|n| !labels.contains(n)) {
-            return Err(format!(
+            return Err(MetricsError(format!(
                 "metric '{family}' has no label '{n}' (a column of the label table)"
-            ));
+            )));
         }
         let mut plan = Vec::with_capacity(labels.len());
         for (i, l) in labels.iter().enumerate() {
@@ -257,9 +261,9 @@ impl Block {
             } else if let Some((_, v)) = extras.iter().find(|(k, _)| k == l) {
                 Source::Extra(v.clone())
             } else {
-                return Err(format!(
+                return Err(MetricsError(format!(
                     "label '{l}' of metric '{family}' is neither a column of the label table nor an extra label"
-                ));
+                )));
             };
             let sep = if i == 0 { "" } else { "," };
             plan.push((format!("{sep}{l}=\"").into_boxed_str(), source));
@@ -452,6 +456,7 @@ mod tests {
 
     fn table(cols: Vec<(&str, ColumnInput)>) -> Result<LabelTable, String> {
         LabelTable::new(cols.into_iter().map(|(n, c)| (n.to_string(), c)).collect())
+            .map_err(|e| e.0)
     }
 
     #[test]

@@ -21,6 +21,18 @@ use parking_lot::RwLock;
 
 pub mod block;
 
+/// A misuse of the registry (a bad name, a wrong number of labels, an unknown family):
+/// the message is meant for the plugin author, who gets it at their line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MetricsError(pub String);
+
+impl From<&str> for MetricsError {
+    fn from(msg: &str) -> Self {
+        MetricsError(msg.to_string())
+    }
+}
+
 use block::{Block, LabelTable};
 
 /// `gauge` or `counter`.
@@ -45,13 +57,13 @@ struct Family {
 }
 
 impl Family {
-    fn check_arity(&self, name: &str, values: &[String]) -> Result<(), String> {
+    fn check_arity(&self, name: &str, values: &[String]) -> Result<(), MetricsError> {
         if values.len() != self.labels.len() {
-            return Err(format!(
+            return Err(MetricsError(format!(
                 "metric '{name}' expects {} label values, got {}",
                 self.labels.len(),
                 values.len()
-            ));
+            )));
         }
         Ok(())
     }
@@ -64,12 +76,12 @@ impl Family {
             .find_map(|(b, blk)| blk.find(values).map(|r| (b, r)))
     }
 
-    fn slot(&mut self, name: &str, values: &[String]) -> Result<usize, String> {
+    fn slot(&mut self, name: &str, values: &[String]) -> Result<usize, MetricsError> {
         self.check_arity(name, values)?;
         if self.in_block(values).is_some() {
-            return Err(format!(
+            return Err(MetricsError(format!(
                 "this series of metric '{name}' belongs to a block: update it through the block"
-            ));
+            )));
         }
         let prefix = render_prefix(name, &self.labels, values);
         let entry = self.series.entry(prefix);
@@ -140,22 +152,22 @@ impl MetricsRegistry {
         kind: Kind,
         help: &str,
         labels: Vec<String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), MetricsError> {
         if !valid_name(name, true) {
-            return Err(format!("invalid metric name '{name}'"));
+            return Err(MetricsError(format!("invalid metric name '{name}'")));
         }
         if let Some(bad) = labels
             .iter()
             .find(|l| !valid_name(l, false) || l.starts_with("__"))
         {
-            return Err(format!("invalid label name '{bad}'"));
+            return Err(MetricsError(format!("invalid label name '{bad}'")));
         }
         let mut fams = self.families.write();
         if let Some(f) = fams.get(name) {
             if f.kind != kind || f.labels != labels {
-                return Err(format!(
+                return Err(MetricsError(format!(
                     "metric '{name}' is already declared with other labels or type"
-                ));
+                )));
             }
             return Ok(());
         }
@@ -178,11 +190,17 @@ impl MetricsRegistry {
     }
 
     /// Sets (or, with `add`, increments) one series, creating it if needed.
-    pub fn set(&self, name: &str, values: Vec<String>, v: f64, add: bool) -> Result<(), String> {
+    pub fn set(
+        &self,
+        name: &str,
+        values: Vec<String>,
+        v: f64,
+        add: bool,
+    ) -> Result<(), MetricsError> {
         let mut fams = self.families.write();
         let f = fams
             .get_mut(name)
-            .ok_or_else(|| format!("unknown metric '{name}'"))?;
+            .ok_or_else(|| MetricsError(format!("unknown metric '{name}'")))?;
         f.check_arity(name, &values)?;
         if let Some((b, r)) = f.in_block(&values) {
             let blk = &mut f.blocks[b];
@@ -201,11 +219,11 @@ impl MetricsRegistry {
     }
 
     /// The handle (0-based slot) of a series, creating it (value 0) if needed.
-    pub fn handle(&self, name: &str, values: Vec<String>) -> Result<usize, String> {
+    pub fn handle(&self, name: &str, values: Vec<String>) -> Result<usize, MetricsError> {
         let mut fams = self.families.write();
         let f = fams
             .get_mut(name)
-            .ok_or_else(|| format!("unknown metric '{name}'"))?;
+            .ok_or_else(|| MetricsError(format!("unknown metric '{name}'")))?;
         f.slot(name, &values)
     }
 
@@ -215,11 +233,11 @@ impl MetricsRegistry {
         &self,
         name: &str,
         updates: impl IntoIterator<Item = (usize, f64)>,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, MetricsError> {
         let mut fams = self.families.write();
         let f = fams
             .get_mut(name)
-            .ok_or_else(|| format!("unknown metric '{name}'"))?;
+            .ok_or_else(|| MetricsError(format!("unknown metric '{name}'")))?;
         let mut n = 0;
         for (i, v) in updates {
             if let Some((_, Some(cur))) = f.series.get_index_mut(i) {
@@ -238,26 +256,26 @@ impl MetricsRegistry {
         name: &str,
         table: Arc<LabelTable>,
         extras: Vec<(String, String)>,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, MetricsError> {
         let mut fams = self.families.write();
         let f = fams
             .get_mut(name)
-            .ok_or_else(|| format!("unknown metric '{name}'"))?;
+            .ok_or_else(|| MetricsError(format!("unknown metric '{name}'")))?;
         if let Some(i) = f.blocks.iter().position(|b| b.same_as(&table, &extras)) {
             return Ok(i);
         }
         let block = Block::new(name, &f.labels, table, extras)?;
         if f.blocks.iter().any(|b| b.overlaps(&block)) {
-            return Err(format!(
+            return Err(MetricsError(format!(
                 "this block would repeat series that another block of metric '{name}' already has"
-            ));
+            )));
         }
         if !f.series.is_empty()
             && (0..block.len()).any(|r| f.series.contains_key(block.prefix(name, r).as_str()))
         {
-            return Err(format!(
+            return Err(MetricsError(format!(
                 "this block would repeat series of metric '{name}' set one by one"
-            ));
+            )));
         }
         f.blocks.push(block);
         Ok(f.blocks.len() - 1)

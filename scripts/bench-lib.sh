@@ -1,0 +1,42 @@
+# Shared by the benchmark scripts (sourced, not run): logging, required tools, the release
+# build and a free loopback port. The sourcing script sets BENCH_NAME first.
+#
+#   log MSG...            "<BENCH_NAME>: MSG" on stderr
+#   die MSG...            log "error: MSG" and exit 1
+#   require_tools T...    die unless every command T exists
+#   ensure_wrk            install wrk with apt-get when missing
+#   build_release         cargo build --release unless BENCH_SKIP_BUILD=1; sets BIN
+#                         (BENCH_BIN, default target/release/rackscope)
+#   free_port             print a free TCP port on 127.0.0.1
+
+log() { printf '%s: %s\n' "${BENCH_NAME:-bench}" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+require_tools() {
+    local t
+    for t in "$@"; do
+        command -v "$t" >/dev/null 2>&1 || die "$t is required"
+    done
+}
+
+ensure_wrk() {
+    command -v wrk >/dev/null 2>&1 && return
+    log "wrk not found; installing it with apt-get"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >&2
+    $sudo apt-get install -y -qq wrk >&2
+}
+
+build_release() {
+    if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
+        log "cargo build --release"
+        cargo build --release >&2
+    fi
+    BIN=${BENCH_BIN:-$ROOT/target/release/rackscope}
+    [ -x "$BIN" ] || die "$BIN not found"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
