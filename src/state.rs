@@ -209,26 +209,47 @@ impl AppState {
         plugin_settings: Vec<(PathBuf, String, serde_json::Map<String, serde_json::Value>)>,
     ) -> Result<Arc<Snapshot>, ApplyError> {
         let snapshot = self.build(cfg).await.map_err(ApplyError::Build)?;
+        // What each plugin file held before, to put back if app.yaml cannot be written:
+        // a refused request leaves every file as it was.
+        let mut written: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
+        let restore = |written: &[(PathBuf, Option<Vec<u8>>)]| {
+            for (path, old) in written {
+                let undone = match old {
+                    Some(bytes) => fsutil::write_atomic(path, bytes),
+                    None => std::fs::remove_file(path),
+                };
+                if let Err(e) = undone {
+                    tracing::error!(path = %path.display(), error = %e, "cannot restore a plugin config file");
+                }
+            }
+        };
         for (path, folder, settings) in plugin_settings {
             // Read, merge and write under the file's lock: a concurrent
             // `POST /api/plugins/{id}/config` cannot slip in between and be lost.
             let _file = fsutil::lock_file(&path).await;
-            let merged = plugin_file::read(&path)
+            let old = std::fs::read(&path).ok();
+            let result = plugin_file::read(&path)
                 .map(|cur| plugin_file::merge(&cur.config, &settings))
-                .map_err(|e| ApplyError::Write(std::io::Error::other(e)))?;
-            plugin_file::write(&path, &folder, &merged)
-                .map_err(|e| ApplyError::Write(std::io::Error::other(e)))?;
+                .and_then(|merged| plugin_file::write(&path, &folder, &merged));
+            if let Err(e) = result {
+                restore(&written);
+                return Err(ApplyError::Write(std::io::Error::other(e)));
+            }
+            written.push((path, old));
         }
         let path = self.inner.config_path.clone();
         let cfg = Arc::clone(&snapshot.config);
-        run_blocking(move || match app_yaml_text(&path, &cfg) {
+        let app_yaml = run_blocking(move || match app_yaml_text(&path, &cfg) {
             Some(text) => fsutil::write_atomic(&path, text.as_bytes()),
             None => Ok(()),
         })
         .await
         .map_err(std::io::Error::other)
-        .and_then(|r| r)
-        .map_err(ApplyError::Write)?;
+        .and_then(|r| r);
+        if let Err(e) = app_yaml {
+            restore(&written);
+            return Err(ApplyError::Write(e));
+        }
         self.note_app_yaml_written();
         self.publish(snapshot);
         Ok(self.snapshot())
@@ -240,6 +261,9 @@ impl AppState {
 pub enum ApplyError {
     #[error(transparent)]
     Build(BuildError),
+    /// A running plugin refused the settings sent for it (422).
+    #[error("Plugin '{folder}' refused its settings: {reason}")]
+    PluginRefused { folder: String, reason: String },
     #[error("Failed to write config: {0}")]
     Write(std::io::Error),
 }

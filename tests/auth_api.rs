@@ -349,6 +349,24 @@ async fn the_gate_guards_every_route_but_login_status_and_health() {
     assert_eq!(status, 401);
     let (status, _) = api.delete("/api/system/status").await;
     assert_eq!(status, 401, "wrong methods are gated too");
+    // An anonymous oversized body is refused by the gate: the server never spends time
+    // reading (draining) a body for a client it does not know.
+    {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(&s.addr).unwrap();
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        write!(
+            conn,
+            "PUT /api/config HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n{{}}"
+        )
+        .unwrap();
+        let mut buf = [0u8; 512];
+        let n = conn.read(&mut buf).expect("an answer without the body");
+        let head = String::from_utf8_lossy(&buf[..n]);
+        // 401, not the size check's 413: the gate runs first.
+        assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    }
 
     let resp = api
         .client
@@ -558,6 +576,13 @@ async fn change_password_applies_at_once_and_ends_old_sessions() {
     assert_eq!(status, 200);
     assert!(!cfg.to_string().contains(&hash));
     assert!(!s.log().contains(&hash), "the new hash was logged");
+    // The server's own write is not taken for a hand edit: no second reload of app.yaml
+    // (the watcher waits 100 ms of quiet per path; give it several times that).
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(
+        !s.log().contains("app.yaml edit applied"),
+        "the credential write was reloaded as an edit"
+    );
 }
 
 #[tokio::test]

@@ -70,6 +70,7 @@ return {
       local ok, err = pcall(rackscope.fs.read, req.query.path)
       return { ok = ok, err = tostring(err) }
     end)
+    rackscope.route("GET", "/api/lab/status/{code}", function(req) return tonumber(req.params.code), { code = req.params.code } end)
     rackscope.menu(function() return { id = "lab", label = "Lab", icon = "FlaskConical", order = 5, items = {} } end)
   end,
 }
@@ -194,6 +195,21 @@ async fn routes_params_query_body_and_errors() {
         api.get("/api/hello/bob/mood/weird").await.1["severity"],
         "UNKNOWN"
     );
+
+    // A handler's status is a final HTTP status (200-599); anything else is its bug.
+    assert_eq!(
+        api.get("/api/lab/status/299").await,
+        (299, json!({"code": "299"}))
+    );
+    assert_eq!(api.get("/api/lab/status/503").await.0, 503);
+    for bad in ["101", "600"] {
+        let (status, body) = api.get(&format!("/api/lab/status/{bad}")).await;
+        assert_eq!(status, 500, "{bad}: {body}");
+    }
+    assert!(e
+        .server
+        .log()
+        .contains("handler returned invalid HTTP status 101"));
 
     assert_eq!(api.get("/api/lab/late").await.0, 500);
     assert!(e

@@ -218,3 +218,46 @@ async fn temporary_files_of_interrupted_writes_are_removed_at_start() {
     assert!(log.contains("removed a temporary file"), "{log}");
     let _: Value = api.get("/api/config").await.1;
 }
+
+#[tokio::test]
+async fn plugin_settings_in_put_config_are_validated_before_anything_is_written() {
+    let cd = demo_with_hello();
+    let server = TestServer::start(&cd.app_yaml());
+    let api = Api::new(&server);
+    assert_eq!(api.get("/api/hello/bob").await.0, 200);
+    let app_before = fs::read(cd.app_yaml()).unwrap();
+    let plugin_file = cd.root().join("config/plugins/hello/config.yml");
+    let plugin_before = fs::read(&plugin_file).ok();
+    let (status, body) = api
+        .put(
+            "/api/config",
+            &json!({"plugins": {"hello": {"greeting": 42}}, "features": {"playlist": true}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("greeting must be a string"),
+        "{body}"
+    );
+    assert_eq!(fs::read(cd.app_yaml()).unwrap(), app_before);
+    assert_eq!(fs::read(&plugin_file).ok(), plugin_before);
+    let (status, _) = api
+        .put(
+            "/api/config",
+            &json!({"plugins": {"hello": {"greeting": "hey"}}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut greeting = Value::Null;
+    for _ in 0..100 {
+        greeting = api.get("/api/hello/bob").await.1["greeting"].clone();
+        if greeting == "hey" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(greeting, "hey");
+}

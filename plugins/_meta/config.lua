@@ -33,3 +33,16 @@ function rackscope.config.path() end
 ---@return true|nil ok
 ---@return string|nil err
 function rackscope.config.save(tbl) end
+
+---Merges `tbl`'s top-level keys into this plugin's config file as it is on disk now, under
+---the file's lock (the one `POST /api/plugins/{id}/config` takes), so keys it does not
+---name keep what an admin saved meanwhile. A key set to `rackscope.null` is removed. The
+---edit reloads the plugin like any file edit.
+---
+---```lua
+---local ok, err = rackscope.config.update({ catalog = "catalog.yaml", legacy = rackscope.null })
+---```
+---@param tbl table a table with string keys
+---@return true|nil ok
+---@return string|nil err
+function rackscope.config.update(tbl) end

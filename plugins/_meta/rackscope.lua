@@ -295,7 +295,8 @@ rackscope.plugin = {}
 ---no file changed (to re-read data files that setup reads: catalogs, mappings). Like
 ---every reload it is transactional: the new instance replaces this one only if it loads;
 ---otherwise this one keeps serving and `GET /api/plugins/{id}` shows the error. The reload
----starts after the current call returns. Only after setup.
+---starts at once, beside the current call, which still finishes on this instance. Only
+---after setup.
 ---
 ---```lua
 ---rackscope.route("POST", "/api/sim/restart", function()

@@ -51,13 +51,26 @@ impl App {
     /// and the new state published, then plugins are brought in line. The caller holds
     /// the state's write lock.
     pub async fn apply_config(&self, mut cfg: AppConfig) -> Result<Arc<Snapshot>, ApplyError> {
-        let settings = plugin_file::split_plugin_settings(&mut cfg)
+        let settings: Vec<_> = plugin_file::split_plugin_settings(&mut cfg)
             .into_iter()
             .map(|(folder, s)| {
                 let path = self.plugins.config_path_of(&self.state, &folder);
                 (path, folder, s)
             })
             .collect();
+        // Each running plugin first loads aside with its merged settings, as for
+        // `POST /api/plugins/{id}/config`: a refusal writes nothing at all.
+        for (path, folder, s) in &settings {
+            let stored =
+                plugin_file::read(path).map_err(|e| ApplyError::Write(std::io::Error::other(e)))?;
+            let merged = plugin_file::merge(&stored.config, s);
+            if let Err(reason) = self.plugins.trial(&self.state, folder, merged).await {
+                return Err(ApplyError::PluginRefused {
+                    folder: folder.clone(),
+                    reason,
+                });
+            }
+        }
         let snapshot = self.state.apply_and_write(cfg, settings).await?;
         self.plugins.reconcile(&self.state, false).await;
         Ok(snapshot)

@@ -90,14 +90,15 @@ pub async fn write_credential(
         fsutil::write_atomic(&path, edited.as_bytes()).map_err(CredentialWriteError::Write)
     })
     .await?;
+    state.note_app_yaml_written();
 
     let mut cfg = (*current.config).clone();
     match field {
         CredentialField::PasswordHash => cfg.auth.password_hash = value,
         CredentialField::Username => cfg.auth.username = value,
     }
-    // The watcher will see the write and reload app.yaml once more; that reload is cheap,
-    // and it also picks up any other edit made to the file meanwhile.
+    // The watcher sees the write, finds the hash it was told about and leaves the file
+    // alone; an edit made by hand meanwhile changes the hash and is reloaded as usual.
     state.publish(current.with_config(cfg));
     tracing::info!(key = field.key(), "auth credentials updated");
     Ok(())

@@ -79,6 +79,7 @@ async fn put_config(
         ApplyError::Build(other) => {
             ApiError::Unprocessable(format!("The new config could not be loaded: {other}"))
         }
+        ApplyError::PluginRefused { .. } => ApiError::Unprocessable(e.to_string()),
         ApplyError::Write(io) => ApiError::Internal(format!("Failed to write config: {io}")),
     })?;
     Ok(Json(config::view::redacted_json(&snapshot.config)))

@@ -52,7 +52,10 @@ where
 }
 
 /// The client's address: the socket peer, or when the peer is a trusted proxy, the
-/// rightmost `X-Forwarded-For` address that is not one. `None` without connect info.
+/// rightmost `X-Forwarded-For` address that is not one. `None` without connect info, and
+/// when the chain cannot be read back to an untrusted hop (an entry that is not an
+/// address, with or without a port): then the client is unknown, never the proxy, so it
+/// passes no trusted-network check.
 pub fn client_ip(parts: &Parts, trusted_proxies: &[String]) -> Option<IpAddr> {
     let peer = parts
         .extensions
@@ -61,25 +64,33 @@ pub fn client_ip(parts: &Parts, trusted_proxies: &[String]) -> Option<IpAddr> {
     if trusted_proxies.is_empty() || !ip_trusted(peer, trusted_proxies) {
         return Some(peer);
     }
-    let chain: Vec<IpAddr> = parts
+    let chain: Vec<&str> = parts
         .headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|a| a.trim().parse::<IpAddr>().ok().map(canonical))
-        .collect::<Option<Vec<_>>>()
-        // An unreadable entry: the chain cannot be trusted, the proxy is the client.
-        .unwrap_or_default();
-    Some(
-        chain
-            .iter()
-            .rev()
-            .find(|ip| !ip_trusted(**ip, trusted_proxies))
-            .or(chain.first())
-            .copied()
-            .unwrap_or(peer),
-    )
+        .map(str::trim)
+        .collect();
+    let mut leftmost = None;
+    for entry in chain.iter().rev() {
+        let ip = forwarded_address(entry)?;
+        if !ip_trusted(ip, trusted_proxies) {
+            return Some(ip);
+        }
+        leftmost = Some(ip);
+    }
+    // Every hop is a trusted proxy (or there is no header): the first one is the client.
+    Some(leftmost.unwrap_or(peer))
+}
+
+/// An `X-Forwarded-For` entry: an address, `ip:port` or `[v6]:port`.
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .or_else(|_| entry.parse::<SocketAddr>().map(|s| s.ip()))
+        .ok()
+        .map(canonical)
 }
 
 /// IPv4-mapped IPv6 peers (`::ffff:127.0.0.1`) compare as their IPv4 address.
@@ -167,10 +178,22 @@ mod tests {
             ip("192.168.1.5")
         );
         assert_eq!(client("127.0.0.1", &[], &["127.0.0.1"]), ip("127.0.0.1"));
+        // Ports are allowed; an unreadable hop makes the client unknown, never the proxy
+        // (a client that writes `X-Forwarded-For: x` must not pass as 127.0.0.1).
         assert_eq!(
-            client("127.0.0.1", &["not-an-ip, 10.0.0.1"], &["127.0.0.1"]),
-            ip("127.0.0.1")
+            client("127.0.0.1", &["10.0.0.1:5000"], &["127.0.0.1"]),
+            ip("10.0.0.1")
         );
+        assert_eq!(
+            client("127.0.0.1", &["[2001:db8::1]:443"], &["127.0.0.1"]),
+            ip("2001:db8::1")
+        );
+        assert_eq!(
+            client("127.0.0.1", &["x, 6.6.6.6"], &["127.0.0.1"]),
+            ip("6.6.6.6")
+        );
+        assert_eq!(client("127.0.0.1", &["6.6.6.6, x"], &["127.0.0.1"]), None);
+        assert_eq!(client("127.0.0.1", &["x"], &["127.0.0.1"]), None);
         // A peer that is not a trusted proxy cannot forward anything.
         assert_eq!(
             client("10.9.9.9", &["10.0.0.1"], &["127.0.0.1"]),

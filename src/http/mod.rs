@@ -34,8 +34,8 @@ pub use error::{ApiError, ApiResult};
 /// The whole application for `app`.
 ///
 /// Middleware, outermost first: the request id and access log (tower-http's layers, so
-/// refused requests are logged and carry an `X-Request-ID` too), the body size check,
-/// then the auth gate. Both are layered over the whole router
+/// refused requests are logged and carry an `X-Request-ID` too), the auth gate, then the
+/// body size check (so an anonymous client never makes the server drain a body). Both are layered over the whole router
 /// including its fallbacks, so every route, unknown paths and anything dispatched through
 /// the fallback (plugin routes) pass the gate.
 pub fn app(app: App) -> Router {
@@ -46,11 +46,11 @@ pub fn app(app: App) -> Router {
         .merge(plugin_routes::router())
         .fallback(plugin_routes::dispatch)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(refuse_large_bodies))
         .layer(middleware::from_fn_with_state(
             app.state.clone(),
             crate::auth::gate::gate,
-        ))
-        .layer(middleware::from_fn(refuse_large_bodies));
+        ));
     access_log(router).with_state(app)
 }
 
@@ -59,11 +59,11 @@ pub const MAX_BODY_BYTES: usize = 2 << 20;
 
 /// Bodies up to this size are read and discarded before a 413 is sent, so that a client
 /// still writing its (oversized) body reads the answer instead of a broken connection.
-const DRAIN_AT_MOST: u64 = 32 << 20;
+const DRAIN_AT_MOST: u64 = 8 << 20;
 
 /// How long a 413 waits for the rest of an oversized body (a client may announce more
 /// than it ever sends).
-const DRAIN_FOR: Duration = Duration::from_secs(2);
+const DRAIN_FOR: Duration = Duration::from_secs(1);
 
 /// Answers 413 when `Content-Length` announces more than [`MAX_BODY_BYTES`], before any
 /// handler reads (or waits for) the body. What the client sends meanwhile is read and

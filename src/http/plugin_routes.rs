@@ -274,7 +274,12 @@ async fn dispatch_inner(app: App, req: Request) -> ApiResult<Response> {
     let timeout = m.handle.limits.request_timeout;
     let call = async {
         let mut result = m.handle.call_route(m.index, req.clone()).await;
-        if matches!(result, Err(CallError::Unavailable)) {
+        // Retried when the call was never taken, or, for reads, when the instance stopped
+        // under it; a state-changing call that may have run in part is not run twice.
+        let reads = matches!(method, Method::GET | Method::HEAD);
+        if matches!(result, Err(CallError::Unavailable))
+            || (reads && matches!(result, Err(CallError::Dropped)))
+        {
             // The instance was swapped out between lookup and call (a reload): retry once
             // on the instance that replaced it.
             let set = app.plugins.current();
@@ -335,6 +340,9 @@ async fn dispatch_inner(app: App, req: Request) -> ApiResult<Response> {
         }
         Err(CallError::Cancelled(m)) => Err(ApiError::Unavailable(format!(
             "Plugin '{id}' stopped this request: {m}"
+        ))),
+        Err(CallError::Dropped) => Err(ApiError::Unavailable(format!(
+            "Plugin '{id}' stopped while handling the request (a reload); it may have run in part"
         ))),
         Err(CallError::Unavailable) => Err(ApiError::Unavailable(format!(
             "Plugin '{id}' is reloading or stopped; retry"

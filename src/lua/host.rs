@@ -47,7 +47,9 @@ pub trait PluginRuntime: Send + Sync {
     /// The status map `name` registered by any loaded plugin.
     fn status_map(&self, name: &str) -> Option<StatusMap>;
     /// Reloads the plugin in `folder` from disk even if no file changed (transactional,
-    /// like any reload), on the `main` runtime, after the current call.
+    /// like any reload), in a task spawned at once on the `main` runtime: the new instance
+    /// is built while the current call goes on, and the old one is shut down (after its
+    /// in-flight calls) once the new one is in place.
     fn request_reload(&self, main: &tokio::runtime::Handle, state: AppState, folder: String);
     /// The address of the scrape listener open for the plugin in `folder`, if any.
     fn listener_addr(&self, folder: &str) -> Option<std::net::SocketAddr>;

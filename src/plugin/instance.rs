@@ -88,9 +88,13 @@ pub enum CallError {
     /// A Lua error (a plugin bug): the message has file, line and traceback; log it.
     #[error("{0}")]
     Failed(String),
-    /// The plugin is stopping or stopped.
+    /// The plugin is stopping or stopped: the call was never taken.
     #[error("plugin is not running")]
     Unavailable,
+    /// The call was taken, but the instance stopped before it answered (its drain time
+    /// ran out during a reload): the handler may have run in part.
+    #[error("plugin stopped while handling the call")]
+    Dropped,
 }
 
 enum Job {
@@ -160,7 +164,7 @@ impl PluginHandle {
                 cancel,
             })
             .map_err(|_| CallError::Unavailable)?;
-        rx.await.map_err(|_| CallError::Unavailable)?
+        rx.await.map_err(|_| CallError::Dropped)?
     }
 
     /// The static sections plus whatever the menu functions return within `limit`. A
@@ -717,7 +721,8 @@ fn reply_from(values: MultiValue) -> Result<Reply, String> {
         Value::Number(n) if n.fract() == 0.0 => (n as i64, it.next().unwrap_or(Value::Nil)),
         other => (200, other),
     };
-    if !(100..=599).contains(&status) {
+    // 1xx are not final answers: a handler cannot send one.
+    if !(200..=599).contains(&status) {
         return Err(format!("handler returned invalid HTTP status {status}"));
     }
     // A pre-encoded answer (`rackscope.json.raw`) goes out as is.

@@ -421,6 +421,41 @@ impl PluginManager {
         Ok(handle)
     }
 
+    /// Loads the plugin in `folder` aside with `config` and stops it again: `Err` with the
+    /// reason when it refuses it (`validate_config`, `setup`). A folder with no running
+    /// instance has nothing to check against and passes.
+    pub async fn trial(&self, state: &AppState, folder: &str, config: Value) -> Result<(), String> {
+        let current = self.current();
+        let Some(slot) = current.slot_by_folder(folder) else {
+            return Ok(());
+        };
+        let Some(h) = &slot.handle else {
+            return Ok(());
+        };
+        let others: Vec<PluginSlot> = current
+            .slots
+            .iter()
+            .filter(|s| s.folder != folder)
+            .cloned()
+            .collect();
+        let tried = self
+            .load_slot(
+                state,
+                folder,
+                Some(config),
+                &others,
+                Some(h.config_path.clone()),
+            )
+            .await;
+        match tried.handle {
+            Some(trial) => {
+                trial.shutdown();
+                Ok(())
+            }
+            None => Err(tried.error.unwrap_or_default()),
+        }
+    }
+
     /// Stops every plugin (server shutdown) and waits, at most [`SHUTDOWN_LIMIT`], until
     /// each has run its `shutdown()` and exited.
     pub async fn shutdown_all(&self) {

@@ -135,6 +135,12 @@ function S:refresh()
   return self.broken
 end
 
+-- Re-reads the file (an admin may have edited it since the last tick) and reports a
+-- broken one, before an API call reads or writes the list.
+function S:sync()
+  rackscope.plugin.set_warning("overrides", self:refresh())
+end
+
 local function expired(e, now)
   local x = tonumber(e.expires_at)
   return x ~= nil and x ~= 0 and x <= now
@@ -164,6 +170,7 @@ local function show(e)
 end
 
 function S:api_list(now)
+  self:sync()
   local out = {}
   for i, e in ipairs(self:active(now)) do out[i] = show(e) end
   return rackscope.array(out)
@@ -253,6 +260,7 @@ end
 
 -- POST /api/simulator/overrides. Returns status, body.
 function S:add(body, now)
+  self:sync()
   if not is_object(body) then return body_error(body) end
   local metric_name = body.metric
   if not truthy(metric_name) then return bad("metric is required") end
@@ -261,16 +269,8 @@ function S:add(body, now)
   local instance, rack = body.instance, body.rack_id
   if not truthy(instance) and not truthy(rack) then return bad("instance or rack_id is required") end
   if truthy(instance) and m.scope == "rack" then return bad(m.metric .. " requires rack_id") end
-  if truthy(instance) then
-    if type(instance) ~= "string" then return bad("instance must be a string") end
-    if not self.topo.has_instance(instance) then
-      return bad("instance '" .. instance .. "' is not in the topology")
-    end
-  end
-  if truthy(rack) then
-    if type(rack) ~= "string" then return bad("rack_id must be a string") end
-    if not self.topo.has_rack(rack) then return bad("rack '" .. rack .. "' is not in the topology") end
-  end
+  if truthy(instance) and type(instance) ~= "string" then return bad("instance must be a string") end
+  if truthy(rack) and type(rack) ~= "string" then return bad("rack_id must be a string") end
   if null(body.value) then return bad("value is required") end
   local value = M.to_float(body.value)
   if value == nil then return bad("value must be numeric") end
@@ -284,6 +284,14 @@ function S:add(body, now)
     if ttl == nil then return bad("ttl_seconds must be int") end
   end
   if ttl < 0 then return bad("ttl_seconds must be >= 0") end
+  -- After the reference's own checks (so its cases keep their messages): the target must
+  -- exist, or the override would silently do nothing.
+  if truthy(instance) and not self.topo.has_instance(instance) then
+    return bad("instance '" .. instance .. "' is not in the topology")
+  end
+  if truthy(rack) and not self.topo.has_rack(rack) then
+    return bad("rack '" .. rack .. "' is not in the topology")
+  end
   local status, err = self:writable()
   if status then return status, err end
   local list = self:active(now)
@@ -316,6 +324,7 @@ end
 
 -- DELETE /api/simulator/overrides/{id}
 function S:delete(id, now)
+  self:sync()
   local list = self:active(now)
   local kept, found = {}, false
   for _, e in ipairs(list) do
@@ -331,6 +340,7 @@ end
 
 -- POST /api/simulator/incidents
 function S:incident(body, now)
+  self:sync()
   if not is_object(body) then return body_error(body) end
   local kind, target = body.type, body.target_id
   if not truthy(kind) or not truthy(target) then return bad("type and target_id are required") end
@@ -406,6 +416,7 @@ end
 
 -- Overrides in force (GET /api/simulator/status).
 function S:count(now)
+  self:sync()
   return #self:active(now)
 end
 

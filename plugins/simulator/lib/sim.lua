@@ -106,7 +106,6 @@ function M.tick(sim, save)
 
   local first = not sim.published
   local t1 = rackscope.now()
-  local t2
   nodes.compute(sim, tick, ov)
   local t2 = rackscope.now()
   nodes.publish(sim, first)

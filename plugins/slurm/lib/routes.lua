@@ -340,12 +340,8 @@ function M.register_routes()
       return validation_error({ "body", "metrics_catalogs" }, why,
         type(b) == "table" and b ~= NULL and b.metrics_catalogs or b)
     end
-    local doc = {}
-    for k, v in pairs(rackscope.config.plugin() or {}) do doc[k] = v end
-    doc.metrics_catalogs = array(files)
-    -- Keep "no mapping file" (null does not survive the host's config round trip).
-    if S.mapping_null then doc.mapping_path = "" end
-    local ok, err = rackscope.config.save(doc)
+    -- Merged into the file as it is now (a concurrent config POST is kept).
+    local ok, err = rackscope.config.update({ metrics_catalogs = array(files) })
     if not ok then return 500, { detail = "Cannot write the plugin config: " .. tostring(err) } end
     S.cfg.metrics_catalogs = files
     local problems

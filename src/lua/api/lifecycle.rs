@@ -4,8 +4,8 @@
 //!   of its files would, even when no file changed (for data files the plugin reads at
 //!   setup: catalogs, mappings). Transactional like every reload: the new instance is
 //!   built aside and replaces this one only if it loads; otherwise this one keeps serving
-//!   and the error shows in `GET /api/plugins/{id}`. The reload starts after the current
-//!   call returns; only allowed once setup is over.
+//!   and the error shows in `GET /api/plugins/{id}`. The reload starts at once, beside
+//!   the current call (which finishes on this instance); only allowed once setup is over.
 //! - `rackscope.plugin.set_warning(key, message)`: a problem the plugin runs around (a
 //!   hand-broken data file it keeps ignoring, a setting it had to drop), shown in the
 //!   `warnings` object of `GET /api/plugins/{id}` and logged when it appears, changes or

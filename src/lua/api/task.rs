@@ -7,8 +7,9 @@
 //! - `single_flight(key, fn)` calls `fn()` unless a call with the same key is already
 //!   running in this instance; then it waits for that call and returns its results (or
 //!   raises its error). Concurrent requests on a cold cache thus share one Prometheus
-//!   query and one computation. If the running call is cancelled (its client went away),
-//!   one of the waiters runs `fn` itself.
+//!   query and one computation. If the running call is cancelled (its client went away,
+//!   even while it runs Lua) or runs out of its caller's budget, one of the waiters runs
+//!   `fn` itself.
 //!
 //! Everything here lives on the plugin's single thread (`Rc`, `RefCell`): only one task
 //! runs Lua at a time, and waiters park on a [`tokio::sync::Notify`].
@@ -142,7 +143,15 @@ async fn single_flight(flights: &Flights, key: String, f: Function) -> mlua::Res
         .call_async::<MultiValue>(())
         .await
         .map(|v| v.into_iter().collect());
-    *flight.outcome.borrow_mut() = Some(outcome.clone());
+    // A leader stopped by its own caller (cancelled, or out of its instruction budget) has
+    // no result for the others: the call counts as abandoned, and a waiter runs `fn`
+    // itself with its own budget, instead of every waiter failing with the leader's stop.
+    let interrupted = outcome
+        .as_ref()
+        .is_err_and(|e| matches!(errors::classify(e), errors::Failure::Interrupted(_)));
+    if !interrupted {
+        *flight.outcome.borrow_mut() = Some(outcome.clone());
+    }
     drop(lead);
     outcome.map(MultiValue::from_iter)
 }
@@ -253,6 +262,29 @@ mod tests {
             assert!(cancelled.is_err());
             // The waiter ran the function itself (second call), with its own argument.
             assert_eq!(waited.unwrap(), 2);
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_leader_stopped_by_its_caller_hands_over_too() {
+        with_lua(|lua| async move {
+            // What the instruction hook raises when the leader's client goes away.
+            let stop = lua
+                .create_function(|_, ()| -> mlua::Result<()> {
+                    Err(mlua::Error::external(crate::lua::budget::Interrupt::Cancelled {
+                        what: "GET /api/x".into(),
+                    }))
+                })
+                .unwrap();
+            lua.globals().set("stop", stop).unwrap();
+            let f: Function = lua
+                .load("return function() return single_flight('k', function() calls = calls + 1; sleep(5); if calls == 1 then stop() end; return calls end) end")
+                .eval()
+                .unwrap();
+            let (leader, waiter) = futures::join!(f.call_async::<i64>(()), f.call_async::<i64>(()));
+            assert!(leader.unwrap_err().to_string().contains("caller gave up"));
+            assert_eq!(waiter.unwrap(), 2, "the waiter ran fn itself");
         })
         .await;
     }
