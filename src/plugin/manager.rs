@@ -93,6 +93,15 @@ impl PluginSet {
         self.slots.iter().find(|s| s.folder == folder)
     }
 
+    /// Every slot but the one of `folder`: what a plugin loaded there must not collide with.
+    fn others_than(&self, folder: &str) -> Vec<PluginSlot> {
+        self.slots
+            .iter()
+            .filter(|s| s.folder != folder)
+            .cloned()
+            .collect()
+    }
+
     /// The route for `method path`; `Err(true)` when the path exists under another
     /// method (405), `Err(false)` when nothing matches (404).
     pub fn find_route(&self, method: &str, path: &str) -> Result<RouteMatch, bool> {
@@ -327,12 +336,7 @@ impl PluginManager {
         if !force && fp == current.slots[pos].fingerprint {
             return;
         }
-        let others: Vec<PluginSlot> = current
-            .slots
-            .iter()
-            .filter(|s| s.folder != folder)
-            .cloned()
-            .collect();
+        let others = current.others_than(folder);
         let new_slot = self
             .load_slot(state, folder, None, &others, prev_config)
             .await;
@@ -363,12 +367,7 @@ impl PluginManager {
                 slot.error.clone().unwrap_or_default()
             )));
         };
-        let others: Vec<PluginSlot> = current
-            .slots
-            .iter()
-            .filter(|s| s.folder != slot.folder)
-            .cloned()
-            .collect();
+        let others = current.others_than(&slot.folder);
         // Optimistic concurrency on the file: read under its lock, load the plugin with
         // the merge aside (without the lock: its setup may save its own config), then
         // write under the lock only if the file is still what was read. Otherwise another
@@ -432,12 +431,7 @@ impl PluginManager {
         let Some(h) = &slot.handle else {
             return Ok(());
         };
-        let others: Vec<PluginSlot> = current
-            .slots
-            .iter()
-            .filter(|s| s.folder != folder)
-            .cloned()
-            .collect();
+        let others = current.others_than(folder);
         let tried = self
             .load_slot(
                 state,
