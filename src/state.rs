@@ -223,10 +223,19 @@ impl AppState {
                 }
             }
         };
+        // Read, merge and write under each file's lock, held until app.yaml is written too:
+        // a concurrent `POST /api/plugins/{id}/config` cannot slip in between and be lost,
+        // nor be undone by a restore. Nothing else holds two of these locks at once.
+        let mut locks = Vec::with_capacity(plugin_settings.len());
         for (path, folder, settings) in plugin_settings {
-            // Read, merge and write under the file's lock: a concurrent
-            // `POST /api/plugins/{id}/config` cannot slip in between and be lost.
-            let _file = fsutil::lock_file(&path).await;
+            if written.iter().any(|(p, _)| *p == path) {
+                restore(&written);
+                return Err(ApplyError::Write(std::io::Error::other(format!(
+                    "two plugins share the config file {}",
+                    path.display()
+                ))));
+            }
+            locks.push(fsutil::lock_file(&path).await);
             let old = std::fs::read(&path).ok();
             let result = plugin_file::read(&path)
                 .map(|cur| plugin_file::merge(&cur.config, &settings))
@@ -250,6 +259,7 @@ impl AppState {
             restore(&written);
             return Err(ApplyError::Write(e));
         }
+        drop(locks);
         self.note_app_yaml_written();
         self.publish(snapshot);
         Ok(self.snapshot())
