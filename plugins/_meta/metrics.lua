@@ -4,7 +4,8 @@
 
 ---A metric family, returned by `rackscope.metrics.gauge` / `counter`. Call its methods with `:`.
 ---`labels` is a table keyed by label name (`{node = "n1"}`) or a list of values in
----declaration order (`{"n1"}`); nil when the family has no labels.
+---declaration order (`{"n1"}`); nil when the family has no labels. Values are strings,
+---numbers or booleans (written as `tostring` writes them).
 ---@class rackscope.MetricFamily
 ---@field name string
 local MetricFamily = {}

@@ -352,8 +352,8 @@ impl Block {
 
     /// The row holding the series with these (unescaped) label values, in the family's
     /// label order.
-    pub fn find(&self, values: &[String]) -> Option<usize> {
-        let escaped: Vec<String> = values.iter().map(|v| escape_label(v)).collect();
+    pub fn find<S: AsRef<str>>(&self, values: &[S]) -> Option<usize> {
+        let escaped: Vec<String> = values.iter().map(|v| escape_label(v.as_ref())).collect();
         self.find_escaped(&|i| escaped[i].as_str())
     }
 

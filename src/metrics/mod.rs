@@ -57,7 +57,7 @@ struct Family {
 }
 
 impl Family {
-    fn check_arity(&self, name: &str, values: &[String]) -> Result<(), MetricsError> {
+    fn check_arity<S: AsRef<str>>(&self, name: &str, values: &[S]) -> Result<(), MetricsError> {
         if values.len() != self.labels.len() {
             return Err(MetricsError(format!(
                 "metric '{name}' expects {} label values, got {}",
@@ -69,14 +69,17 @@ impl Family {
     }
 
     /// The block and row that hold the series with these label values, if any.
-    fn in_block(&self, values: &[String]) -> Option<(usize, usize)> {
+    fn in_block<S: AsRef<str>>(&self, values: &[S]) -> Option<(usize, usize)> {
+        if self.blocks.is_empty() {
+            return None;
+        }
         self.blocks
             .iter()
             .enumerate()
             .find_map(|(b, blk)| blk.find(values).map(|r| (b, r)))
     }
 
-    fn slot(&mut self, name: &str, values: &[String]) -> Result<usize, MetricsError> {
+    fn slot<S: AsRef<str>>(&mut self, name: &str, values: &[S]) -> Result<usize, MetricsError> {
         self.check_arity(name, values)?;
         if self.in_block(values).is_some() {
             return Err(MetricsError(format!(
@@ -190,10 +193,10 @@ impl MetricsRegistry {
     }
 
     /// Sets (or, with `add`, increments) one series, creating it if needed.
-    pub fn set(
+    pub fn set<S: AsRef<str>>(
         &self,
         name: &str,
-        values: Vec<String>,
+        values: &[S],
         v: f64,
         add: bool,
     ) -> Result<(), MetricsError> {
@@ -201,8 +204,8 @@ impl MetricsRegistry {
         let f = fams
             .get_mut(name)
             .ok_or_else(|| MetricsError(format!("unknown metric '{name}'")))?;
-        f.check_arity(name, &values)?;
-        if let Some((b, r)) = f.in_block(&values) {
+        f.check_arity(name, values)?;
+        if let Some((b, r)) = f.in_block(values) {
             let blk = &mut f.blocks[b];
             if add {
                 blk.add(r, v);
@@ -211,7 +214,7 @@ impl MetricsRegistry {
             }
             return Ok(());
         }
-        let i = f.slot(name, &values)?;
+        let i = f.slot(name, values)?;
         if let Some((_, Some(cur))) = f.series.get_index_mut(i) {
             *cur = if add { *cur + v } else { v };
         }
@@ -219,12 +222,12 @@ impl MetricsRegistry {
     }
 
     /// The handle (0-based slot) of a series, creating it (value 0) if needed.
-    pub fn handle(&self, name: &str, values: Vec<String>) -> Result<usize, MetricsError> {
+    pub fn handle<S: AsRef<str>>(&self, name: &str, values: &[S]) -> Result<usize, MetricsError> {
         let mut fams = self.families.write();
         let f = fams
             .get_mut(name)
             .ok_or_else(|| MetricsError(format!("unknown metric '{name}'")))?;
-        f.slot(name, &values)
+        f.slot(name, values)
     }
 
     /// Sets many series by handle in one lock. Unknown or removed handles are skipped;
@@ -315,7 +318,7 @@ impl MetricsRegistry {
     }
 
     /// Removes one series; true if it existed. Its handle stays unused.
-    pub fn remove(&self, name: &str, values: &[String]) -> bool {
+    pub fn remove<S: AsRef<str>>(&self, name: &str, values: &[S]) -> bool {
         let mut fams = self.families.write();
         let Some(f) = fams.get_mut(name) else {
             return false;
@@ -406,8 +409,15 @@ pub struct Cursor {
     offset: usize,
 }
 
-fn render_prefix(name: &str, labels: &[String], values: &[String]) -> Box<str> {
-    let mut p = String::with_capacity(name.len() + 16 * labels.len());
+fn render_prefix<S: AsRef<str>>(name: &str, labels: &[String], values: &[S]) -> Box<str> {
+    let len = name.len()
+        + 2
+        + labels
+            .iter()
+            .zip(values)
+            .map(|(l, v)| l.len() + v.as_ref().len() + 4)
+            .sum::<usize>();
+    let mut p = String::with_capacity(len);
     p.push_str(name);
     if !labels.is_empty() {
         p.push('{');
@@ -415,11 +425,30 @@ fn render_prefix(name: &str, labels: &[String], values: &[String]) -> Box<str> {
             if i > 0 {
                 p.push(',');
             }
-            let _ = write!(p, "{l}=\"{}\"", escape_label(v));
+            p.push_str(l);
+            p.push_str("=\"");
+            push_escaped_label(&mut p, v.as_ref());
+            p.push('"');
         }
         p.push('}');
     }
     p.into_boxed_str()
+}
+
+/// Appends a label value, escaped for the exposition format.
+fn push_escaped_label(out: &mut String, s: &str) {
+    if !s.contains(['\\', '"', '\n']) {
+        out.push_str(s);
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
 }
 
 pub(crate) fn push_value(out: &mut String, v: f64) {
@@ -439,12 +468,9 @@ fn escape_help(s: &str) -> String {
 }
 
 pub(crate) fn escape_label(s: &str) -> String {
-    if !s.contains(['\\', '"', '\n']) {
-        return s.to_string();
-    }
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    let mut out = String::with_capacity(s.len());
+    push_escaped_label(&mut out, s);
+    out
 }
 
 /// Samples per chunk of a streamed scrape (about 1-2 MiB of text).
@@ -521,21 +547,21 @@ mod tests {
             vec!["instance".into()],
         )
         .unwrap();
-        r.set("node_up", vec!["n\"1".into()], 1.0, false).unwrap();
+        r.set("node_up", &["n\"1"], 1.0, false).unwrap();
         r.declare("x_total", Kind::Counter, "X", vec![]).unwrap();
-        r.set("x_total", vec![], 2.5, true).unwrap();
-        r.set("x_total", vec![], 2.5, true).unwrap();
+        r.set("x_total", &[] as &[&str], 2.5, true).unwrap();
+        r.set("x_total", &[] as &[&str], 2.5, true).unwrap();
         let text = r.render();
         assert_eq!(
             text,
             "# HELP node_up Node is up\n# TYPE node_up gauge\nnode_up{instance=\"n\\\"1\"} 1\n# HELP x_total X\n# TYPE x_total counter\nx_total 5\n"
         );
-        assert!(r.set("node_up", vec![], 1.0, false).is_err());
+        assert!(r.set("node_up", &[] as &[&str], 1.0, false).is_err());
         assert!(r.declare("bad name", Kind::Gauge, "", vec![]).is_err());
         assert!(r
             .declare("node_up", Kind::Counter, "", vec!["instance".into()])
             .is_err());
-        assert!(r.remove("node_up", &["n\"1".to_string()]));
+        assert!(r.remove("node_up", &["n\"1"]));
         assert_eq!(r.series_count(), 1);
     }
 
@@ -547,15 +573,14 @@ mod tests {
             r.declare(&name, Kind::Gauge, "F", vec!["i".into()])
                 .unwrap();
             for i in 0..(f * 7) {
-                r.set(&name, vec![i.to_string()], i as f64, false).unwrap();
+                r.set(&name, &[i.to_string()], i as f64, false).unwrap();
             }
         }
         // A family mixing single series and two blocks (one with an absent row).
         use super::block::ColumnInput;
         r.declare("b", Kind::Gauge, "B", vec!["i".into(), "k".into()])
             .unwrap();
-        r.set("b", vec!["x".into(), "single".into()], 1.0, false)
-            .unwrap();
+        r.set("b", &["x", "single"], 1.0, false).unwrap();
         let t = Arc::new(
             LabelTable::new(vec![(
                 "i".into(),
@@ -590,12 +615,12 @@ mod tests {
     fn handles_and_bulk_updates() {
         let r = MetricsRegistry::default();
         r.declare("t", Kind::Gauge, "T", vec!["n".into()]).unwrap();
-        let a = r.handle("t", vec!["a".into()]).unwrap();
-        let b = r.handle("t", vec!["b".into()]).unwrap();
-        assert_eq!(r.handle("t", vec!["a".into()]).unwrap(), a);
+        let a = r.handle("t", &["a"]).unwrap();
+        let b = r.handle("t", &["b"]).unwrap();
+        assert_eq!(r.handle("t", &["a"]).unwrap(), a);
         assert_eq!(r.set_many("t", [(a, 1.5), (b, 2.0), (99, 3.0)]).unwrap(), 2);
         assert!(r.render().ends_with("t{n=\"a\"} 1.5\nt{n=\"b\"} 2\n"));
-        assert!(r.remove("t", &["a".to_string()]));
+        assert!(r.remove("t", &["a"]));
         assert_eq!(
             r.set_many("t", [(a, 7.0), (b, 8.0)]).unwrap(),
             1,
@@ -603,12 +628,12 @@ mod tests {
         );
         assert!(!r.render().contains("n=\"a\""));
         assert_eq!(
-            r.handle("t", vec!["a".into()]).unwrap(),
+            r.handle("t", &["a"]).unwrap(),
             a,
             "re-adding keeps the handle"
         );
         assert!(r.render().contains("t{n=\"a\"} 0\n"));
-        r.remove("t", &["a".to_string()]);
+        r.remove("t", &["a"]);
         r.clear(Some("t"));
         assert_eq!(r.series_count(), 0);
         assert_eq!(r.render(), "# HELP t T\n# TYPE t gauge\n");

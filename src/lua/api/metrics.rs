@@ -82,9 +82,9 @@ fn declare(
                 .map_err(|e| errors::bad_argument(lua, &f, 3, e))?,
         };
         c.metrics
-            .declare(&name, kind, &help, labels)
+            .declare(&name, kind, &help, labels.clone())
             .map_err(|e| errors::bad_argument(lua, &f, 1, e))?;
-        family(lua, c.metrics.clone(), name)
+        family(lua, c.metrics.clone(), name, &labels)
     }
 }
 
@@ -96,21 +96,106 @@ fn clear(c: Rc<HostCtx>) -> impl Fn(&Lua, ()) -> mlua::Result<()> {
     }
 }
 
-fn family(lua: &Lua, reg: Arc<MetricsRegistry>, name: String) -> mlua::Result<Table> {
+/// The label names of one family, as Lua strings made once, so that reading a label
+/// table (`:series`, `:set`, ... once per sample) does not intern the names again.
+struct LabelNames {
+    names: Vec<String>,
+    keys: Vec<mlua::String>,
+}
+
+impl LabelNames {
+    fn new(lua: &Lua, names: &[String]) -> mlua::Result<Rc<Self>> {
+        Ok(Rc::new(LabelNames {
+            names: names.to_vec(),
+            keys: names
+                .iter()
+                .map(|n| lua.create_string(n))
+                .collect::<mlua::Result<_>>()?,
+        }))
+    }
+
+    /// The label values of `labels` (a table keyed by label name, or a list of values
+    /// in declaration order) as text; `method` names the call in errors.
+    fn read(
+        &self,
+        lua: &Lua,
+        method: &dyn Fn() -> String,
+        labels: &Value,
+    ) -> mlua::Result<Vec<String>> {
+        let t = match labels {
+            Value::Nil if self.names.is_empty() => return Ok(Vec::new()),
+            Value::Table(t) => t,
+            other => return Err(errors::type_error(lua, &method(), 1, "table", other)),
+        };
+        let n = t.raw_len();
+        if n > 0 {
+            return (1..=n)
+                .map(|i| Ok(label_text(lua, method, t, i)?.unwrap_or_default()))
+                .collect();
+        }
+        self.keys
+            .iter()
+            .zip(&self.names)
+            .map(|(k, name)| match label_text(lua, method, t, k)? {
+                Some(v) => Ok(v),
+                None => Err(errors::bad_argument(
+                    lua,
+                    &method(),
+                    1,
+                    format!("missing label '{name}'"),
+                )),
+            })
+            .collect()
+    }
+}
+
+/// `t[key]` as label text, None when it is nil. A string (or number) is read straight off
+/// the Lua stack, the common case, without taking a reference to the Lua value; anything
+/// else goes through [`label_value`].
+fn label_text(
+    lua: &Lua,
+    method: &dyn Fn() -> String,
+    t: &Table,
+    key: impl mlua::IntoLua + Copy,
+) -> mlua::Result<Option<String>> {
+    if let Ok(s) = t.raw_get::<Option<String>>(key) {
+        return Ok(s);
+    }
+    let v: Value = t.raw_get(key)?;
+    label_value(lua, &v).map(Some).ok_or_else(|| {
+        errors::bad_argument(
+            lua,
+            &method(),
+            1,
+            format!(
+                "label values must be strings, got {}",
+                errors::type_name(&v)
+            ),
+        )
+    })
+}
+
+fn family(
+    lua: &Lua,
+    reg: Arc<MetricsRegistry>,
+    name: String,
+    labels: &[String],
+) -> mlua::Result<Table> {
+    let names = LabelNames::new(lua, labels)?;
     let t = lua.create_table()?;
     t.set("name", name.as_str())?;
     for (method, add) in [("set", false), ("inc", true)] {
-        let (reg, name) = (reg.clone(), name.clone());
+        let (reg, name, names) = (reg.clone(), name.clone(), names.clone());
         t.set(
             method,
             lua.create_function(move |lua, (_self, labels, v): (Value, Value, Value)| {
-                let f = format!("{name}:{method}");
-                let values = label_values(lua, &reg, &name, &f, &labels)?;
+                let f = || format!("{name}:{method}");
+                let texts = names.read(lua, &f, &labels)?;
                 let v = match (&v, add) {
                     (Value::Nil, true) => 1.0,
-                    _ => arg_number(lua, &f, 2, &v)?,
+                    _ => arg_number(lua, &f(), 2, &v)?,
                 };
-                reg.set(&name, values, v, add)
+                reg.set(&name, &texts, v, add)
                     .map_err(|e| errors::misuse(lua, e))
             })?,
         )?;
@@ -119,13 +204,13 @@ fn family(lua: &Lua, reg: Arc<MetricsRegistry>, name: String) -> mlua::Result<Ta
         "block",
         super::metrics_bulk::block_method(lua, reg.clone(), name.clone())?,
     )?;
-    let (r, n) = (reg.clone(), name.clone());
+    let (r, n, ln) = (reg.clone(), name.clone(), names.clone());
     t.set(
         "series",
         lua.create_function(move |lua, (_self, labels): (Value, Value)| {
-            let f = format!("{n}:series");
-            let values = label_values(lua, &r, &n, &f, &labels)?;
-            let h = r.handle(&n, values).map_err(|e| errors::misuse(lua, e))?;
+            let f = || format!("{n}:series");
+            let texts = ln.read(lua, &f, &labels)?;
+            let h = r.handle(&n, &texts).map_err(|e| errors::misuse(lua, e))?;
             Ok(h as i64 + 1)
         })?,
     )?;
@@ -181,12 +266,13 @@ fn family(lua: &Lua, reg: Arc<MetricsRegistry>, name: String) -> mlua::Result<Ta
             r.set_many(&n, updates).map_err(|e| errors::misuse(lua, e))
         })?,
     )?;
-    let (r, n) = (reg.clone(), name.clone());
+    let (r, n, ln) = (reg.clone(), name.clone(), names);
     t.set(
         "remove",
         lua.create_function(move |lua, (_self, labels): (Value, Value)| {
-            let values = label_values(lua, &r, &n, &format!("{n}:remove"), &labels)?;
-            Ok(r.remove(&n, &values))
+            let f = || format!("{n}:remove");
+            let texts = ln.read(lua, &f, &labels)?;
+            Ok(r.remove(&n, &texts))
         })?,
     )?;
     t.set(
@@ -199,60 +285,19 @@ fn family(lua: &Lua, reg: Arc<MetricsRegistry>, name: String) -> mlua::Result<Ta
     Ok(t)
 }
 
-fn label_values(
-    lua: &Lua,
-    reg: &MetricsRegistry,
-    name: &str,
-    f: &str,
-    labels: &Value,
-) -> mlua::Result<Vec<String>> {
-    let names = reg.labels_of(name).unwrap_or_default();
-    let t = match labels {
-        Value::Nil if names.is_empty() => return Ok(Vec::new()),
-        other => arg_table(lua, f, 1, other)?,
-    };
-    let as_string = |v: Value| -> mlua::Result<String> {
-        label_value(&v).ok_or_else(|| {
-            errors::bad_argument(
-                lua,
-                f,
-                1,
-                format!(
-                    "label values must be strings, got {}",
-                    errors::type_name(&v)
-                ),
-            )
-        })
-    };
-    if t.raw_len() > 0 {
-        return t
-            .sequence_values::<Value>()
-            .map(|v| as_string(v?))
-            .collect();
+/// A label value as text: a string, or a number or boolean as Lua's `tostring` writes
+/// it; None for other types.
+pub fn label_value(lua: &Lua, v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.to_string_lossy()),
+        Value::Integer(_) | Value::Number(_) => lua
+            .coerce_string(v.clone())
+            .ok()
+            .flatten()
+            .map(|s| s.to_string_lossy()),
+        Value::Boolean(b) => Some(b.to_string()),
+        _ => None,
     }
-    names
-        .iter()
-        .map(|n| match t.get::<Value>(n.as_str())? {
-            Value::Nil => Err(errors::bad_argument(
-                lua,
-                f,
-                1,
-                format!("missing label '{n}'"),
-            )),
-            v => as_string(v),
-        })
-        .collect()
-}
-
-/// A label value: a string, or a number or boolean as text; None for other types.
-pub fn label_value(v: &Value) -> Option<String> {
-    Some(match v {
-        Value::String(s) => s.to_string_lossy(),
-        Value::Integer(i) => i.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::Boolean(b) => b.to_string(),
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
@@ -310,5 +355,55 @@ mod tests {
         assert!(err.contains("can only be called during setup"), "{err}");
         h.eval::<()>("rackscope.metrics.clear()").unwrap();
         assert_eq!(h.ctx.metrics.series_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn label_values_of_every_accepted_type() {
+        let h = TestHost::new(&[super::register]);
+        h.eval::<()>(
+            r#"
+            local g = rackscope.metrics.gauge("probe_kinds", "K", { "a", "b", "c" })
+            g:set({ a = "x\"y", b = 7, c = true }, 1)
+            g:set({ "p", 2.5, false }, 2)
+            assert(g:series({ a = "f", b = 2.0, c = "s" }) == 3)
+            g:set({ a = "bad\255", b = "1", c = "s" }, 4)
+            "#,
+        )
+        .unwrap();
+        let text = h.ctx.metrics.render();
+        assert!(
+            text.contains("probe_kinds{a=\"x\\\"y\",b=\"7\",c=\"true\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("probe_kinds{a=\"p\",b=\"2.5\",c=\"false\"} 2\n"),
+            "{text}"
+        );
+        // Numbers are written as Lua's tostring writes them.
+        assert!(
+            text.contains("probe_kinds{a=\"f\",b=\"2.0\",c=\"s\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("probe_kinds{a=\"bad\u{fffd}\",b=\"1\",c=\"s\"} 4\n"),
+            "{text}"
+        );
+        let err = h.error(
+            "rackscope.metrics.gauge('probe_kinds', 'K', { 'a', 'b', 'c' }):series({ a = 'x', b = {}, c = 'y' })",
+        );
+        assert!(
+            err.contains(
+                "bad argument #1 to 'probe_kinds:series' (label values must be strings, got table)"
+            ),
+            "{err}"
+        );
+        let err = h.error("rackscope.metrics.gauge('probe_kinds', 'K', { 'a', 'b', 'c' }):series({ a = 'x', c = 'y' })");
+        assert!(err.contains("missing label 'b'"), "{err}");
+        let err =
+            h.error("rackscope.metrics.gauge('probe_kinds', 'K', { 'a', 'b', 'c' }):set('x', 1)");
+        assert!(
+            err.contains("bad argument #1 to 'probe_kinds:set' (table expected, got string)"),
+            "{err}"
+        );
     }
 }

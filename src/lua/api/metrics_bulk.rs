@@ -82,7 +82,7 @@ fn read_columns(lua: &Lua, f: &str, t: &Table) -> mlua::Result<Vec<(String, Colu
                     }
                 }
             }
-            other => ColumnInput::Const(label_value(&other).ok_or_else(|| {
+            other => ColumnInput::Const(label_value(lua, &other).ok_or_else(|| {
                 errors::bad_argument(
                     lua,
                     f,
@@ -155,7 +155,7 @@ fn read_list(lua: &Lua, f: &str, name: &str, values: &Table) -> mlua::Result<Col
                 }
             }
             other => {
-                let text = label_value(other).ok_or_else(|| {
+                let text = label_value(lua, other).ok_or_else(|| {
                     errors::bad_argument(
                         lua,
                         f,
@@ -209,7 +209,7 @@ pub fn block_method(
         if !extras.is_nil() {
             for pair in arg_table(lua, &f, 2, &extras)?.pairs::<Value, Value>() {
                 let (k, v) = pair?;
-                match (&k, label_value(&v)) {
+                match (&k, label_value(lua, &v)) {
                     (Value::String(k), Some(v)) => ex.push((k.to_str()?.to_string(), v)),
                     _ => {
                         return Err(errors::bad_argument(
@@ -410,20 +410,12 @@ mod tests {
             "# HELP m M\n# TYPE m gauge\nm{node=\"a\",rack=\"r1\",mode=\"idle\"} 4\nm{node=\"c\",rack=\"r1\",mode=\"idle\"} 7\n"
         );
         // A single-series update reaches the block's row instead of making a duplicate.
-        reg.set(
-            "m",
-            vec!["c".into(), "r1".into(), "idle".into()],
-            8.0,
-            false,
-        )
-        .unwrap();
+        reg.set("m", &["c", "r1", "idle"], 8.0, false).unwrap();
         assert!(reg
             .render()
             .ends_with("m{node=\"c\",rack=\"r1\",mode=\"idle\"} 8\n"));
-        assert!(reg
-            .handle("m", vec!["a".into(), "r1".into(), "idle".into()])
-            .is_err());
-        assert!(reg.remove("m", &["a".into(), "r1".into(), "idle".into()]));
+        assert!(reg.handle("m", &["a", "r1", "idle"]).is_err());
+        assert!(reg.remove("m", &["a", "r1", "idle"]));
         assert_eq!(reg.series_count(), 1);
     }
 
