@@ -90,7 +90,14 @@ async fn two_replicas_lose_no_update_and_one_can_leave_a_plugin_off() {
     let api_c = Api::new(&c);
     let (_, listed) = api_c.get("/api/plugins").await;
     assert_eq!(listed, json!([]));
-    assert_eq!(api_c.post("/api/counter/inc", &json!({})).await.0, 404);
+    // An action on the plugin this replica leaves off is unavailable here, not unknown.
+    let (status, body) = api_c.post("/api/counter/inc", &json!({})).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        body["detail"],
+        "Plugin 'counter' is left off on this server (--without-plugin)"
+    );
+    assert_eq!(api_c.get("/api/counter/version").await.0, 404);
     assert!(c.log().contains("left off on this replica"));
     assert_eq!(api_b.get("/api/plugins").await.1[0]["plugin_id"], "counter");
 }

@@ -1356,3 +1356,28 @@ async fn a_simulator_that_cannot_listen_is_not_running() {
     assert!(b["detail"].as_str().unwrap().contains("is not open"), "{b}");
     drop(taken);
 }
+
+#[tokio::test]
+async fn a_disabled_simulator_refuses_a_restart_with_503() {
+    // Decision D4: restart answers 503 when the simulator is not enabled; reads of a
+    // plugin that is not registered are 404, as in the reference.
+    let (cd, _) = sim_config(BASE);
+    cd.edit_app_yaml(|d| d["plugins"] = json!({"simulator": {"enabled": false}}));
+    let server = TestServer::start(&cd.app_yaml());
+    let api = Api::new(&server);
+    let (s, b) = api.post("/api/simulator/restart", &json!({})).await;
+    assert_eq!(s, 503, "{b}");
+    assert_eq!(b, json!({"detail": "Plugin 'simulator' is not enabled"}));
+    let (s, b) = api.get("/api/simulator/status").await;
+    assert_eq!((s, b), (404, json!({"detail": "Not Found"})));
+    // A path under no plugin folder stays a plain 404.
+    let (s, _) = api.post("/api/nothing-here/restart", &json!({})).await;
+    assert_eq!(s, 404);
+    // Enabled again (by a config edit), the restart is taken.
+    cd.edit_app_yaml(|d| d["plugins"] = json!({"simulator": {"enabled": true}}));
+    assert_eq!(api.post("/api/system/restart", &json!({})).await.0, 200);
+    eventually("the simulator ticking", 30, || async {
+        api.post("/api/simulator/restart", &json!({})).await.0 == 200
+    })
+    .await;
+}

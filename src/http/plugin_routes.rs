@@ -211,7 +211,16 @@ async fn dispatch_inner(app: App, req: Request) -> ApiResult<Response> {
             )
                 .into_response())
         }
-        Err(false) => return Err(ApiError::NotFound("Not Found".into())),
+        // An action on a plugin that is off cannot be carried out (503, decision D4); a
+        // read finds nothing, as for any unknown path.
+        Err(false) => {
+            if !matches!(method, Method::GET | Method::HEAD) {
+                if let Some(detail) = app.plugins.not_running(&app.state, &path) {
+                    return Err(ApiError::Unavailable(detail));
+                }
+            }
+            return Err(ApiError::NotFound("Not Found".into()));
+        }
     };
     if matches!(method, Method::GET | Method::HEAD) {
         // An answer the plugin published ahead: served here, without calling the plugin.

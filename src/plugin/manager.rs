@@ -235,6 +235,31 @@ impl PluginManager {
         }
     }
 
+    /// Why a request for `path` finds no plugin route, when the path is under
+    /// `/api/<folder>/` of a plugin folder that is present but has no running instance:
+    /// disabled in app.yaml, left off on this process, or never loaded. None when that
+    /// folder's plugin runs (a plain 404) or the path names no plugin folder.
+    pub fn not_running(&self, state: &AppState, path: &str) -> Option<String> {
+        let folder = path.strip_prefix("/api/")?.split('/').next()?;
+        if !is_safe_id(folder) || !code_root(state).join(folder).join("init.lua").is_file() {
+            return None;
+        }
+        let set = self.current();
+        if set
+            .slot_by_folder(folder)
+            .is_some_and(|s| s.handle.is_some())
+        {
+            return None;
+        }
+        Some(if self.inner.without.contains(folder) {
+            format!("Plugin '{folder}' is left off on this server (--without-plugin)")
+        } else if state.snapshot().config.plugin_enabled(folder) {
+            format!("Plugin '{folder}' is not running (see GET /api/plugins/{folder})")
+        } else {
+            format!("Plugin '{folder}' is not enabled")
+        })
+    }
+
     /// The config file of the plugin in `folder`: the one its running instance uses, else
     /// the default location.
     pub fn config_path_of(&self, state: &AppState, folder: &str) -> PathBuf {
