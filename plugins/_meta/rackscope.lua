@@ -254,7 +254,8 @@ function rackscope.spawn(fn) end
 ---Calls `fn()` unless a call with the same `key` is already running in this plugin; then
 ---waits for that one and returns its results (or raises its error). Concurrent requests
 ---on a cold cache thus share one query and one computation. If the running call is
----cancelled (its client went away), a waiter runs `fn` itself.
+---cancelled (its client went away), a waiter runs `fn` itself. Calling it for the same
+---`key` from inside `fn` raises (it would wait for itself).
 ---
 ---```lua
 ---local state = rackscope.single_flight("state", function() return compute(fetch()) end)

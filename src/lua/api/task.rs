@@ -36,6 +36,9 @@ struct Flight {
     outcome: RefCell<Option<Outcome>>,
     /// True when the call was dropped without an outcome: a waiter takes over.
     abandoned: std::cell::Cell<bool>,
+    /// The coroutine running `fn`: a call for the same key from inside it would wait for
+    /// itself, and raises instead.
+    leader: std::cell::Cell<usize>,
     done: Notify,
 }
 
@@ -72,7 +75,7 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
                 let Value::Function(f) = f else {
                     return Err(errors::type_error(&lua, F, 2, "function", &f));
                 };
-                single_flight(&flights, key, f).await
+                single_flight(&lua, &flights, key, f).await
             }
         })?,
     )
@@ -111,12 +114,26 @@ impl Drop for Lead {
     }
 }
 
-async fn single_flight(flights: &Flights, key: String, f: Function) -> mlua::Result<MultiValue> {
+async fn single_flight(
+    lua: &Lua,
+    flights: &Flights,
+    key: String,
+    f: Function,
+) -> mlua::Result<MultiValue> {
     loop {
         let running = flights.borrow().get(&key).cloned();
         let Some(flight) = running else {
             break;
         };
+        if flight.leader.get() == lua.current_thread().to_pointer() as usize {
+            return Err(errors::misuse(
+                lua,
+                format!(
+                    "rackscope.single_flight('{key}') called from inside the function it is \
+                     running for that key: it would wait for itself"
+                ),
+            ));
+        }
         // Registered before the check below, so a notification in between is not lost.
         let done = flight.done.notified();
         let ready = flight.outcome.borrow().clone();
@@ -139,10 +156,12 @@ async fn single_flight(flights: &Flights, key: String, f: Function) -> mlua::Res
         key,
         flight: flight.clone(),
     };
-    let outcome: Outcome = f
-        .call_async::<MultiValue>(())
-        .await
-        .map(|v| v.into_iter().collect());
+    let thread = lua.create_thread(f)?;
+    flight.leader.set(thread.to_pointer() as usize);
+    let outcome: Outcome = match thread.into_async::<MultiValue>(()) {
+        Ok(call) => call.await.map(|v| v.into_iter().collect()),
+        Err(e) => Err(e),
+    };
     // A leader stopped by its own caller (cancelled, or out of its instruction budget) has
     // no result for the others: the call counts as abandoned, and a waiter runs `fn`
     // itself with its own budget, instead of every waiter failing with the leader's stop.
@@ -177,7 +196,7 @@ mod tests {
                     let Value::Function(f) = f else {
                         return Err(mlua::Error::runtime("function expected"));
                     };
-                    single_flight(&flights, key, f).await
+                    single_flight(&lua, &flights, key, f).await
                 }
             })
             .unwrap();
@@ -243,6 +262,35 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!((a, b), (1, 2));
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_call_for_its_own_key_from_inside_fn_raises_at_once() {
+        with_lua(|lua| async move {
+            let f: Function = lua
+                .load(
+                    "function() return single_flight('k', function() \
+                       local ok, e = pcall(single_flight, 'k', function() return 1 end) \
+                       return ok, tostring(e) end) end",
+                )
+                .eval()
+                .unwrap();
+            let call = f.call_async::<(bool, String)>(());
+            let (ok, err) = tokio::time::timeout(std::time::Duration::from_secs(5), call)
+                .await
+                .expect("the nested call raised instead of waiting")
+                .unwrap();
+            assert!(!ok);
+            assert!(err.contains("called from inside the function it is running for that key"), "{err}");
+            // Another key inside fn is fine.
+            let v: i64 = lua
+                .load("return single_flight('a', function() return single_flight('b', function() return 7 end) end)")
+                .eval_async()
+                .await
+                .unwrap();
+            assert_eq!(v, 7);
         })
         .await;
     }
