@@ -187,11 +187,6 @@ impl MetricsRegistry {
         Ok(())
     }
 
-    /// The label names of a family.
-    pub fn labels_of(&self, name: &str) -> Option<Vec<String>> {
-        self.families.read().get(name).map(|f| f.labels.clone())
-    }
-
     /// Sets (or, with `add`, increments) one series, creating it if needed.
     pub fn set<S: AsRef<str>>(
         &self,
