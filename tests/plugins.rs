@@ -1033,7 +1033,7 @@ return {{
     let api = Api::new(&server);
     let url = format!("http://127.0.0.1:{port}/metrics");
     let mut text = String::new();
-    for _ in 0..100 {
+    for _ in 0..200 {
         if let Ok(r) = reqwest::get(&url).await {
             text = r.text().await.unwrap_or_default();
         }
@@ -1042,7 +1042,13 @@ return {{
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(text.starts_with("# HELP bulk_value Bulk values\n# TYPE bulk_value gauge\n"));
+    assert!(
+        text.starts_with("# HELP bulk_value Bulk values\n# TYPE bulk_value gauge\n"),
+        "scrape of {url}: {:?}\nplugin: {}\nserver log:\n{}",
+        text.get(..text.len().min(300)),
+        api.get("/api/plugins/bulk").await.1,
+        server.log()
+    );
     assert_eq!(
         text.lines()
             .filter(|l| l.starts_with("bulk_value{"))
@@ -1092,6 +1098,60 @@ return {{
     })
     .await;
     assert_eq!(api.get("/api/plugins/bulk").await.1["error"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_taken_metrics_address_is_retried_until_it_is_free() {
+    // Another process holds the address (an old server still stopping, say): the plugin
+    // runs, reports no listener, and gets its address as soon as it is released.
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = holder.local_addr().unwrap();
+    let source = format!(
+        r#"
+return {{
+  id = "late", name = "Late",
+  setup = function()
+    rackscope.metrics.serve("{addr}")
+    rackscope.metrics.gauge("late_up", "Up", {{}}):set({{}}, 1)
+    rackscope.route("GET", "/api/late/listening", function()
+      return {{ listening = rackscope.metrics.listening() or false }}
+    end)
+  end,
+}}
+"#
+    );
+    let cd = config_with(&[("late", &source)]);
+    let server = TestServer::start(&cd.app_yaml());
+    let api = Api::new(&server);
+    eventually("the plugin answers", || async {
+        api.get("/api/late/listening").await.0 == 200
+    })
+    .await;
+    assert_eq!(
+        api.get("/api/late/listening").await.1,
+        json!({"listening": false}),
+        "{}",
+        server.log()
+    );
+    eventually("the bind failure is logged", || async {
+        server
+            .log()
+            .contains("cannot open metrics listener; trying again")
+    })
+    .await;
+
+    drop(holder);
+    eventually("the listener opens once the address is free", || async {
+        api.get("/api/late/listening").await.1 == json!({"listening": addr.to_string()})
+    })
+    .await;
+    let text = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("late_up 1\n"), "{text}");
 }
 
 #[tokio::test]

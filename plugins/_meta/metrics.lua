@@ -127,6 +127,7 @@ function Block:size() end
 rackscope.metrics = {}
 
 ---Asks the host to serve this plugin's metrics at `http://<addr>/metrics` (only during setup).
+---While the address is taken by another process, the host tries again every second.
 ---
 ---```lua
 ---rackscope.metrics.serve("127.0.0.1:9000")
@@ -176,6 +177,6 @@ function rackscope.metrics.clear() end
 function rackscope.metrics.label_table(columns) end
 
 ---The address of this plugin's open scrape listener ("127.0.0.1:9000"), or nil: none
----asked for, not open yet (during setup), or it could not be bound.
+---asked for, not open yet (during setup), or its address is taken (tried again every second).
 ---@return string|nil
 function rackscope.metrics.listening() end

@@ -494,11 +494,11 @@ fn chunks(
 }
 
 /// Serves `/metrics` for whatever registry `current` returns at scrape time, until the
-/// returned task is aborted.
-pub fn serve(
+/// future is dropped (the task running it aborted).
+pub async fn serve(
     listener: tokio::net::TcpListener,
     current: Arc<dyn Fn() -> Option<Arc<MetricsRegistry>> + Send + Sync>,
-) -> tokio::task::JoinHandle<()> {
+) {
     use axum::http::header;
     use axum::response::IntoResponse;
     let app = axum::Router::new().route(
@@ -521,11 +521,9 @@ pub fn serve(
             }
         }),
     );
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::warn!(error = %e, "metrics listener stopped");
-        }
-    })
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::warn!(error = %e, "metrics listener stopped");
+    }
 }
 
 #[cfg(test)]

@@ -162,9 +162,19 @@ struct Inner {
     /// replica runs the plugins with timers and listeners; see docs/deployment.md).
     without: BTreeSet<String>,
     /// Scrape listeners by plugin folder. A std mutex: never held across an await.
-    listeners:
-        parking_lot::Mutex<HashMap<String, (std::net::SocketAddr, tokio::task::JoinHandle<()>)>>,
+    listeners: parking_lot::Mutex<HashMap<String, Listener>>,
 }
+
+/// A plugin's scrape listener: the address it asked for, whether it is bound yet, and the
+/// task that binds it (retrying while the address is taken) and then serves it.
+struct Listener {
+    addr: std::net::SocketAddr,
+    open: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// How often a scrape listener whose address is taken tries again.
+const LISTENER_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Why `POST /api/plugins/{id}/config` did not apply.
 #[derive(Debug, thiserror::Error)]
@@ -490,8 +500,8 @@ impl PluginManager {
             h.shutdown_within(SHUTDOWN_DRAIN);
         }
         self.inner.set.store(Arc::new(PluginSet::default()));
-        for (_, (_, task)) in self.inner.listeners.lock().drain() {
-            task.abort();
+        for (_, l) in self.inner.listeners.lock().drain() {
+            l.task.abort();
         }
         let all = futures::future::join_all(handles.iter().map(|h| h.stopped()));
         if tokio::time::timeout(SHUTDOWN_LIMIT, all).await.is_err() {
@@ -580,44 +590,30 @@ impl PluginManager {
         let Some(h) = &slot.handle else { return };
         let mut listeners = self.inner.listeners.lock();
         match (h.metrics_listen, listeners.get(&slot.folder)) {
-            (Some(addr), Some((cur, _))) if *cur == addr => {}
+            (Some(addr), Some(cur)) if cur.addr == addr => {}
             (Some(addr), _) => {
-                if let Some((_, task)) = listeners.remove(&slot.folder) {
-                    task.abort();
+                if let Some(old) = listeners.remove(&slot.folder) {
+                    old.task.abort();
                 }
-                let std_listener = match std::net::TcpListener::bind(addr) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        tracing::error!(plugin = %h.meta.id, %addr, error = %e, "cannot open metrics listener");
-                        return;
-                    }
-                };
-                let listener = match std_listener
-                    .set_nonblocking(true)
-                    .and_then(|_| tokio::net::TcpListener::from_std(std_listener))
-                {
-                    Ok(l) => l,
-                    Err(e) => {
-                        tracing::error!(plugin = %h.meta.id, %addr, error = %e, "cannot open metrics listener");
-                        return;
-                    }
-                };
                 let me = self.clone();
                 let folder = slot.folder.clone();
-                let task = metrics::serve(
-                    listener,
-                    Arc::new(move || {
-                        me.current()
-                            .slot_by_folder(&folder)
-                            .and_then(|s| s.handle.as_ref().map(|h| h.metrics.clone()))
-                    }),
-                );
-                tracing::info!(plugin = %h.meta.id, %addr, "metrics listener open");
-                listeners.insert(slot.folder.clone(), (addr, task));
+                let current = Arc::new(move || {
+                    me.current()
+                        .slot_by_folder(&folder)
+                        .and_then(|s| s.handle.as_ref().map(|h| h.metrics.clone()))
+                });
+                let open = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let task = tokio::spawn(bind_and_serve(
+                    h.meta.id.clone(),
+                    addr,
+                    open.clone(),
+                    current,
+                ));
+                listeners.insert(slot.folder.clone(), Listener { addr, open, task });
             }
             (None, Some(_)) => {
-                if let Some((_, task)) = listeners.remove(&slot.folder) {
-                    task.abort();
+                if let Some(old) = listeners.remove(&slot.folder) {
+                    old.task.abort();
                 }
             }
             (None, None) => {}
@@ -625,8 +621,8 @@ impl PluginManager {
     }
 
     fn stop_listener(&self, folder: &str) {
-        if let Some((_, task)) = self.inner.listeners.lock().remove(folder) {
-            task.abort();
+        if let Some(l) = self.inner.listeners.lock().remove(folder) {
+            l.task.abort();
         }
     }
 }
@@ -647,8 +643,44 @@ impl PluginRuntime for PluginManager {
     }
 
     fn listener_addr(&self, folder: &str) -> Option<std::net::SocketAddr> {
-        self.inner.listeners.lock().get(folder).map(|(a, _)| *a)
+        self.inner
+            .listeners
+            .lock()
+            .get(folder)
+            .filter(|l| l.open.load(Ordering::SeqCst))
+            .map(|l| l.addr)
     }
+}
+
+/// Binds a plugin's scrape listener and serves it. An address that is taken (another
+/// process still holds it, say, during a restart) is logged once and tried again every
+/// [`LISTENER_RETRY`], until it is free or the plugin stops asking for it.
+async fn bind_and_serve(
+    plugin: String,
+    addr: std::net::SocketAddr,
+    open: Arc<std::sync::atomic::AtomicBool>,
+    current: Arc<dyn Fn() -> Option<Arc<crate::metrics::MetricsRegistry>> + Send + Sync>,
+) {
+    let mut attempts = 0u32;
+    let listener = loop {
+        attempts += 1;
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => break l,
+            Err(e) => {
+                if attempts == 1 {
+                    tracing::error!(%plugin, %addr, error = %e, "cannot open metrics listener; trying again every {} s", LISTENER_RETRY.as_secs());
+                }
+                tokio::time::sleep(LISTENER_RETRY).await;
+            }
+        }
+    };
+    open.store(true, Ordering::SeqCst);
+    if attempts > 1 {
+        tracing::info!(%plugin, %addr, attempts, "metrics listener open");
+    } else {
+        tracing::info!(%plugin, %addr, "metrics listener open");
+    }
+    metrics::serve(listener, current).await;
 }
 
 /// A failed reload keeps the old handle and records the error.

@@ -8,7 +8,7 @@
 //! [`RealPrometheus::wait_for_query`] at least 15 s.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -53,7 +53,7 @@ impl RealPrometheus {
             .prefix("rackscope-prom-")
             .tempdir()
             .map_err(|e| format!("temp dir: {e}"))?;
-        let port = free_port();
+        let port = super::server::free_port();
         let config = dir.path().join("prometheus.yml");
         std::fs::write(&config, config_yaml(port, scrape_targets))
             .map_err(|e| format!("writing {}: {e}", config.display()))?;
@@ -173,11 +173,6 @@ fn find_binary() -> PathBuf {
         panic!("these tests need a real Prometheus, and no `prometheus` binary was found; {INSTALL_HINT} (scripts/prometheus.sh installs it too)");
     }
     binary
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
 }
 
 fn config_yaml(port: u16, targets: &[String]) -> String {

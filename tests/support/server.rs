@@ -84,8 +84,31 @@ pub struct TestServer {
     _log_dir: tempfile::TempDir,
 }
 
-/// A free loopback port (bound then released; the window for a race is tiny).
+/// A free loopback port (bound then released), for a server or listener a test starts.
+///
+/// Taken below the kernel's ephemeral range when there is room: ports from that range are
+/// also handed to every outgoing connection the tests make, and one could take the port
+/// between this check and the server's bind. Above it, only another test picking the same
+/// random port could.
 pub fn free_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let ephemeral_low = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(0);
+    const LOW: u16 = 10_000;
+    if ephemeral_low > LOW + 2_000 {
+        let seed = std::collections::hash_map::RandomState::new();
+        for _ in 0..100 {
+            let mut h = seed.build_hasher();
+            h.write_u64(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            let port = LOW + (h.finish() % u64::from(ephemeral_low - LOW)) as u16;
+            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return port;
+            }
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
