@@ -1177,6 +1177,30 @@ async fn expired_answers_are_served_while_one_background_refresh_runs() {
     );
 }
 
+#[tokio::test]
+async fn an_answer_without_nodes_is_not_kept_for_the_whole_ttl() {
+    // A fresh start: Prometheus has not scraped any Slurm series yet. The empty answer
+    // must not stand for the 10 minutes of the TTL once the data is there.
+    let config = "cache_ttl_seconds: 600\nstale_seconds: 600\n";
+    let env = Env::start(Some(&sim_exposition(&[])), &[("config.yml", config)], &[]).await;
+    let s = env.get_ok("/api/slurm/summary").await;
+    assert_eq!(s["total_nodes"], 0, "{s}");
+    env.serve(&sim_exposition(&[("cn0001", "all", &["idle"])]))
+        .await;
+    let s = env
+        .until("/api/slurm/summary", |_, b| b["total_nodes"] == 1)
+        .await;
+    assert_eq!(s["by_status"], json!({"idle": 1}));
+    // With data, the TTL holds again: new data is not picked up within it.
+    env.serve(&sim_exposition(&[("cn0001", "all", &["down"])]))
+        .await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        env.get_ok("/api/slurm/summary").await["by_status"],
+        json!({"idle": 1})
+    );
+}
+
 /// The whole chain with the simulator plugin: a node forced down through a simulator
 /// override shows as down/CRIT in /nodes, the summary and the partition counts.
 #[tokio::test]

@@ -16,7 +16,8 @@ local M = {}
 M.__index = M
 
 -- `load(key)` computes the value (it may wait on Prometheus and may raise); it returns
--- the value and optionally the time the data was taken (default: now).
+-- the value, optionally the time the data was taken (default: now), and optionally a
+-- TTL for this value only, shorter than the cache's (an answer worth retrying soon).
 function M.new(load, ttl, stale)
   return setmetatable({ load_fn = load, ttl = ttl, stale = stale or 0, entries = {} }, M)
 end
@@ -28,8 +29,8 @@ end
 -- Computes `key` now (shared with concurrent callers) and stores it.
 function M:refresh(key)
   return rackscope.single_flight("cache\0" .. key, function()
-    local value, at = self.load_fn(key)
-    self.entries[key] = { value = value, at = at or rackscope.now() }
+    local value, at, ttl = self.load_fn(key)
+    self.entries[key] = { value = value, at = at or rackscope.now(), ttl = ttl }
     return value
   end)
 end
@@ -39,8 +40,9 @@ function M:get(key)
   if e then
     local now = rackscope.now()
     local age = now - e.at
-    if age < self.ttl then return e.value end
-    if age < self.ttl + self.stale then
+    local ttl = math.min(e.ttl or self.ttl, self.ttl)
+    if age < ttl then return e.value end
+    if age < ttl + self.stale then
       if not e.refreshing and now >= (e.retry_at or 0) then
         e.refreshing = true
         rackscope.spawn(function()
