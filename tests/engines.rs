@@ -22,7 +22,6 @@ fn now() -> f64 {
         .as_secs_f64()
 }
 
-/// `vector(1) or vector(1) or ...`: about 65 KB of PromQL.
 /// A ~65 KB query that is cheap to evaluate (a long `or` chain of `vector(1)` takes
 /// Prometheus seconds to evaluate: it is quadratic). One series in the answer.
 fn long_query() -> String {

@@ -493,12 +493,13 @@ fn chunks(
     })
 }
 
+/// Where a scrape listener finds the registry to serve: asked at each scrape, so a
+/// reload's new registry is served from the moment it is swapped in.
+pub type CurrentRegistry = Arc<dyn Fn() -> Option<Arc<MetricsRegistry>> + Send + Sync>;
+
 /// Serves `/metrics` for whatever registry `current` returns at scrape time, until the
 /// future is dropped (the task running it aborted).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    current: Arc<dyn Fn() -> Option<Arc<MetricsRegistry>> + Send + Sync>,
-) {
+pub async fn serve(listener: tokio::net::TcpListener, current: CurrentRegistry) {
     use axum::http::header;
     use axum::response::IntoResponse;
     let app = axum::Router::new().route(

@@ -597,7 +597,7 @@ impl PluginManager {
                 }
                 let me = self.clone();
                 let folder = slot.folder.clone();
-                let current = Arc::new(move || {
+                let current: metrics::CurrentRegistry = Arc::new(move || {
                     me.current()
                         .slot_by_folder(&folder)
                         .and_then(|s| s.handle.as_ref().map(|h| h.metrics.clone()))
@@ -659,7 +659,7 @@ async fn bind_and_serve(
     plugin: String,
     addr: std::net::SocketAddr,
     open: Arc<std::sync::atomic::AtomicBool>,
-    current: Arc<dyn Fn() -> Option<Arc<crate::metrics::MetricsRegistry>> + Send + Sync>,
+    current: metrics::CurrentRegistry,
 ) {
     let mut attempts = 0u32;
     let listener = loop {
@@ -675,11 +675,7 @@ async fn bind_and_serve(
         }
     };
     open.store(true, Ordering::SeqCst);
-    if attempts > 1 {
-        tracing::info!(%plugin, %addr, attempts, "metrics listener open");
-    } else {
-        tracing::info!(%plugin, %addr, "metrics listener open");
-    }
+    tracing::info!(%plugin, %addr, attempts, "metrics listener open");
     metrics::serve(listener, current).await;
 }
 

@@ -92,18 +92,18 @@ pub struct TestServer {
 /// random port could.
 pub fn free_port() -> u16 {
     use std::hash::{BuildHasher, Hasher};
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let ephemeral_low = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
         .unwrap_or(0);
     const LOW: u16 = 10_000;
     if ephemeral_low > LOW + 2_000 {
-        let seed = std::collections::hash_map::RandomState::new();
         for _ in 0..100 {
-            let mut h = seed.build_hasher();
-            h.write_u64(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-            let port = LOW + (h.finish() % u64::from(ephemeral_low - LOW)) as u16;
+            // Each RandomState has new keys: a fresh random number per call.
+            let random = std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish();
+            let port = LOW + (random % u64::from(ephemeral_low - LOW)) as u16;
             if TcpListener::bind(("127.0.0.1", port)).is_ok() {
                 return port;
             }

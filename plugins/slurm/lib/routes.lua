@@ -139,16 +139,22 @@ local function build(data, index)
   return st
 end
 
--- How long an answer without any node row is kept (seconds), whatever the TTL.
+-- How long an answer without any node row is kept (seconds), whatever the TTL: Prometheus
+-- has not scraped the exporter yet (a fresh start), or the metric is wrong.
 local EMPTY_TTL = 5
+
+-- A TTL shorter than the cache's for the answers of `st`, or nil (the cache's).
+local function short_ttl(st)
+  return st.data.count == 0 and EMPTY_TTL or nil
+end
 
 -- The global answers are published: until they expire, the server answers
 -- GET /api/slurm/summary, /partitions and /nodes itself, without a call into this plugin
 -- (so requests never wait behind a refresh). `at` is when the data was taken: they expire
 -- with the cache's TTL, then requests reach the handlers again, which serve the cached
 -- answer and start the refresh that publishes the next ones.
-local function publish_globals(st, at, ttl)
-  ttl = math.min(ttl or S.cache.ttl, S.cache.ttl) - (rackscope.now() - at)
+local function publish_globals(st, at)
+  local ttl = math.min(short_ttl(st) or S.cache.ttl, S.cache.ttl) - (rackscope.now() - at)
   if ttl <= 0 then return end
   for path, view in pairs({ summary = "summary", partitions = "partitions", nodes = "node_list" }) do
     rackscope.publish("/api/slurm/" .. path, st:answer(view, nil), ttl)
@@ -166,14 +172,11 @@ local function fetch(query)
   local index = current_topo()
   local t2 = rackscope.now()
   local st = build(data, index)
-  -- No node at all: Prometheus has not scraped the exporter yet (a fresh start), or the
-  -- metric is wrong. Asked again soon rather than kept for the whole TTL.
-  local ttl = data.count == 0 and EMPTY_TTL or nil
-  publish_globals(st, at, ttl)
+  publish_globals(st, at)
   local t3 = rackscope.now()
   rackscope.log.debug(("node state refreshed: %d rows, %d nodes; query %.0f ms, topology %.0f ms, state and answers %.0f ms")
     :format(data.count, #st.names, (at - t0) * 1000, (t2 - at) * 1000, (t3 - t2) * 1000))
-  return st, at, ttl
+  return st, at, short_ttl(st)
 end
 
 -- The node state for the current Prometheus answer and mapping.
@@ -186,8 +189,7 @@ local function current_state()
     if cur.mapping_version == S.mapping_version then return cur end
     local new = build(cur.data, current_topo())
     S.cache:replace(S.query, cur, new)
-    publish_globals(new, S.cache:taken_at(S.query) or rackscope.now(),
-      cur.data.count == 0 and EMPTY_TTL or nil)
+    publish_globals(new, S.cache:taken_at(S.query) or rackscope.now())
     return new
   end)
 end
