@@ -1219,3 +1219,77 @@ return {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_plugin_that_cannot_load_serves_its_fallback_until_it_does() {
+    // `setup` fails while the config lacks `ready`; `on_load_error` registers a status
+    // route that says why, with a setting read from the raw config.
+    const SRC: &str = r#"
+return {
+  id = "probe",
+  name = "Probe",
+  setup = function(cfg)
+    if not cfg.ready then error("not ready yet", 0) end
+    rackscope.route("GET", "/api/probe/status", function() return { running = true } end)
+  end,
+  on_load_error = function(err, cfg)
+    rackscope.route("GET", "/api/probe/status", function()
+      return { running = false, error = err, colour = cfg and cfg.colour or rackscope.null }
+    end)
+  end,
+}"#;
+    let cd = config_with(&[
+        ("probe", SRC),
+        (
+            "plain",
+            "return { id = 'plain', setup = function() error('no', 0) end }",
+        ),
+    ]);
+    let file = cd.root().join("config/plugins/probe/config.yml");
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
+    fs::write(&file, "colour: blue\n").unwrap();
+    let server = TestServer::start(&cd.app_yaml());
+    let api = Api::new(&server);
+    let (s, b) = api.get("/api/probe/status").await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b,
+        json!({"running": false, "error": "not ready yet", "colour": "blue"})
+    );
+    let (_, p) = api.get("/api/plugins/probe").await;
+    assert_eq!(
+        (p["running"].clone(), p["plugin_name"].clone()),
+        (json!(false), json!("Probe"))
+    );
+    assert!(
+        p["error"].as_str().unwrap().contains("not ready yet"),
+        "{p}"
+    );
+    // Without on_load_error there is nothing to serve: a plain 404.
+    assert_eq!(api.get("/api/plain/status").await.0, 404);
+    // Fixed through the API: the config is tried first, then the plugin replaces its fallback.
+    let (s, b) = api
+        .post(
+            "/api/plugins/probe/config",
+            &json!({"config": {"ready": true}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        api.get("/api/probe/status").await.1,
+        json!({"running": true})
+    );
+    assert_eq!(api.get("/api/plugins/probe").await.1["running"], true);
+    // Broken again on disk: the running instance keeps serving (no fallback beside it).
+    fs::write(&file, "colour: red\n").unwrap();
+    eventually("the failed reload reported", || async {
+        api.get("/api/plugins/probe").await.1["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not ready yet"))
+    })
+    .await;
+    assert_eq!(
+        api.get("/api/probe/status").await.1,
+        json!({"running": true})
+    );
+}

@@ -221,8 +221,8 @@ async fn every_endpoint_and_every_error() {
     // Status, metrics, plugin, menu, config.
     let (s, status) = api.get("/api/simulator/status").await;
     assert_eq!(s, 200);
-    // The contract's keys, plus the tick number and duration (and never the reference's
-    // scenario or scale_factor).
+    // The contract's keys, plus the tick number and duration, the load error and the
+    // catalogs (and never the reference's scenario or scale_factor).
     let mut keys: Vec<&str> = status
         .as_object()
         .unwrap()
@@ -233,8 +233,10 @@ async fn every_endpoint_and_every_error() {
     assert_eq!(
         keys,
         [
+            "catalogs",
             "changes_per_hour",
             "endpoint",
+            "error",
             "incident_mode",
             "last_tick_seconds",
             "overrides_count",
@@ -242,6 +244,14 @@ async fn every_endpoint_and_every_error() {
             "tick",
             "update_interval"
         ]
+    );
+    assert_eq!(status["error"], Value::Null);
+    assert_eq!(
+        status["catalogs"],
+        json!([
+            {"id": "primary", "path": "metrics/metrics_full.yaml", "source": "config"},
+            {"id": "metrics/metrics_slurm.yaml", "path": "metrics/metrics_slurm.yaml", "source": "config"},
+        ])
     );
     assert!(status["tick"].as_u64().unwrap() >= 1);
     assert!(status["last_tick_seconds"].as_f64().unwrap() > 0.0);

@@ -1084,13 +1084,21 @@ async fn config_is_validated_and_writes_need_the_admin_check() {
         assert_eq!(status, 422, "{bad}: {b}");
         assert!(b["detail"].as_str().unwrap().contains(why), "{b}");
     }
-    // No catalog folder: an empty catalog, not an error (and the default file list is
-    // not a problem to report).
+    // No catalog folder: the catalog the plugin ships (plugins/slurm/catalogs/metrics.yaml),
+    // with nothing to report.
     let cat = env.get_ok("/api/slurm/metrics/catalog").await;
+    assert_eq!(cat["available_files"], json!([]));
     assert_eq!(
-        cat,
-        json!({"metrics": [], "available_files": [],
-               "loaded_files": [{"id": "metrics", "path": "metrics/metrics.yaml", "enabled": true}]})
+        cat["loaded_files"],
+        json!([{"id": "metrics", "path": "metrics/metrics.yaml", "enabled": true}])
+    );
+    assert!(
+        cat["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == "slurm_nodes_total"),
+        "{cat}"
     );
     let (_, meta) = env.api.get("/api/plugins/workload-slurm").await;
     assert_eq!(meta["warnings"], json!({}));

@@ -41,6 +41,17 @@ function rackscope.fs.exists(path) end
 ---@return string|nil err
 function rackscope.fs.list(path) end
 
+---Reads a whole text file the plugin ships in its code folder (`rackscope.plugin.code_dir`),
+---such as its default catalogs. Read-only; paths are relative to the code folder.
+---
+---```lua
+---local text = rackscope.fs.read("catalog.yaml") or rackscope.fs.read_bundled("defaults/catalog.yaml")
+---```
+---@param path string
+---@return string|nil text
+---@return string|nil err
+function rackscope.fs.read_bundled(path) end
+
 ---A read-modify-write that no other process can interleave (an advisory lock on
 ---`.<name>.lock` next to the file, held from the read to the write): `fn(text)` gets the
 ---current text (nil when the file does not exist) and returns the new text, or nil to

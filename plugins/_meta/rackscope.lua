@@ -50,6 +50,11 @@
 ---@field setup? fun(config: table)
 ---Called with the app config (secrets removed) when app.yaml changes and the plugin stays enabled.
 ---@field on_config_reload? fun(app_config: table)
+---Called in a fresh instance, instead of `validate_config` and `setup`, when the plugin cannot
+---load and no earlier instance runs: register what explains the failure (a status route, 503s
+---for actions, the menu). `error` is the load error's first line; `config` the config file as
+---read, unvalidated (nil when unreadable). It serves until the plugin loads.
+---@field on_load_error? fun(error: string, config: table|nil)
 ---Called once when the instance stops (reload, disable, server shutdown), after in-flight requests finished.
 ---@field shutdown? fun()
 
@@ -101,6 +106,8 @@ function Timer.cancel() end
 ---@field folder string
 ---The plugin's config folder, `<dir of app.yaml>/plugins/<folder>`.
 ---@field config_dir string
+---The plugin's code folder, `<paths.plugins>/<folder>` (read-only: `rackscope.fs.read_bundled`).
+---@field code_dir string
 
 ---@alias rackscope.Method "GET"|"POST"|"PUT"|"PATCH"|"DELETE"
 ---@alias rackscope.Severity "OK"|"INFO"|"WARN"|"CRIT"|"UNKNOWN"

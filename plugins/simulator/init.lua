@@ -45,6 +45,12 @@ return {
       #sim.targets.list, #sim.targets.racks, sim.tick, sim.settings.listen))
   end,
 
+  -- While the simulator cannot load (a catalog missing, a bad setting), the host runs
+  -- this instead of setup: the status route says why, the others answer 503.
+  on_load_error = function(err, cfg)
+    routes.register_down(err, cfg)
+  end,
+
   -- A topology change arrives with an app.yaml change: rebuild the targets then.
   on_config_reload = function()
     if not sim then return end

@@ -57,14 +57,15 @@ fn summary(slot: &PluginSlot) -> Value {
                 "warnings": *h.warnings.lock(),
             })
         }
+        // Not running: what its fallback (if any) says of it, else only the folder.
         None => json!({
-            "plugin_id": slot.folder,
-            "plugin_name": slot.folder,
+            "plugin_id": slot.id(),
+            "plugin_name": slot.fallback.as_ref().map_or(slot.folder.as_str(), |f| f.meta.name.as_str()),
             "enabled": true,
             // The contract types version as a string; a plugin that never loaded has none.
-            "version": "",
-            "description": null,
-            "author": null,
+            "version": slot.fallback.as_ref().map_or("", |f| f.meta.version.as_str()),
+            "description": slot.fallback.as_ref().and_then(|f| f.meta.description.clone()),
+            "author": slot.fallback.as_ref().and_then(|f| f.meta.author.clone()),
             "folder": slot.folder,
             "running": false,
             "generation": null,

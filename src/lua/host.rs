@@ -77,6 +77,9 @@ pub struct HostCtx {
     pub main: tokio::runtime::Handle,
     pub folder: String,
     pub plugin_id: RefCell<String>,
+    /// `<paths.plugins>/<folder>`: the plugin's code and the files it ships
+    /// (`rackscope.fs.read_bundled`), read-only.
+    pub code_dir: PathBuf,
     pub config_dir: PathBuf,
     pub config_path: RefCell<PathBuf>,
     pub config: RefCell<Json>,

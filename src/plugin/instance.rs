@@ -47,6 +47,12 @@ pub struct LoadSpec {
     pub config_override: Option<Json>,
     pub limits: Limits,
     pub generation: u64,
+    /// Load the plugin's *fallback* for this load error instead of the plugin itself:
+    /// run `init.lua`, then `on_load_error(error, config)` (registration open) instead of
+    /// `validate_config` and `setup`. What it registers (routes that explain the failure,
+    /// a menu) serves while the plugin has no running instance. A plugin without
+    /// `on_load_error` has no fallback (the load fails).
+    pub fallback_for: Option<String>,
 }
 
 /// The request a route handler sees as `req`.
@@ -310,6 +316,7 @@ async fn load(
         main,
         folder: spec.folder.clone(),
         plugin_id: RefCell::new(spec.folder.clone()),
+        code_dir: spec.code_dir.clone(),
         config_dir: spec.config_dir.clone(),
         config_path: RefCell::new(spec.config_dir.join(plugin_file::DEFAULT_CONFIG_FILE)),
         config: RefCell::new(Json::Object(Default::default())),
@@ -360,6 +367,37 @@ async fn load(
         }
     };
     let config_path = spec.config_dir.join(config_rel);
+    if let Some(error) = &spec.fallback_for {
+        let config = plugin_file::read(&config_path).ok().map(|l| l.config);
+        *ctx.config_path.borrow_mut() = config_path.clone();
+        *ctx.config.borrow_mut() = config.clone().unwrap_or(Json::Null);
+        let Value::Function(hook) = module.get::<Value>("on_load_error").map_err(script_error)?
+        else {
+            return Err(LoadError::Plugin(format!(
+                "{display_prefix}/init.lua has no on_load_error"
+            )));
+        };
+        let config_value = match &config {
+            Some(c) => api::to_lua(&lua, c).map_err(script_error)?,
+            None => Value::Nil,
+        };
+        let b = Budget::new(spec.limits.instructions, "on_load_error");
+        Budgeted::new(b, hook.call_async::<()>((error.as_str(), config_value)))
+            .await
+            .map_err(script_error)?;
+        return Ok(seal(
+            spec,
+            ctx,
+            lua,
+            module,
+            meta,
+            config_path,
+            config.unwrap_or(Json::Null),
+            "file",
+            tx,
+            done,
+        ));
+    }
     let (config, source) = match &spec.config_override {
         Some(c) => (c.clone(), "file"),
         None => {
@@ -408,6 +446,35 @@ async fn load(
         }
     }
 
+    Ok(seal(
+        spec,
+        ctx,
+        lua,
+        module,
+        meta,
+        config_path,
+        config,
+        source,
+        tx,
+        done,
+    ))
+}
+
+/// Seals registration (it is only open during `setup` or `on_load_error`) and builds the
+/// handle and the Lua side of a loaded instance.
+#[allow(clippy::too_many_arguments)]
+fn seal(
+    spec: &LoadSpec,
+    ctx: Rc<HostCtx>,
+    lua: Lua,
+    module: Table,
+    meta: PluginMeta,
+    config_path: PathBuf,
+    config: Json,
+    source: &'static str,
+    tx: mpsc::UnboundedSender<Job>,
+    done: tokio::sync::watch::Receiver<()>,
+) -> (Vm, PluginHandle) {
     let reg = {
         let mut r = ctx.registrar.borrow_mut();
         let taken = std::mem::take(&mut *r);
@@ -449,7 +516,7 @@ async fn load(
             .map(|r| Rc::from(format!("{} {}", r.method, r.pattern.as_str())))
             .collect(),
     };
-    Ok((vm, handle))
+    (vm, handle)
 }
 
 fn read_meta(module: &Table, prefix: &str) -> Result<PluginMeta, LoadError> {

@@ -38,6 +38,10 @@ const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(3);
 pub struct PluginSlot {
     pub folder: String,
     pub handle: Option<Arc<PluginHandle>>,
+    /// While there is no running instance: the plugin's fallback, what its
+    /// `on_load_error(error, config)` registered (routes that explain the failure, its
+    /// menu), if it has one. Never set beside a running instance.
+    pub fallback: Option<Arc<PluginHandle>>,
     /// The last load error; cleared by the next successful load.
     pub error: Option<String>,
     /// Content fingerprint of the plugin's files at the last load attempt.
@@ -48,10 +52,14 @@ impl PluginSlot {
     /// The id the API knows it by: the plugin's declared id, or its folder while it has
     /// never loaded.
     pub fn id(&self) -> &str {
-        self.handle
-            .as_ref()
+        self.serving()
             .map(|h| h.meta.id.as_str())
             .unwrap_or(&self.folder)
+    }
+
+    /// The instance that answers the slot's routes: the running one, else the fallback.
+    pub fn serving(&self) -> Option<&Arc<PluginHandle>> {
+        self.handle.as_ref().or(self.fallback.as_ref())
     }
 }
 
@@ -75,7 +83,7 @@ impl PluginSet {
     fn new(slots: Vec<PluginSlot>) -> PluginSet {
         let mut routes = Vec::new();
         for (si, slot) in slots.iter().enumerate() {
-            if let Some(h) = &slot.handle {
+            if let Some(h) = slot.serving() {
                 for (ri, r) in h.routes.iter().enumerate() {
                     routes.push((r.method.clone(), r.pattern.clone(), si, ri));
                 }
@@ -109,7 +117,7 @@ impl PluginSet {
         for (m, pattern, si, ri) in &self.routes {
             if let Some(params) = pattern.matches(path) {
                 if m == method || (method == "HEAD" && m == "GET") {
-                    if let Some(h) = &self.slots[*si].handle {
+                    if let Some(h) = self.slots[*si].serving() {
                         return Ok(RouteMatch {
                             handle: h.clone(),
                             index: *ri,
@@ -130,7 +138,7 @@ impl PluginSet {
         let asks = self
             .slots
             .iter()
-            .filter_map(|s| s.handle.as_ref())
+            .filter_map(PluginSlot::serving)
             .map(|h| h.menu(MENU_LIMIT));
         let mut out: Vec<MenuSection> = futures::future::join_all(asks)
             .await
@@ -321,6 +329,7 @@ impl PluginManager {
                     None,
                     &others,
                     prev.and_then(slot_config_path),
+                    prev.is_none_or(|p| p.handle.is_none()),
                 )
                 .await;
             slots[i] = Some(match prev {
@@ -372,8 +381,9 @@ impl PluginManager {
             return;
         }
         let others = current.others_than(folder);
+        let no_instance = current.slots[pos].handle.is_none();
         let new_slot = self
-            .load_slot(state, folder, None, &others, prev_config)
+            .load_slot(state, folder, None, &others, prev_config, no_instance)
             .await;
         let mut slots = current.slots.clone();
         slots[pos] = merge_slot(&current.slots[pos], new_slot);
@@ -396,19 +406,18 @@ impl PluginManager {
             .position(|s| s.id() == id)
             .ok_or_else(|| ConfigUpdateError::NotFound(id.to_string()))?;
         let slot = &current.slots[pos];
-        let Some(old) = &slot.handle else {
-            return Err(ConfigUpdateError::Rejected(format!(
-                "Plugin '{id}' is not running; fix its load error first: {}",
-                slot.error.clone().unwrap_or_default()
-            )));
-        };
         let others = current.others_than(&slot.folder);
         // Optimistic concurrency on the file: read under its lock, load the plugin with
         // the merge aside (without the lock: its setup may save its own config), then
         // write under the lock only if the file is still what was read. Otherwise another
         // writer (PUT /api/config, a plugin's config.save) got in between: merge again
         // over what it wrote, so no acknowledged write is ever lost.
-        let path = old.config_path.clone();
+        // A plugin that failed to load takes a config too: that is how a broken setting
+        // is fixed through the API (the new config must load, as always).
+        let path = slot_config_path(slot).unwrap_or_else(|| {
+            plugin_file::config_dir(state.config_path(), &slot.folder)
+                .join(plugin_file::DEFAULT_CONFIG_FILE)
+        });
         let mut attempts = 0;
         let (new_slot, handle) = loop {
             attempts += 1;
@@ -424,6 +433,7 @@ impl PluginManager {
                     Some(merged.clone()),
                     &others,
                     Some(path.clone()),
+                    false,
                 )
                 .await;
             let Some(handle) = new_slot.handle.clone() else {
@@ -474,6 +484,7 @@ impl PluginManager {
                 Some(config),
                 &others,
                 Some(h.config_path.clone()),
+                false,
             )
             .await;
         match tried.handle {
@@ -494,7 +505,7 @@ impl PluginManager {
             .slots
             .iter()
             .rev()
-            .filter_map(|s| s.handle.clone())
+            .filter_map(|s| s.serving().cloned())
             .collect();
         for h in &handles {
             h.shutdown_within(SHUTDOWN_DRAIN);
@@ -511,6 +522,8 @@ impl PluginManager {
 
     /// Loads `folder` aside and returns the slot it would have: with the new handle, or
     /// with no handle and the error. Route collisions with `others` are load errors.
+    /// With `fallback`, a failed load also loads the plugin's fallback (its
+    /// `on_load_error`), for a slot that has no running instance to keep serving.
     async fn load_slot(
         &self,
         state: &AppState,
@@ -518,6 +531,7 @@ impl PluginManager {
         config_override: Option<Value>,
         others: &[PluginSlot],
         prev_config: Option<PathBuf>,
+        fallback: bool,
     ) -> PluginSlot {
         let mut fp = fingerprint(state, folder, prev_config.as_deref());
         let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
@@ -528,16 +542,9 @@ impl PluginManager {
             config_override,
             limits: limits_for(state, folder),
             generation,
+            fallback_for: None,
         };
-        let result = instance::spawn(spec, state.clone(), Arc::new(self.clone()))
-            .await
-            .and_then(|h| match collision(&h, others) {
-                Some(msg) => {
-                    h.shutdown();
-                    Err(instance::LoadError::Plugin(msg))
-                }
-                None => Ok(h),
-            });
+        let result = self.spawn_checked(state, spec.clone(), others).await;
         match result {
             Ok(h) => {
                 tracing::info!(plugin = %h.meta.id, folder, generation, routes = h.routes.len(), "plugin loaded");
@@ -548,20 +555,60 @@ impl PluginManager {
                 PluginSlot {
                     folder: folder.to_string(),
                     handle: Some(Arc::new(h)),
+                    fallback: None,
                     error: None,
                     fingerprint: fp,
                 }
             }
             Err(e) => {
                 tracing::error!(folder, error = %e, "plugin failed to load");
+                let error = e.to_string();
+                let fallback = if fallback {
+                    let spec = LoadSpec {
+                        fallback_for: Some(headline(&error)),
+                        config_override: None,
+                        ..spec
+                    };
+                    match self.spawn_checked(state, spec, others).await {
+                        Ok(h) => {
+                            tracing::info!(plugin = %h.meta.id, folder, routes = h.routes.len(), "plugin fallback serving until the plugin loads");
+                            Some(Arc::new(h))
+                        }
+                        Err(e) => {
+                            tracing::debug!(folder, error = %e, "no plugin fallback");
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
                 PluginSlot {
                     folder: folder.to_string(),
                     handle: None,
-                    error: Some(e.to_string()),
+                    fallback,
+                    error: Some(error),
                     fingerprint: fp,
                 }
             }
         }
+    }
+
+    /// Spawns an instance for `spec`; a route or id colliding with `others` is a load error.
+    async fn spawn_checked(
+        &self,
+        state: &AppState,
+        spec: LoadSpec,
+        others: &[PluginSlot],
+    ) -> Result<PluginHandle, instance::LoadError> {
+        instance::spawn(spec, state.clone(), Arc::new(self.clone()))
+            .await
+            .and_then(|h| match collision(&h, others) {
+                Some(msg) => {
+                    h.shutdown();
+                    Err(instance::LoadError::Plugin(msg))
+                }
+                None => Ok(h),
+            })
     }
 
     fn publish(&self, slots: Vec<PluginSlot>) {
@@ -573,15 +620,16 @@ impl PluginManager {
         // replacement already published when it retries.
         let new = Arc::new(PluginSet::new(slots));
         let old = self.inner.set.swap(new.clone());
-        for o in &old.slots {
-            if let Some(oh) = &o.handle {
-                let kept = new
-                    .slots
-                    .iter()
-                    .any(|s| s.handle.as_ref().is_some_and(|h| Arc::ptr_eq(h, oh)));
-                if !kept {
-                    oh.shutdown();
-                }
+        let instances = |s: &PluginSlot| [s.handle.clone(), s.fallback.clone()];
+        for oh in old.slots.iter().flat_map(instances).flatten() {
+            let kept = new
+                .slots
+                .iter()
+                .flat_map(instances)
+                .flatten()
+                .any(|h| Arc::ptr_eq(&h, &oh));
+            if !kept {
+                oh.shutdown();
             }
         }
     }
@@ -679,13 +727,25 @@ async fn bind_and_serve(
     metrics::serve(listener, current).await;
 }
 
-/// A failed reload keeps the old handle and records the error.
+/// The first line of a load error, without Lua's `runtime error: ` prefix: what a
+/// plugin's `on_load_error` gets to show its users (the log has the traceback).
+fn headline(error: &str) -> String {
+    let first = error.lines().next().unwrap_or_default();
+    first
+        .strip_prefix("runtime error: ")
+        .unwrap_or(first)
+        .to_string()
+}
+
+/// A failed reload keeps the old running instance (and records the error); without one,
+/// the new slot (error and fallback) replaces the old.
 fn merge_slot(old: &PluginSlot, new: PluginSlot) -> PluginSlot {
-    if new.handle.is_some() {
+    if new.handle.is_some() || old.handle.is_none() {
         new
     } else {
         PluginSlot {
             handle: old.handle.clone(),
+            fallback: None,
             ..new
         }
     }
@@ -693,7 +753,7 @@ fn merge_slot(old: &PluginSlot, new: PluginSlot) -> PluginSlot {
 
 fn collision(h: &PluginHandle, others: &[PluginSlot]) -> Option<String> {
     for o in others {
-        let Some(oh) = &o.handle else { continue };
+        let Some(oh) = o.serving() else { continue };
         if oh.meta.id == h.meta.id {
             return Some(format!(
                 "plugin id '{}' is already used by the plugin in folder '{}'",
@@ -781,9 +841,9 @@ fn limits_for(state: &AppState, folder: &str) -> Limits {
     l
 }
 
-/// The config path the slot's instance uses, if it has one.
+/// The config path the slot's instance (or fallback) uses, if it has one.
 fn slot_config_path(slot: &PluginSlot) -> Option<PathBuf> {
-    slot.handle.as_ref().map(|h| h.config_path.clone())
+    slot.serving().map(|h| h.config_path.clone())
 }
 
 /// A hash of what a reload depends on: every `.lua` file of the plugin's code folder and

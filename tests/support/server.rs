@@ -127,9 +127,24 @@ impl TestServer {
         Self::start_with_env(app_yaml, &[])
     }
 
+    /// Like `start_with_env`, with `cwd` as the server's working directory (where
+    /// relative paths of app.yaml are looked up first, as Rackscope's own configs expect).
+    pub fn start_in(cwd: &Path, app_yaml: &Path, envs: &[(&str, &str)]) -> TestServer {
+        Self::try_start_in(Some(cwd), app_yaml, envs)
+            .unwrap_or_else(|log| panic!("server did not start:\n{log}"))
+    }
+
     /// Like `start_with_env`, but returns the captured log when the server exits or does
     /// not answer within 20 s.
     pub fn try_start(app_yaml: &Path, envs: &[(&str, &str)]) -> Result<TestServer, String> {
+        Self::try_start_in(None, app_yaml, envs)
+    }
+
+    fn try_start_in(
+        cwd: Option<&Path>,
+        app_yaml: &Path,
+        envs: &[(&str, &str)],
+    ) -> Result<TestServer, String> {
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let log_dir = tempfile::tempdir().unwrap();
@@ -147,6 +162,9 @@ impl TestServer {
             .stderr(log);
         for (k, v) in envs {
             cmd.env(k, v);
+        }
+        if let Some(dir) = cwd {
+            cmd.current_dir(dir);
         }
         let mut child = cmd.spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -6,8 +6,18 @@
 --
 -- The primary catalog (metrics_catalog_path) is read first, then each enabled entry of
 -- metrics_catalogs, in order; a later definition of a name replaces an earlier one but
--- keeps its position. A catalog that is missing or is not valid YAML fails the load (the
--- previous instance keeps serving, and the error shows in GET /api/plugins/simulator).
+-- keeps its position. A catalog path with no file in the plugin's config folder is read
+-- from the bundled catalog of the same file name (lib/config.locate_catalog). A catalog
+-- that is in neither place or is not valid YAML fails the load (the previous instance
+-- keeps serving, and the error shows in GET /api/plugins/simulator).
+--
+-- Beyond Rackscope's `instances` name patterns, a node-scope entry may select nodes by
+-- what the topology says of their device: `device_types` / `exclude_device_types` (the
+-- device template's `type`) and `roles` / `exclude_roles` (its `role`), compared without
+-- case. Every selector an entry has must hold. This is how the bundled catalogs fit any
+-- topology without knowing its names.
+
+local config = require("lib.config")
 
 local M = {}
 
@@ -84,11 +94,30 @@ M.SUPPORTED = {
 M.NODE_BASE = { "site_id", "room_id", "rack_id", "chassis_id", "node_id", "instance", "job" }
 M.RACK_BASE = { "site_id", "room_id", "rack_id", "instance", "job" }
 
-local function read_one(path)
-  local text, err = rackscope.fs.read(path)
-  if not text then
-    error("metrics catalog " .. path .. " cannot be read: " .. tostring(err), 0)
+-- The text of catalog `p` ({path, configured}), from the config folder or bundled;
+-- records where it came from in p.source.
+local function read_text(p)
+  local where, why = config.locate_catalog(p.path, p.configured or p.path)
+  if not where then error(why, 0) end
+  local text, err
+  if where.bundled then
+    text, err = rackscope.fs.read_bundled(where.bundled)
+    p.source = "bundled"
+    rackscope.log.info(("metrics catalog %s: %s/%s does not exist; using the bundled %s/%s"):format(
+      p.configured or p.path, rackscope.plugin.config_dir, p.path, rackscope.plugin.code_dir, where.bundled))
+  else
+    text, err = rackscope.fs.read(p.path)
+    p.source = "config"
   end
+  if not text then
+    error("metrics catalog " .. p.path .. " cannot be read: " .. tostring(err), 0)
+  end
+  return text
+end
+
+local function read_one(p)
+  local path = p.path
+  local text = read_text(p)
   local doc, derr = rackscope.yaml.decode(text)
   if not doc then
     error("metrics catalog " .. path .. " is not valid YAML: " .. tostring(derr), 0)
@@ -104,6 +133,58 @@ local function read_one(path)
   return list
 end
 
+-- A selector list (`device_types`, `roles`, ...) as a set of lowercased names; nil when
+-- absent; false and a warning when it is not a list of strings.
+local function name_set(entry, key)
+  local v = entry[key]
+  if v == nil or v == rackscope.null then return nil end
+  if type(v) ~= "table" then return false, key .. " must be a list of names" end
+  local set, any = {}, false
+  for _, n in ipairs(v) do
+    if type(n) ~= "string" then return false, key .. " must be a list of names" end
+    set[n:lower()] = true
+    any = true
+  end
+  if not any then return nil end
+  return set
+end
+
+local SELECTORS = { "device_types", "exclude_device_types", "roles", "exclude_roles" }
+
+-- The topology selectors of an entry: { device_types = set, ... , sig = "..." }, or nil
+-- when it has none; false and a warning when one is malformed.
+local function selectors(entry)
+  local sel, parts = {}, {}
+  for _, key in ipairs(SELECTORS) do
+    local set, warn = name_set(entry, key)
+    if set == false then return false, warn end
+    if set then
+      sel[key] = set
+      local names = {}
+      for n in pairs(set) do names[#names + 1] = n end
+      table.sort(names)
+      parts[#parts + 1] = key .. "=" .. table.concat(names, ",")
+    end
+  end
+  if #parts == 0 then return nil end
+  sel.sig = table.concat(parts, ";")
+  return sel
+end
+
+-- A predicate over targets ({kind, role}) for selectors `sel` (nil: every target).
+function M.selector(sel)
+  if not sel then return nil end
+  local types, not_types, roles, not_roles = sel.device_types, sel.exclude_device_types, sel.roles, sel.exclude_roles
+  return function(t)
+    local kind, role = t.kind, t.role
+    if types and not types[kind] then return false end
+    if not_types and not_types[kind] then return false end
+    if roles and not (role and roles[role]) then return false end
+    if not_roles and role and not_roles[role] then return false end
+    return true
+  end
+end
+
 -- A catalog entry as a definition, or nil and a warning.
 local function definition(entry)
   if type(entry) ~= "table" or type(entry.name) ~= "string" or entry.name == "" then
@@ -117,6 +198,10 @@ local function definition(entry)
   local scope = entry.scope
   if scope ~= "node" and scope ~= "rack" then
     scope = known[1]
+  end
+  local sel, swarn = selectors(entry)
+  if sel == false then
+    return nil, "Metric " .. name .. ": " .. swarn
   end
   local labels, keys = {}, {}
   if type(entry.labels) == "table" then
@@ -149,20 +234,22 @@ local function definition(entry)
     scope = scope,
     help = type(entry.help) == "string" and entry.help ~= "" and entry.help or known[2],
     instances = entry.instances,
+    select = sel,
     racks = entry.racks,
     labels = order,
     templates = templates,
   }
 end
 
--- Loads and merges the catalogs at `paths` (a list of {id, path}). Returns the ordered
--- list of definitions, the definitions by name, and the warnings.
+-- Loads and merges the catalogs at `paths` (a list of {id, path, configured}; each gets
+-- `source`, "config" or "bundled"). Returns the ordered list of definitions, the
+-- definitions by name, and the warnings.
 function M.load(paths)
   local defs, by_name, warnings, seen_path = {}, {}, {}, {}
   for _, p in ipairs(paths) do
     if not seen_path[p.path] then
       seen_path[p.path] = true
-      for _, entry in ipairs(read_one(p.path)) do
+      for _, entry in ipairs(read_one(p)) do
         local def, warn = definition(entry)
         if def then
           local prev = by_name[def.name]

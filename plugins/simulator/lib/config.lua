@@ -9,6 +9,12 @@
 -- taken from what follows its last `plugins/<folder>/` (here `metrics/metrics_full.yaml`),
 -- so existing plugin.yaml files load unchanged. Any other absolute path, or one with
 -- `..`, is refused.
+--
+-- Catalogs ship with the plugin (its code folder's catalogs/): a catalog path with no file
+-- in the config folder is read from the bundled catalog of the same file name, and one
+-- that is in neither place is refused by validate_config (so a POST of the plugin config
+-- answers 422 and writes nothing, and a load fails naming the path). Without a
+-- `metrics_catalogs` key the bundled Slurm catalog is on.
 
 local M = {}
 
@@ -25,13 +31,19 @@ M.DEFAULTS = {
   overrides_path = "overrides/overrides.yaml",
   default_ttl_seconds = 120,
   metrics_catalog_path = "metrics/metrics_full.yaml",
-  metrics_catalogs = {},
+  -- metrics_catalogs: DEFAULT_CATALOGS when the key is absent or null.
   slurm_random_statuses = {},
   slurm_random_match = {},
   slurm_alloc_percent = 80,
   profiles = {},
   state_path = "state/state.json",
 }
+
+-- The extra catalogs when the config has no `metrics_catalogs` key: the Slurm one.
+M.DEFAULT_CATALOGS = { { id = "slurm", path = "metrics/metrics_slurm.yaml" } }
+
+-- The folder of the plugin's code that holds its bundled catalogs.
+M.BUNDLED_DIR = "catalogs"
 
 local function is_int(v)
   return math.type(v) == "integer" or (type(v) == "number" and v == math.floor(v) and v == v and v ~= math.huge and v ~= -math.huge)
@@ -64,6 +76,35 @@ function M.resolve_path(p, key)
     end
   end
   return p
+end
+
+-- Where the catalog at `rel` (a path inside the config folder, as resolve_path gives it)
+-- is read from: { path = rel } when the config folder has it, else { path = rel, bundled =
+-- "catalogs/<file name>" } when the plugin ships a catalog of that name; nil and the
+-- reason (naming `shown`, the path as configured) when neither exists.
+function M.locate_catalog(rel, shown)
+  if rackscope.fs.exists(rel) then return { path = rel } end
+  local base = rel:match("([^/]+)$")
+  if base then
+    local bundled = M.BUNDLED_DIR .. "/" .. base
+    if rackscope.fs.read_bundled(bundled) then return { path = rel, bundled = bundled } end
+  end
+  return nil, ("metrics catalog '%s' not found: %s is not in the plugin's config folder (%s), and no bundled catalog is named %s"):format(
+    tostring(shown), rel, rackscope.plugin.config_dir, tostring(base))
+end
+
+-- The enabled extra catalogs of a config: { {id, path (as configured)} ... }.
+local function enabled_catalogs(list)
+  if list == nil or list == rackscope.null then return M.DEFAULT_CATALOGS end
+  local out = {}
+  for i, item in ipairs(list) do
+    if type(item) == "string" then
+      out[#out + 1] = { id = item, path = item }
+    elseif type(item) == "table" and item.enabled ~= false then
+      out[#out + 1] = { id = item.id or ("catalog" .. i), path = item.path }
+    end
+  end
+  return out
 end
 
 local function check_count(t, key, name, min, max)
@@ -130,6 +171,16 @@ function M.validate(c)
       if not ok then return nil, err end
     end
   end
+  -- Every catalog that will be read exists, in the config folder or bundled.
+  local primary = c.metrics_catalog_path
+  if is_null(primary) then primary = M.DEFAULTS.metrics_catalog_path end
+  local wanted = { { path = primary } }
+  for _, e in ipairs(enabled_catalogs(c.metrics_catalogs)) do wanted[#wanted + 1] = e end
+  for _, e in ipairs(wanted) do
+    local rel = assert(M.resolve_path(e.path, "metrics catalog"))
+    ok, err = M.locate_catalog(rel, e.path)
+    if not ok then return nil, err end
+  end
   if not is_null(c.slurm_random_statuses) then
     if type(c.slurm_random_statuses) ~= "table" then return nil, "slurm_random_statuses must be a mapping" end
     for k, v in pairs(c.slurm_random_statuses) do
@@ -175,18 +226,15 @@ function M.effective(c)
     for k, v in pairs(e.custom_incidents) do if ci[k] ~= nil and type(v) == "number" then ci[k] = math.floor(v) end end
   end
   e.custom_incidents = ci
+  e.metrics_catalog_configured = e.metrics_catalog_path
   e.changes_per_hour = math.floor(e.changes_per_hour)
   e.default_ttl_seconds = math.floor(e.default_ttl_seconds)
   for _, k in ipairs({ "overrides_path", "metrics_catalog_path", "state_path" }) do
     e[k] = assert(M.resolve_path(e[k], k))
   end
   local cats = {}
-  for i, item in ipairs(e.metrics_catalogs or {}) do
-    if type(item) == "string" then
-      cats[#cats + 1] = { id = item, path = assert(M.resolve_path(item, "metrics_catalogs")) }
-    elseif item.enabled ~= false then
-      cats[#cats + 1] = { id = item.id or ("catalog" .. i), path = assert(M.resolve_path(item.path, "metrics_catalogs")) }
-    end
+  for _, item in ipairs(enabled_catalogs((c or {}).metrics_catalogs)) do
+    cats[#cats + 1] = { id = item.id, configured = item.path, path = assert(M.resolve_path(item.path, "metrics_catalogs")) }
   end
   e.metrics_catalogs = cats
   return e

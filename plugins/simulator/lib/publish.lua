@@ -66,18 +66,19 @@ function P:matcher(list)
 end
 
 -- Rows over targets: those for which `pred(t)` holds (pred named `kind`) and that the
--- definition's `instances` filter matches. `expand(t, emit)` may emit several rows per
+-- definition's `instances` filter and topology selectors (device type, role) match. `expand(t, emit)` may emit several rows per
 -- target with a per-row context (emit(ctx)); `rc_keys` lists the context's keys.
 function P:node_rows(def, kind, pred, expand, rc_keys)
   local match, sig = self:matcher(def.instances)
-  local id = "n:" .. kind .. ":" .. sig
+  local select = catalog.selector(def.select)
+  local id = "n:" .. kind .. ":" .. sig .. (select and ("|" .. def.select.sig) or "")
   local rs = self.rowsets[id]
   if rs then return rs end
   rs = { id = id, base = "node", idx = {}, rc = expand and {} or nil, rc_keys = rc_keys, n = 0 }
   local idx, rc, n = rs.idx, rs.rc, 0
-  local all = sig == "*"
+  local all = sig == "*" and not select
   for i, t in ipairs(self.targets.list) do
-    if pred(t) and (all or match(t.node_id)) then
+    if pred(t) and (all or ((sig == "*" or match(t.node_id)) and (not select or select(t)))) then
       if expand then
         expand(t, function(ctx)
           n = n + 1
@@ -90,7 +91,7 @@ function P:node_rows(def, kind, pred, expand, rc_keys)
     end
   end
   rs.n = n
-  rs.full = sig == "*" and not expand
+  rs.full = all and not expand
   self.rowsets[id] = rs
   return rs
 end

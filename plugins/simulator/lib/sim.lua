@@ -47,9 +47,10 @@ function M.new(cfg)
   sim.targets = targets.build()
   local t1 = rackscope.now()
 
-  local paths = { { id = "primary", path = settings.metrics_catalog_path } }
+  local paths = { { id = "primary", path = settings.metrics_catalog_path, configured = settings.metrics_catalog_configured } }
   for _, c in ipairs(settings.metrics_catalogs) do paths[#paths + 1] = c end
   local defs, by_name, warnings = catalog.load(paths)
+  sim.catalogs = paths
   for _, w in ipairs(warnings) do rackscope.log.warn(w) end
   if #defs == 0 then
     error("no metric definitions in the metrics catalogs (" .. settings.metrics_catalog_path .. ")", 0)

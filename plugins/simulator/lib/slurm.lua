@@ -5,6 +5,7 @@
 -- what keeps the ~500,000 one-hot series of a 14,000-node cluster cheap.
 
 local rng = require("lib.rng")
+local targets = require("lib.targets")
 
 local M = {}
 
@@ -13,8 +14,10 @@ M.STATES = { "allocated", "completing", "down", "drain", "draining", "fail", "id
 local STATE_INDEX = {}
 for i, s in ipairs(M.STATES) do STATE_INDEX[s] = i end
 
+-- A GPU node (§3.4: a name containing gpu or visu), or one whose template role says so.
 local function is_gpu(t)
   return t.nid:find("gpu", 1, true) ~= nil or t.nid:find("visu", 1, true) ~= nil
+    or (t.role ~= nil and targets.GPU_ROLES[t.role] == true)
 end
 
 function M.setup(sim)

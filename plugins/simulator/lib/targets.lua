@@ -10,15 +10,22 @@ local rng = require("lib.rng")
 
 local M = {}
 
+-- Template roles that behave like the reference's service nodes and GPU nodes.
+local SERVICE_ROLES = { login = true, service = true, management = true, mgmt = true, mngt = true, admin = true }
+local GPU_ROLES = { gpu = true, visu = true }
+M.GPU_ROLES = GPU_ROLES
+
 -- The value profile of a node (§2.3), by name first (as the reference), then by the
--- device template's type: a switch or network device behaves like a switch whatever
--- its name.
-local function profile_of(nid, kind)
+-- device template: a switch or network device behaves like a switch whatever its name,
+-- and a node named like nothing the reference knows takes its profile from its role.
+local function profile_of(nid, kind, role)
   if nid:sub(1, 7) == "compute" then return "compute" end
   if nid:sub(1, 3) == "gpu" then return "gpu" end
   if nid:sub(1, 5) == "login" or nid:sub(1, 4) == "mngt" then return "service" end
   if nid:find("isw", 1, true) or nid:find("esw", 1, true) then return "network" end
   if kind == "switch" or kind == "network" then return "network" end
+  if role and GPU_ROLES[role] then return "gpu" end
+  if role and SERVICE_ROLES[role] then return "service" end
   return "compute"
 end
 M.profile_of = profile_of
@@ -57,7 +64,8 @@ function M.build()
     local rack_key = rng.hash(rk.id)
     for _, d in ipairs(rackscope.topology.devices(rk.id) or {}) do
       local tpl = template(d.template_id)
-      local kind = tpl and tpl.type or "server"
+      local kind = type(tpl and tpl.type) == "string" and tpl.type:lower() or "server"
+      local role = type(tpl and tpl.role) == "string" and tpl.role:lower() or nil
       local names = d.instances or {}
       local function add(node_id, extra)
         if by_id[node_id] then
@@ -68,8 +76,8 @@ function M.build()
         local t = {
           node_id = node_id, instance = node_id, nid = nid,
           site_id = rk.site_id, room_id = rk.room_id, aisle_id = aisle,
-          rack_id = rk.id, chassis_id = d.id, kind = kind,
-          profile = profile_of(nid, kind),
+          rack_id = rk.id, chassis_id = d.id, kind = kind, role = role,
+          profile = profile_of(nid, kind, role),
           key = rng.hash(nid),
         }
         if extra then for k, v in pairs(extra) do t[k] = v end end

@@ -6,7 +6,10 @@
 -- metrics_catalog_dir (Rackscope's form: "metrics.yaml"), or the contract's
 -- {id, path, enabled} object whose path is relative to the plugin's config folder.
 -- A file holds `metrics: [{id, name, description, metric, scope, display: {unit, ...}}]`;
--- entries are served as written. Missing or unreadable files are skipped and reported.
+-- entries are served as written. A file that is not in the plugin's config folder is read
+-- from the bundled catalog of the same file name (catalogs/ in the plugin's code folder:
+-- metrics.yaml), so Rackscope's configs, which name a catalog that ships with the
+-- application, load as they are. Missing or unreadable files are skipped and reported.
 
 local config = require("lib.config")
 
@@ -54,12 +57,19 @@ function M.load(cfg, folder)
         problems[#problems + 1] = it.err
       else
         local ok, text, err = pcall(rackscope.fs.read, it.rel)
-        if ok and not text and not rackscope.fs.exists(it.rel) then
-          -- The default list names metrics.yaml, which need not exist.
-          if cfg.catalogs_configured then problems[#problems + 1] = it.path .. ": not found" end
-        elseif not ok or not text then
-          problems[#problems + 1] = tostring(ok and err or text)
-        else
+        if not ok then
+          problems[#problems + 1] = tostring(text)
+          text = nil
+        elseif not text and rackscope.fs.exists(it.rel) then
+          problems[#problems + 1] = tostring(err)
+        elseif not text then
+          -- Not in the config folder: the bundled catalog of the same file name.
+          text = rackscope.fs.read_bundled("catalogs/" .. (it.rel:match("([^/]+)$") or it.rel))
+          if not text then
+            problems[#problems + 1] = it.path .. ": not in the plugin's config folder, and no bundled catalog has its name"
+          end
+        end
+        if text then
           local doc, derr = rackscope.yaml.decode(text)
           if doc == nil then
             problems[#problems + 1] = ("%s: %s"):format(it.path, derr)

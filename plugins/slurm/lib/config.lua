@@ -157,7 +157,6 @@ function M.with_defaults(c, explicit_null_mapping)
   if explicit_null_mapping or out.mapping_path == false or out.mapping_path == "" then
     out.mapping_path = nil
   end
-  out.catalogs_configured = type(c) == "table" and c.metrics_catalogs ~= nil
   local colors = {}
   for k, v in pairs(M.DEFAULT_COLORS) do colors[k] = v end
   for k, v in pairs(type(c) == "table" and c.severity_colors or {}) do colors[k] = v end

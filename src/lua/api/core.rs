@@ -32,6 +32,7 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
     let info = lua.create_table()?;
     info.set("folder", ctx.folder.as_str())?;
     info.set("config_dir", ctx.config_dir.display().to_string())?;
+    info.set("code_dir", ctx.code_dir.display().to_string())?;
     root.set("plugin", info)?;
     Ok(())
 }

@@ -3,6 +3,10 @@
 //! Paths are relative to it; `..`, absolute paths and symlinks leading out are refused.
 //! Writes are atomic.
 //!
+//! `rackscope.fs.read_bundled(path)` reads a file the plugin ships in its own code folder
+//! (`<paths.plugins>/<folder>/`: default catalogs, templates), with the same path rules;
+//! a plugin never writes there.
+//!
 //! `update` is a read-modify-write that other processes cannot interleave: it holds an
 //! advisory lock (`flock`) on a companion file `.<name>.lock` from the read to the write,
 //! so several rackscope replicas sharing one config folder (or two tasks of one plugin)
@@ -34,26 +38,65 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
     )?;
     ns.set("exists", lua.create_function(exists(ctx.clone()))?)?;
     ns.set("list", lua.create_function(list(ctx.clone()))?)?;
+    ns.set(
+        "read_bundled",
+        lua.create_function(read_bundled(ctx.clone()))?,
+    )?;
     root.set("fs", ns)
+}
+
+/// Which folder a path is confined to, as error messages name it.
+#[derive(Clone, Copy)]
+enum Folder {
+    Config,
+    Code,
+}
+
+impl Folder {
+    fn name(self) -> &'static str {
+        match self {
+            Folder::Config => "the plugin's config folder",
+            Folder::Code => "the plugin's code folder",
+        }
+    }
 }
 
 /// `rackscope.fs.read(path)`: the text, or `nil, err`.
 fn read(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<MultiValue> {
     move |lua, p| {
-        let path = confined(lua, &c.config_dir, "rackscope.fs.read", &p)?;
-        match std::fs::read_to_string(&path) {
-            Ok(s) => Ok(MultiValue::from_iter([Value::String(
-                lua.create_string(s)?,
-            )])),
-            Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir, &path))),
-        }
+        let path = confined(lua, &c.config_dir, Folder::Config, "rackscope.fs.read", &p)?;
+        read_text(lua, &c.config_dir, &path)
+    }
+}
+
+/// `rackscope.fs.read_bundled(path)`: the text of a file in the plugin's code folder, or
+/// `nil, err`.
+fn read_bundled(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<MultiValue> {
+    move |lua, p| {
+        let path = confined(
+            lua,
+            &c.code_dir,
+            Folder::Code,
+            "rackscope.fs.read_bundled",
+            &p,
+        )?;
+        read_text(lua, &c.code_dir, &path)
+    }
+}
+
+fn read_text(lua: &Lua, base: &Path, path: &Path) -> mlua::Result<MultiValue> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(MultiValue::from_iter([Value::String(
+            lua.create_string(s)?,
+        )])),
+        Err(e) => fail(lua, format!("{}: {e}", display(base, path))),
     }
 }
 
 /// `rackscope.fs.write(path, text)`: `true`, or `nil, err`; atomic.
 fn write(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value)) -> mlua::Result<MultiValue> {
     move |lua, (p, text)| {
-        let path = confined(lua, &c.config_dir, "rackscope.fs.write", &p)?;
+        let path = confined(lua, &c.config_dir, Folder::Config, "rackscope.fs.write", &p)?;
         let text = arg_string(lua, "rackscope.fs.write", 2, &text)?;
         match fsutil::write_atomic(&path, text.as_bytes()) {
             Ok(()) => Ok(MultiValue::from_iter([Value::Boolean(true)])),
@@ -64,7 +107,16 @@ fn write(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value)) -> mlua::Result<MultiV
 
 /// `rackscope.fs.exists(path)`.
 fn exists(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<bool> {
-    move |lua, p| Ok(confined(lua, &c.config_dir, "rackscope.fs.exists", &p)?.exists())
+    move |lua, p| {
+        Ok(confined(
+            lua,
+            &c.config_dir,
+            Folder::Config,
+            "rackscope.fs.exists",
+            &p,
+        )?
+        .exists())
+    }
 }
 
 /// `rackscope.fs.list([path])`: sorted names, or `nil, err`.
@@ -72,7 +124,13 @@ fn list(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<MultiValue> {
     move |lua, p| {
         let path = match p {
             Value::Nil => c.config_dir.clone(),
-            other => confined(lua, &c.config_dir, "rackscope.fs.list", &other)?,
+            other => confined(
+                lua,
+                &c.config_dir,
+                Folder::Config,
+                "rackscope.fs.list",
+                &other,
+            )?,
         };
         match std::fs::read_dir(&path) {
             Ok(rd) => {
@@ -99,7 +157,7 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// raised by `fn` is raised again, after the lock is released.
 async fn update(lua: &Lua, c: &HostCtx, p: Value, f: Value) -> mlua::Result<MultiValue> {
     const F: &str = "rackscope.fs.update";
-    let path = confined(lua, &c.config_dir, F, &p)?;
+    let path = confined(lua, &c.config_dir, Folder::Config, F, &p)?;
     let Value::Function(f) = f else {
         return Err(errors::type_error(lua, F, 2, "function", &f));
     };
@@ -181,15 +239,25 @@ fn display(base: &Path, p: &Path) -> String {
     p.strip_prefix(base).unwrap_or(p).display().to_string()
 }
 
-/// Resolves `p` inside `base`, refusing escapes (including through symlinks).
-fn confined(lua: &Lua, base: &Path, func: &str, p: &Value) -> mlua::Result<PathBuf> {
+/// Resolves `p` inside `base` (the `folder` it names), refusing escapes (including
+/// through symlinks).
+fn confined(
+    lua: &Lua,
+    base: &Path,
+    folder: Folder,
+    func: &str,
+    p: &Value,
+) -> mlua::Result<PathBuf> {
     let rel = arg_string(lua, func, 1, p)?;
     let Some(rel) = plugin_file::safe_relative(&rel) else {
         return Err(errors::bad_argument(
             lua,
             func,
             1,
-            format!("path '{rel}' must be relative to the plugin's config folder, without '..'"),
+            format!(
+                "path '{rel}' must be relative to {}, without '..'",
+                folder.name()
+            ),
         ));
     };
     let path = base.join(&rel);
@@ -206,10 +274,7 @@ fn confined(lua: &Lua, base: &Path, func: &str, p: &Value) -> mlua::Result<PathB
                 lua,
                 func,
                 1,
-                format!(
-                    "path '{}' leads outside the plugin's config folder",
-                    rel.display()
-                ),
+                format!("path '{}' leads outside {}", rel.display(), folder.name()),
             ));
         }
     }
@@ -269,5 +334,32 @@ mod tests {
             .to_string();
         assert!(err.contains("(function expected, got string)"), "{err}");
         assert!(h.dir.path().join(".n.txt.lock").exists());
+    }
+
+    #[test]
+    fn read_bundled_reads_the_code_folder_only() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let _guard = rt.enter();
+        let h = TestHost::new(&[super::register]);
+        let code = h.dir.path().join("code");
+        std::fs::create_dir_all(code.join("catalogs")).unwrap();
+        std::fs::write(code.join("catalogs/a.yaml"), "metrics: []\n").unwrap();
+        std::fs::write(h.dir.path().join("secret.txt"), "x").unwrap();
+        let text: String = h
+            .eval("return rackscope.fs.read_bundled('catalogs/a.yaml')")
+            .unwrap();
+        assert_eq!(text, "metrics: []\n");
+        let (none, err): (mlua::Value, String) = h
+            .eval("return rackscope.fs.read_bundled('catalogs/b.yaml')")
+            .unwrap();
+        assert!(
+            none.is_nil() && err.starts_with("catalogs/b.yaml: "),
+            "{err}"
+        );
+        let err = h.error("rackscope.fs.read_bundled('../secret.txt')");
+        assert!(
+            err.contains("must be relative to the plugin's code folder"),
+            "{err}"
+        );
     }
 }

@@ -39,6 +39,7 @@ impl TestHost {
             main: tokio::runtime::Handle::current(),
             folder: "probe".into(),
             plugin_id: RefCell::new("probe".into()),
+            code_dir: dir.path().join("code"),
             config_dir: dir.path().to_path_buf(),
             config_path: RefCell::new(dir.path().join("config.yml")),
             config: RefCell::new(serde_json::json!({"greeting": "hi"})),
