@@ -13,6 +13,7 @@
 pub mod checks;
 pub mod files;
 pub mod metrics;
+pub mod query;
 mod yaml;
 
 pub use checks::{load_checks, CheckDefinition, ChecksLibrary};
