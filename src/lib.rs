@@ -33,6 +33,7 @@ pub mod config;
 pub mod fsutil;
 pub mod http;
 pub mod library;
+pub mod logs;
 pub mod lua;
 pub mod metrics;
 pub mod plugin;

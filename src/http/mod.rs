@@ -7,6 +7,7 @@ pub mod config_routes;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod logs_routes;
 pub mod metrics_data;
 pub mod plugin_routes;
 pub mod query;
@@ -50,6 +51,7 @@ pub fn app(app: App) -> Router {
         .merge(plugin_routes::router())
         .merge(views_routes::router())
         .merge(metrics_data::router())
+        .merge(logs_routes::router())
         .fallback(plugin_routes::dispatch)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(refuse_large_bodies))
