@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config;
+use crate::library;
 use crate::topology;
 
 /// Runs the check and reports on stdout/stderr.
@@ -42,6 +43,7 @@ pub fn run(config_path: &Path) -> ExitCode {
     }
     let (_catalog, warnings) = topology::load_catalog(Path::new(&paths.templates));
     problems.extend(warnings.into_iter().map(|w| format!("warning: {w}")));
+    problems.extend(library_problems(paths));
     if problems.is_empty() {
         problems.extend(check_plugins(config_path));
     }
@@ -59,6 +61,26 @@ pub fn run(config_path: &Path) -> ExitCode {
         eprintln!("{} problem(s) found", problems.len());
         ExitCode::FAILURE
     }
+}
+
+/// Invalid files and items of the checks and metrics libraries (each with its file and
+/// line), and a checks path that does not exist (`paths.checks` is required; the metrics
+/// library is optional, so a missing one is not a problem).
+fn library_problems(paths: &config::Paths) -> Vec<String> {
+    let checks = library::load_checks(Path::new(&paths.checks));
+    let metrics = library::load_metrics(Path::new(&paths.metrics));
+    let mut out = Vec::new();
+    if checks.origin.source == library::Source::Missing {
+        out.push(format!("warning: Checks path not found: {}", paths.checks));
+    }
+    out.extend(
+        checks
+            .problems
+            .iter()
+            .chain(&metrics.problems)
+            .map(|p| format!("warning: {p}")),
+    );
+    out
 }
 
 /// Loads every enabled plugin as the server would (running `setup`), and returns each

@@ -91,23 +91,33 @@ fn main() -> ExitCode {
 }
 
 /// Level from `RACKSCOPE_LOG_LEVEL`, else `RUST_LOG`, else `info`. Logs go to stderr;
-/// `RACKSCOPE_LOG_FORMAT=json` writes JSON lines.
+/// `RACKSCOPE_LOG_FORMAT=json` writes JSON lines. The same records (same filter) are kept
+/// in memory for `GET /api/logs` ([`rackscope::logs::CaptureLayer`]).
 fn init_tracing() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+
     let filter = std::env::var("RACKSCOPE_LOG_LEVEL")
         .ok()
         .map(|l| l.to_lowercase())
         .and_then(|l| EnvFilter::try_new(l).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let output = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    if std::env::var("RACKSCOPE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+    let output =
+        if std::env::var("RACKSCOPE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+            output.json().boxed()
+        } else {
+            output.boxed()
+        };
+    tracing_subscriber::registry()
+        .with(output)
+        .with(rackscope::logs::CaptureLayer)
+        .with(filter)
+        .init();
 }
 
 fn serve(config: PathBuf, listen: SocketAddr, options: rackscope::server::Options) -> ExitCode {

@@ -1,6 +1,7 @@
 //! The running state of the server and the one path that changes it.
 //!
-//! Everything a request reads (config, topology, index, catalog) lives in one immutable
+//! Everything a request reads (config, topology, index, catalog, checks and metrics
+//! libraries, the encoded read views) lives in one immutable
 //! [`Snapshot`] behind an [`ArcSwap`]: readers take a cheap `Arc` and never block, and a
 //! change builds a whole new snapshot aside, then swaps it in at once. A failed build
 //! leaves the old snapshot serving untouched.
@@ -21,8 +22,10 @@ use arc_swap::ArcSwap;
 
 use crate::config::{self, plugin_file, AppConfig, ConfigLoadError, Paths};
 use crate::fsutil;
+use crate::library::{load_checks, load_metrics, ChecksLibrary, MetricsLibrary};
 use crate::prometheus::{PromClient, PromSettings};
 use crate::topology::{self, Catalog, Topology, TopologyError, TopologyIndex};
+use crate::views::Views;
 
 /// Prometheus URL used while `telemetry.prometheus_url` is null and `PROMETHEUS_URL` is unset.
 pub const DEFAULT_PROMETHEUS_URL: &str = "http://127.0.0.1:9090";
@@ -37,6 +40,12 @@ pub struct Snapshot {
     pub topology: Arc<Topology>,
     pub index: Arc<TopologyIndex>,
     pub catalog: Arc<Catalog>,
+    /// The checks library (`paths.checks`), loaded with the topology.
+    pub checks: Arc<ChecksLibrary>,
+    /// The metrics library (`paths.metrics`), loaded with the topology.
+    pub metrics: Arc<MetricsLibrary>,
+    /// The read views' answers, encoded once for this topology, catalog and libraries.
+    pub views: Arc<Views>,
     /// Increases by one on every successful swap.
     pub generation: u64,
     pub loaded_at: SystemTime,
@@ -52,6 +61,9 @@ impl Snapshot {
             topology: Arc::clone(&self.topology),
             index: Arc::clone(&self.index),
             catalog: Arc::clone(&self.catalog),
+            checks: Arc::clone(&self.checks),
+            metrics: Arc::clone(&self.metrics),
+            views: Arc::clone(&self.views),
             generation: self.generation + 1,
             loaded_at: SystemTime::now(),
         }
@@ -178,6 +190,18 @@ impl AppState {
         let generation = snapshot.generation;
         self.publish(snapshot);
         self.inner.app_yaml_hash.store(hash, Ordering::SeqCst);
+        Ok(generation)
+    }
+
+    /// Rebuilds the state from the running config (topology, templates, checks and
+    /// metrics re-read from disk, app.yaml not) and swaps it in: an edit of those files.
+    /// On failure the running state is kept and the error returned.
+    pub async fn reload_data(&self) -> Result<u64, BuildError> {
+        let _guard = self.inner.write_lock.lock().await;
+        let cfg = (*self.snapshot().config).clone();
+        let snapshot = self.build(cfg).await?;
+        let generation = snapshot.generation;
+        self.publish(snapshot);
         Ok(generation)
     }
 
@@ -329,7 +353,8 @@ pub fn fallback_prometheus_url() -> String {
         .unwrap_or_else(|| DEFAULT_PROMETHEUS_URL.to_string())
 }
 
-/// Loads topology, catalog and index for `cfg`. Blocking file IO.
+/// Loads topology, catalog, index, checks and metrics libraries for `cfg`, and encodes
+/// the read views. Blocking file IO.
 pub fn build_snapshot(
     cfg: AppConfig,
     config_path: &Path,
@@ -348,12 +373,18 @@ pub fn build_snapshot(
         tracing::warn!(templates = %paths.templates, "{w}");
     }
     let index = TopologyIndex::build(&topology)?;
+    let checks = load_checks(Path::new(&paths.checks));
+    let metrics = load_metrics(Path::new(&paths.metrics));
+    let views = Views::build(&topology, &catalog, &checks, &metrics);
     Ok(Snapshot {
         config: Arc::new(cfg),
         paths,
         topology: Arc::new(topology),
         index: Arc::new(index),
         catalog: Arc::new(catalog),
+        checks: Arc::new(checks),
+        metrics: Arc::new(metrics),
+        views: Arc::new(views),
         generation,
         loaded_at: SystemTime::now(),
     })

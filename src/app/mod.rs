@@ -85,6 +85,16 @@ impl App {
         Ok(generation)
     }
 
+    /// Applies an edit of the topology, templates, checks or metrics files on disk (the
+    /// file watcher): the state is rebuilt from the running config and swapped in, then
+    /// plugins are brought in line. On failure nothing changes.
+    pub async fn reload_data(&self) -> Result<(), BuildError> {
+        let generation = self.state.reload_data().await?;
+        self.plugins.reconcile(&self.state, false).await;
+        tracing::info!(generation, "topology, template or library edit applied");
+        Ok(())
+    }
+
     /// Applies an edit of app.yaml on disk, if its content changed (the file watcher).
     pub async fn reload_if_changed(&self) -> Result<(), BuildError> {
         if !self.state.app_yaml_changed() {

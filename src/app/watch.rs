@@ -1,6 +1,9 @@
 //! File watching: edits to a plugin's Lua files (including files it `require`s) or to its
 //! config file reload that plugin, and edits to app.yaml reload the whole state, each
-//! transactionally (D3).
+//! transactionally (D3). Edits under `paths.topology`, `paths.templates`, `paths.checks`
+//! and `paths.metrics` rebuild the state from the running config the same way (a broken
+//! edit keeps the old state and is logged); those folders are watched again whenever an
+//! app.yaml change moves them.
 //!
 //! Events go through `notify-debouncer-full`, which debounces **per path** ([`DEBOUNCE`]
 //! of quiet on that path) and folds an editor's write-rename-chmod burst into one event.
@@ -16,6 +19,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use notify::{EventKind, RecursiveMode};
@@ -34,6 +38,8 @@ pub const DEBOUNCE: Duration = Duration::from_millis(100);
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Target {
     AppYaml,
+    /// A file of the topology, templates, checks or metrics library.
+    Data,
     Plugin(String),
 }
 
@@ -72,18 +78,98 @@ impl std::str::FromStr for WatchMode {
 }
 
 /// The watcher; watching stops when it is dropped.
-pub enum Watcher {
+pub struct Watcher {
+    /// Kept only to be dropped with the watcher. Shared with the task that applies edits,
+    /// which watches the data folders again when app.yaml moves them. A std mutex: held
+    /// only to add or remove a watch, never across an await.
+    _backend: Arc<Mutex<Backend>>,
+}
+
+enum Backend {
     Native(Debouncer<notify::RecommendedWatcher, RecommendedCache>),
     Poll(Debouncer<notify::PollWatcher, NoCache>),
 }
 
-impl Watcher {
+impl Backend {
     fn watch(&mut self, path: &Path, mode: RecursiveMode) -> notify::Result<()> {
         match self {
-            Watcher::Native(d) => d.watch(path, mode),
-            Watcher::Poll(d) => d.watch(path, mode),
+            Backend::Native(d) => d.watch(path, mode),
+            Backend::Poll(d) => d.watch(path, mode),
         }
     }
+
+    fn unwatch(&mut self, path: &Path) -> notify::Result<()> {
+        match self {
+            Backend::Native(d) => d.unwatch(path),
+            Backend::Poll(d) => d.unwatch(path),
+        }
+    }
+}
+
+/// The data paths of the running state (topology, templates, checks, metrics), absolute
+/// and deduplicated: what exists of them is what can be watched.
+fn data_roots(app: &App) -> Vec<PathBuf> {
+    let snap = app.state.snapshot();
+    let p = &snap.paths;
+    let mut roots: Vec<PathBuf> = [&p.topology, &p.templates, &p.checks, &p.metrics]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| absolute(Path::new(s)))
+        .collect();
+    roots.sort();
+    roots.dedup();
+    roots
+}
+
+/// What to watch for a data root: a folder recursively, a file through its folder.
+fn data_watch(root: &Path) -> Option<(PathBuf, RecursiveMode)> {
+    if root.is_dir() {
+        Some((root.to_path_buf(), RecursiveMode::Recursive))
+    } else if root.is_file() {
+        root.parent()
+            .map(|d| (d.to_path_buf(), RecursiveMode::NonRecursive))
+    } else {
+        None
+    }
+}
+
+/// Brings the watches of the data folders in line with `roots`; `watched` holds what is
+/// watched now and is updated.
+/// Folders in `fixed` are watched for other reasons already and are left alone.
+fn rewatch_data(
+    backend: &Mutex<Backend>,
+    watched: &mut Vec<PathBuf>,
+    roots: &[PathBuf],
+    fixed: &[PathBuf],
+) {
+    let wanted: Vec<(PathBuf, RecursiveMode)> = roots
+        .iter()
+        .filter_map(|r| data_watch(r))
+        .filter(|(p, _)| !fixed.contains(p))
+        .collect();
+    let mut backend = match backend.lock() {
+        Ok(b) => b,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    for old in watched.iter() {
+        if !wanted.iter().any(|(p, _)| p == old) {
+            let _ = backend.unwatch(old);
+        }
+    }
+    let mut now = Vec::new();
+    for (path, mode) in wanted {
+        if now.contains(&path) {
+            continue;
+        }
+        if !watched.contains(&path) {
+            if let Err(e) = backend.watch(&path, mode) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot watch a data folder; its edits need POST /api/system/restart");
+                continue;
+            }
+        }
+        now.push(path);
+    }
+    *watched = now;
 }
 
 /// The watched roots, as absolute paths (event paths are absolute).
@@ -124,13 +210,15 @@ pub fn start(app: App, mode: WatchMode) -> notify::Result<Watcher> {
                 };
                 if let Some(t) = classify(p, &roots, config_of) {
                     let _ = tx.send(t);
+                } else if is_data(p, &data_roots(&classifier)) {
+                    let _ = tx.send(Target::Data);
                 }
             }
         }
     };
     let mut debouncer = match mode {
-        WatchMode::Native => Watcher::Native(new_debouncer(DEBOUNCE, None, handler)?),
-        WatchMode::Poll(every) => Watcher::Poll(new_debouncer_opt(
+        WatchMode::Native => Backend::Native(new_debouncer(DEBOUNCE, None, handler)?),
+        WatchMode::Poll(every) => Backend::Poll(new_debouncer_opt(
             DEBOUNCE,
             None,
             handler,
@@ -147,6 +235,12 @@ pub fn start(app: App, mode: WatchMode) -> notify::Result<Watcher> {
     if watch_config {
         debouncer.watch(&config_root, RecursiveMode::Recursive)?;
     }
+    let backend = Arc::new(Mutex::new(debouncer));
+    let fixed = vec![app_dir.clone(), code_root.clone(), config_root.clone()];
+    let mut watched_data = Vec::new();
+    let mut roots_now = data_roots(&app);
+    rewatch_data(&backend, &mut watched_data, &roots_now, &fixed);
+    let rewatch = Arc::clone(&backend);
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
             // Everything that arrived together is applied once, app.yaml first.
@@ -161,12 +255,38 @@ pub fn start(app: App, mode: WatchMode) -> notify::Result<Watcher> {
                             tracing::error!(error = %e, "app.yaml edit refused; the running config is kept");
                         }
                     }
+                    Target::Data => {
+                        if let Err(e) = app.reload_data().await {
+                            tracing::error!(error = %e, "topology, template or library edit refused; the running state is kept");
+                        }
+                    }
                     Target::Plugin(folder) => app.plugins.reload(&app.state, &folder).await,
                 }
             }
+            // An app.yaml change may have moved the data folders (or a missing one may
+            // exist now).
+            let roots = data_roots(&app);
+            if roots != roots_now || watched_data.len() < roots.len() {
+                rewatch_data(&rewatch, &mut watched_data, &roots, &fixed);
+                roots_now = roots;
+            }
         }
     });
-    Ok(debouncer)
+    Ok(Watcher { _backend: backend })
+}
+
+/// Whether `p` is a file (or folder) of a data root: inside a data folder, or a data file
+/// itself. Editor scratch files are not.
+fn is_data(p: &Path, roots: &[PathBuf]) -> bool {
+    let Some(name) = p.file_name().map(|n| n.to_string_lossy()) else {
+        return false;
+    };
+    if name.starts_with('.') || name.ends_with('~') || name.ends_with(".swp") {
+        return false;
+    }
+    roots
+        .iter()
+        .any(|r| p == r || (p.starts_with(r) && r.is_dir()))
 }
 
 fn absolute(p: &Path) -> PathBuf {

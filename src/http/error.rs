@@ -42,6 +42,9 @@ pub enum ApiError {
     /// 429: too many attempts.
     #[error("{0}")]
     TooManyRequests(String),
+    /// 502: a dependency (Prometheus) answered, but with an error or garbage.
+    #[error("{0}")]
+    BadGateway(String),
     /// 503: a dependency (Prometheus, a plugin) is unavailable.
     #[error("{0}")]
     Unavailable(String),
@@ -65,6 +68,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

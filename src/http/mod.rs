@@ -7,8 +7,12 @@ pub mod config_routes;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod logs_routes;
+pub mod metrics_data;
 pub mod plugin_routes;
+pub mod query;
 pub mod system;
+pub mod views_routes;
 
 use std::time::Duration;
 
@@ -18,6 +22,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde_json::json;
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -44,13 +49,19 @@ pub fn app(app: App) -> Router {
         .merge(system::router())
         .merge(auth_routes::router())
         .merge(plugin_routes::router())
+        .merge(views_routes::router())
+        .merge(metrics_data::router())
+        .merge(logs_routes::router())
         .fallback(plugin_routes::dispatch)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(refuse_large_bodies))
         .layer(middleware::from_fn_with_state(
             app.state.clone(),
             crate::auth::gate::gate,
-        ));
+        ))
+        // Answers are gzipped for clients that accept it, except those that set their
+        // own Content-Encoding (the precomputed `/api/sites`) and event streams.
+        .layer(CompressionLayer::new());
     access_log(router).with_state(app)
 }
 

@@ -31,6 +31,25 @@ impl Topology {
             .flat_map(|site| site.rooms.iter().map(move |room| (site, room)))
     }
 
+    /// Sets every rack's `aisle_id` to the aisle it is placed in (`None` for a standalone
+    /// rack), whatever its file says. Unlike the reference, which only shows an `aisle_id`
+    /// written in the rack file, so that its frontend's rack breadcrumb is missing for
+    /// almost every rack. The loaders call it.
+    pub fn fill_aisle_ids(&mut self) {
+        for site in &mut self.sites {
+            for room in &mut site.rooms {
+                for aisle in &mut room.aisles {
+                    for rack in &mut aisle.racks {
+                        rack.aisle_id = Some(aisle.id.clone());
+                    }
+                }
+                for rack in &mut room.standalone_racks {
+                    rack.aisle_id = None;
+                }
+            }
+        }
+    }
+
     /// Every rack in topology order (per room: aisle racks, then standalone racks).
     pub fn racks(&self) -> impl Iterator<Item = &Rack> + '_ {
         self.rooms()
@@ -191,7 +210,8 @@ pub struct Rack {
     pub template_id: Option<String>,
     /// Height in U, 1..=60 (default 42).
     pub u_height: u32,
-    /// Informational only, as written in the rack file.
+    /// The aisle the rack is placed in (`None` for a standalone rack), filled by the
+    /// loader from where the rack is listed ([`Topology::fill_aisle_ids`]).
     pub aisle_id: Option<String>,
     /// In file order (not sorted by `u_position`).
     pub devices: Vec<Device>,

@@ -149,6 +149,8 @@ pub fn load_topology_with_warnings(path: &Path) -> Result<(Topology, Vec<String>
         load_single_file(path, &mut ctx)
     };
     if ctx.problems.is_empty() {
+        let mut topology = topology;
+        topology.fill_aisle_ids();
         Ok((topology, ctx.warnings))
     } else {
         Err(TopologyError::Invalid {

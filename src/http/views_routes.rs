@@ -1,0 +1,309 @@
+//! The read views Rackscope's frontend draws from: topology (`/api/sites`, `/api/rooms`,
+//! room layouts, racks, devices), `/api/catalog`, the checks library (`/api/checks*`) and
+//! the metrics library (`/api/metrics/*` except `/data`, which is in `metrics_data`).
+//!
+//! Every answer is pre-encoded in the snapshot's [`crate::views::Views`]; a handler looks
+//! an id up and returns the bytes. `/api/sites` is sent gzipped, precomputed, to clients
+//! that accept it. Unlike the reference: an unknown rack and an unknown device in a known
+//! rack get different 404s, file listings are what the loaders read (sub-folders of the
+//! recursive metrics library included, readable at `files/<sub>/<name>`), and a file name
+//! that is a folder, leaves the folder or is not a `.yaml`/`.yml` file is a 4xx, never a 500.
+
+use std::path::{Path, PathBuf};
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::PathParam;
+use super::query::QueryParams;
+use super::AppState;
+use crate::app::App;
+use crate::library::{files, FileError, Origin};
+use crate::topology::is_safe_id;
+use crate::views::DeviceMissing;
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/sites", get(sites))
+        .route("/api/rooms", get(rooms))
+        .route("/api/rooms/{room_id}/layout", get(room_layout))
+        .route("/api/racks/{rack_id}", get(rack))
+        .route("/api/racks/{rack_id}/devices/{device_id}", get(device))
+        .route("/api/catalog", get(catalog))
+        .route("/api/checks", get(checks))
+        .route("/api/checks/files", get(check_files))
+        .route("/api/checks/files/{name}", get(check_file))
+        .route("/api/metrics/library", get(metrics_library))
+        .route("/api/metrics/library/files", get(metric_files))
+        .route("/api/metrics/library/files/{*name}", get(metric_file))
+        .route("/api/metrics/library/{metric_id}", get(metric))
+        .route("/api/metrics/files", get(metrics_catalog_files))
+        .route("/api/metrics/categories", get(categories))
+        .route("/api/metrics/tags", get(tags))
+}
+
+/// A pre-encoded JSON answer.
+pub fn json_bytes(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Whether the client accepts gzip (`Accept-Encoding: gzip`, not with `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or("");
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
+}
+
+/// `GET /api/sites`: the whole tree; the gzip body (encoded once per state generation)
+/// for clients that accept it. Sets its own `Content-Encoding`, which the compression
+/// layer then leaves alone.
+async fn sites(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let views = &state.snapshot().views;
+    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
+    let json = (
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    match views.sites_gzip().filter(|_| accepts_gzip(&headers)) {
+        Some(gz) => (
+            [
+                json,
+                vary,
+                (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+            ],
+            gz,
+        )
+            .into_response(),
+        None => ([json, vary], views.sites()).into_response(),
+    }
+}
+
+async fn rooms(State(state): State<AppState>) -> Response {
+    json_bytes(state.snapshot().views.rooms())
+}
+
+async fn room_layout(
+    State(state): State<AppState>,
+    PathParam(room_id): PathParam<String>,
+) -> ApiResult<Response> {
+    let snap = state.snapshot();
+    snap.views
+        .room_layout(&snap.index, &room_id)
+        .map(json_bytes)
+        .ok_or_else(|| ApiError::NotFound(format!("Room {room_id} not found")))
+}
+
+async fn rack(
+    State(state): State<AppState>,
+    PathParam(rack_id): PathParam<String>,
+) -> ApiResult<Response> {
+    let snap = state.snapshot();
+    snap.views
+        .rack(&snap.index, &rack_id)
+        .map(json_bytes)
+        .ok_or_else(|| ApiError::NotFound(format!("Rack {rack_id} not found")))
+}
+
+async fn device(
+    State(state): State<AppState>,
+    PathParam((rack_id, device_id)): PathParam<(String, String)>,
+) -> ApiResult<Response> {
+    if !is_safe_id(&rack_id) {
+        return Err(ApiError::BadRequest(format!(
+            "Invalid rack_id: '{rack_id}'. IDs must contain only lowercase letters, digits, dots, hyphens and underscores (max 128 characters)."
+        )));
+    }
+    let snap = state.snapshot();
+    match snap
+        .views
+        .device(&snap.index, &snap.topology, &rack_id, &device_id)
+    {
+        Ok(body) => Ok(json_bytes(body)),
+        Err(DeviceMissing::Rack) => Err(ApiError::NotFound(format!("Rack {rack_id} not found"))),
+        Err(DeviceMissing::Device) => Err(ApiError::NotFound(format!(
+            "Device {device_id} not found in rack {rack_id}"
+        ))),
+    }
+}
+
+async fn catalog(State(state): State<AppState>) -> Response {
+    json_bytes(state.snapshot().views.catalog())
+}
+
+async fn checks(State(state): State<AppState>) -> Response {
+    json_bytes(state.snapshot().views.checks())
+}
+
+async fn check_files(State(state): State<AppState>) -> Response {
+    json_bytes(state.snapshot().views.check_files())
+}
+
+/// Reads one library file off the runtime; maps refusals to 400, 403 and 404.
+async fn read_library_file(
+    origin: Origin,
+    name: String,
+    nested: bool,
+    not_found: String,
+) -> ApiResult<Json<Value>> {
+    let file = name.clone();
+    let read = tokio::task::spawn_blocking(move || files::read(&origin, &file, nested))
+        .await
+        .map_err(|e| ApiError::Internal(format!("reading a library file: {e}")))?;
+    match read {
+        Ok(content) => Ok(Json(json!({ "name": name, "content": content }))),
+        Err(FileError::Invalid) => Err(ApiError::BadRequest("Invalid filename".into())),
+        Err(FileError::Denied) => Err(ApiError::Forbidden("Access denied".into())),
+        Err(FileError::NotFound) => Err(ApiError::NotFound(not_found)),
+    }
+}
+
+async fn check_file(
+    State(state): State<AppState>,
+    PathParam(name): PathParam<String>,
+) -> ApiResult<Json<Value>> {
+    let origin = state.snapshot().checks.origin.clone();
+    read_library_file(origin, name, false, "Checks file not found".into()).await
+}
+
+async fn metrics_library(State(state): State<AppState>, q: QueryParams) -> Response {
+    json_bytes(
+        state
+            .snapshot()
+            .views
+            .metrics_library(q.str("category"), q.str("tag")),
+    )
+}
+
+async fn metric(
+    State(state): State<AppState>,
+    PathParam(metric_id): PathParam<String>,
+) -> ApiResult<Response> {
+    state
+        .snapshot()
+        .views
+        .metric(&metric_id)
+        .map(json_bytes)
+        .ok_or_else(|| ApiError::NotFound(format!("Metric '{metric_id}' not found")))
+}
+
+async fn metric_files(State(state): State<AppState>) -> Response {
+    json_bytes(state.snapshot().views.metric_files())
+}
+
+async fn metric_file(
+    State(state): State<AppState>,
+    PathParam(name): PathParam<String>,
+) -> ApiResult<Json<Value>> {
+    let origin = state.snapshot().metrics.origin.clone();
+    let not_found = format!("Metric file '{name}' not found");
+    read_library_file(origin, name, true, not_found).await
+}
+
+async fn categories(State(state): State<AppState>) -> Response {
+    json_bytes(state.snapshot().views.metric_categories())
+}
+
+async fn tags(State(state): State<AppState>) -> Response {
+    json_bytes(state.snapshot().views.metric_tags())
+}
+
+/// `GET /api/metrics/files`: the simulator's metric catalogs a settings page can pick
+/// (`metrics_*.yaml` / `.yml`) from `paths.metrics`, its parent folder and the
+/// simulator's catalog folder (`<dir of app.yaml>/plugins/simulator/metrics`, else
+/// `config/plugins/simulator/metrics` from the working directory); the first file of a
+/// name wins. Read at request time: the simulator's folder is not part of the state.
+async fn metrics_catalog_files(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let snap = state.snapshot();
+    let metrics = PathBuf::from(&snap.paths.metrics);
+    let app_dir = state
+        .config_path()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let found = tokio::task::spawn_blocking(move || {
+        let sim = app_dir.join("plugins/simulator/metrics");
+        let sim = if sim.is_dir() {
+            sim
+        } else {
+            PathBuf::from("config/plugins/simulator/metrics")
+        };
+        let mut dirs = vec![metrics.clone()];
+        dirs.extend(metrics.parent().map(Path::to_path_buf));
+        dirs.push(sim);
+        catalog_files(&dirs)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("listing metric catalogs: {e}")))?;
+    Ok(Json(json!({ "files": found })))
+}
+
+/// `metrics_*.yaml` then `metrics_*.yml` of each folder, sorted; first name wins.
+fn catalog_files(dirs: &[PathBuf]) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.path().is_file())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.starts_with("metrics_"))
+            .collect();
+        names.sort();
+        for ext in [".yaml", ".yml"] {
+            for name in names.iter().filter(|n| n.ends_with(ext)) {
+                if seen.insert(name.clone()) {
+                    out.push(json!({"name": name, "path": dir.join(name)}));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_acceptance() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            accepts_gzip(&m)
+        };
+        assert!(h("gzip"));
+        assert!(h("br, GZIP;q=0.5"));
+        assert!(h("*"));
+        assert!(!h("gzip;q=0"));
+        assert!(!h("br, deflate"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+}
