@@ -31,6 +31,7 @@ pub mod auth;
 pub mod check;
 pub mod config;
 pub mod fsutil;
+pub mod health;
 pub mod http;
 pub mod library;
 pub mod logs;

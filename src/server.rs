@@ -61,11 +61,20 @@ pub async fn run(
         }
     };
     let heartbeat = tokio::spawn(heartbeat(state.clone()));
+    // The health engine's loop: recomputes the states from the current snapshot's inputs.
+    let health = {
+        let source = state.clone();
+        tokio::spawn(state.health().clone().run(
+            move || source.snapshot().health.clone(),
+            state.prometheus().clone(),
+        ))
+    };
     let service = http::app(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     heartbeat.abort();
+    health.abort();
     app.plugins.shutdown_all().await;
     served
 }

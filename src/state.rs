@@ -46,6 +46,9 @@ pub struct Snapshot {
     pub metrics: Arc<MetricsLibrary>,
     /// The read views' answers, encoded once for this topology, catalog and libraries.
     pub views: Arc<Views>,
+    /// What the health engine works from: the compiled checks, the topology by index and
+    /// each check's targets, the planner settings.
+    pub health: Arc<crate::health::Inputs>,
     /// Increases by one on every successful swap.
     pub generation: u64,
     pub loaded_at: SystemTime,
@@ -64,6 +67,7 @@ impl Snapshot {
             checks: Arc::clone(&self.checks),
             metrics: Arc::clone(&self.metrics),
             views: Arc::clone(&self.views),
+            health: Arc::clone(&self.health),
             generation: self.generation + 1,
             loaded_at: SystemTime::now(),
         }
@@ -99,6 +103,9 @@ struct Inner {
     write_lock: tokio::sync::Mutex<()>,
     generation: AtomicU64,
     prometheus: PromClient,
+    /// The health engine: its loop (started by the server) recomputes from the current
+    /// snapshot's `health` inputs; requests read its answers.
+    health: crate::health::HealthEngine,
     /// Hash of the app.yaml content last loaded or written, so the file watcher can tell
     /// our own writes (and editor no-ops) from real edits.
     app_yaml_hash: AtomicU64,
@@ -125,6 +132,7 @@ impl AppState {
                 write_lock: tokio::sync::Mutex::new(()),
                 generation: AtomicU64::new(1),
                 prometheus,
+                health: crate::health::HealthEngine::new(config_path),
                 app_yaml_hash: AtomicU64::new(file_hash(config_path)),
             }),
         })
@@ -141,6 +149,10 @@ impl AppState {
 
     pub fn prometheus(&self) -> &PromClient {
         &self.inner.prometheus
+    }
+
+    pub fn health(&self) -> &crate::health::HealthEngine {
+        &self.inner.health
     }
 
     /// The lock that serialises state changes and config file writes.
@@ -173,7 +185,12 @@ impl AppState {
             instances = snapshot.index.instance_count(),
             "state published"
         );
+        let health_changed = !Arc::ptr_eq(&self.inner.snapshot.load().health, &snapshot.health);
         self.inner.snapshot.store(Arc::new(snapshot));
+        if health_changed {
+            // New topology, checks or planner settings: recompute now.
+            self.inner.health.poke();
+        }
     }
 
     /// Re-reads app.yaml and everything it names, and swaps the result in. On failure the
@@ -376,6 +393,7 @@ pub fn build_snapshot(
     let checks = load_checks(Path::new(&paths.checks));
     let metrics = load_metrics(Path::new(&paths.metrics));
     let views = Views::build(&topology, &catalog, &checks, &metrics);
+    let health = crate::health::inputs(generation, &cfg, &topology, &catalog, &checks);
     Ok(Snapshot {
         config: Arc::new(cfg),
         paths,
@@ -385,6 +403,7 @@ pub fn build_snapshot(
         checks: Arc::new(checks),
         metrics: Arc::new(metrics),
         views: Arc::new(views),
+        health: Arc::new(health),
         generation,
         loaded_at: SystemTime::now(),
     })

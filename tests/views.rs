@@ -512,10 +512,10 @@ async fn demo_views_have_the_spec_shapes() {
         .iter()
         .find(|c| c["id"] == "node_temperature")
         .unwrap();
-    assert_eq!(temp["for"], "2m");
+    assert_eq!(temp["for"], "30s");
     assert_eq!(
         temp["rules"][0],
-        json!({"op": ">", "value": 75, "severity": "WARN"})
+        json!({"op": ">", "value": 32, "severity": "WARN"})
     );
     let files = ok(&api, "/api/metrics/library/files").await;
     let names: Vec<&str> = files["files"]

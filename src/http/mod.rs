@@ -7,7 +7,9 @@ pub mod config_routes;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod health_routes;
 pub mod logs_routes;
+pub mod maintenance_routes;
 pub mod metrics_data;
 pub mod plugin_routes;
 pub mod query;
@@ -52,6 +54,8 @@ pub fn app(app: App) -> Router {
         .merge(views_routes::router())
         .merge(metrics_data::router())
         .merge(logs_routes::router())
+        .merge(health_routes::router())
+        .merge(maintenance_routes::router())
         .fallback(plugin_routes::dispatch)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(refuse_large_bodies))

@@ -80,6 +80,26 @@ impl QueryParams {
         }
     }
 
+    /// An optional boolean parameter, read as pydantic does (`true`/`false`, `1`/`0`,
+    /// `yes`/`no`, `on`/`off`, `t`/`f`, `y`/`n`, any case); records a `bool_parsing` error
+    /// for anything else.
+    pub fn bool(&mut self, name: &str) -> Option<bool> {
+        let raw = self.values.get(name)?.clone();
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" | "t" | "y" => Some(true),
+            "false" | "0" | "no" | "off" | "f" | "n" => Some(false),
+            _ => {
+                self.error(
+                    name,
+                    "bool_parsing",
+                    "Input should be a valid boolean, unable to interpret input",
+                    json!(raw),
+                );
+                None
+            }
+        }
+    }
+
     /// The 422 for every error recorded so far, if any.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() {

@@ -179,6 +179,15 @@ struct Stats {
     last_ms: Option<f64>,
     /// Epoch milliseconds of the latest sample.
     last_ts: Option<u64>,
+    /// The latest failed request: its error and epoch milliseconds.
+    last_error: Option<(String, u64)>,
+}
+
+fn now_ms() -> Option<u64> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|d| u64::try_from(d.as_millis()).ok())
 }
 
 impl Stats {
@@ -187,10 +196,11 @@ impl Stats {
         self.samples.push_back(ms);
         self.trim();
         self.last_ms = Some(ms);
-        self.last_ts = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .ok()
-            .and_then(|d| u64::try_from(d.as_millis()).ok());
+        self.last_ts = now_ms();
+    }
+
+    fn fail(&mut self, e: &PromError) {
+        self.last_error = Some((e.to_string(), now_ms().unwrap_or(0)));
     }
 
     fn trim(&mut self) {
@@ -323,8 +333,9 @@ impl PromClient {
         let mut stats = self.inner.stats.lock();
         stats.query_count += 1;
         // As in the reference, only successful range queries count towards latency.
-        if result.is_ok() {
-            stats.record(started);
+        match &result {
+            Ok(_) => stats.record(started),
+            Err(e) => stats.fail(e),
         }
         drop(stats);
         if let Err(e) = &result {
@@ -358,6 +369,14 @@ impl PromClient {
         })
     }
 
+    /// The latest failed request, `(error, epoch ms)`, when it is more recent than the
+    /// latest answer: Prometheus is failing now.
+    pub fn failing(&self) -> Option<(String, u64)> {
+        let s = self.inner.stats.lock();
+        let (error, at) = s.last_error.clone()?;
+        (s.last_ts.is_none_or(|ok| at >= ok)).then_some((error, at))
+    }
+
     async fn fetch_instant(&self, promql: &str) -> Result<Arc<Value>, PromError> {
         let transport = self.inner.transport.load_full();
         let started = Instant::now();
@@ -365,7 +384,12 @@ impl PromClient {
         {
             let mut stats = self.inner.stats.lock();
             stats.query_count += 1;
-            stats.record(started);
+            // Only answers count towards latency: a failed request says nothing of how
+            // fast Prometheus answers, and must not look like a recent contact.
+            match &result {
+                Ok(_) => stats.record(started),
+                Err(e) => stats.fail(e),
+            }
         }
         if let Err(e) = &result {
             tracing::debug!(error = %e, kind = e.kind(), "Prometheus query failed");

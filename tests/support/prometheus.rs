@@ -26,6 +26,7 @@ pub struct RealPrometheus {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
+    binary: PathBuf,
 }
 
 impl RealPrometheus {
@@ -57,24 +58,36 @@ impl RealPrometheus {
         let config = dir.path().join("prometheus.yml");
         std::fs::write(&config, config_yaml(port, scrape_targets))
             .map_err(|e| format!("writing {}: {e}", config.display()))?;
-        let log_path = dir.path().join("prometheus.log");
-        let log = std::fs::File::create(&log_path).map_err(|e| format!("log file: {e}"))?;
-        let log_err = log.try_clone().map_err(|e| format!("log file: {e}"))?;
-        let child = Command::new(binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--web.enable-lifecycle")
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .spawn()
-            .map_err(|e| format!("spawn failed: {e}"))?;
-        let mut prom = RealPrometheus { child, port, dir };
+        let child = spawn(binary, dir.path(), port)?;
+        let mut prom = RealPrometheus {
+            child,
+            port,
+            dir,
+            binary: binary.to_path_buf(),
+        };
+        prom.wait_ready()?;
+        Ok(prom)
+    }
+
+    /// Stops Prometheus (SIGKILL, as a crash would); `restart` brings it back.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts Prometheus again on the same port, with the same config and data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn(&self.binary, self.dir.path(), self.port)
+            .unwrap_or_else(|e| panic!("could not restart Prometheus: {e}"));
+        if let Err(e) = self.wait_ready() {
+            panic!("Prometheus did not come back: {e}");
+        }
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let port = self.port;
+        let prom = self;
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Ok(Some(status)) = prom.child.try_wait() {
@@ -84,7 +97,7 @@ impl RealPrometheus {
                 ));
             }
             if http_status(port, "/-/ready") == Some(200) {
-                return Ok(prom);
+                return Ok(());
             }
             if Instant::now() > deadline {
                 return Err(format!(
@@ -156,6 +169,34 @@ impl Drop for RealPrometheus {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts the Prometheus binary with the config and data in `dir`, logging to
+/// `dir/prometheus.log`.
+fn spawn(binary: &Path, dir: &Path, port: u16) -> Result<Child, String> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("prometheus.log"))
+        .map_err(|e| format!("log file: {e}"))?;
+    let log_err = log.try_clone().map_err(|e| format!("log file: {e}"))?;
+    Command::new(binary)
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.enable-lifecycle")
+        .arg("--log.level=warn")
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|e| format!("spawn failed: {e}"))
 }
 
 /// `RACKSCOPE_TEST_PROMETHEUS`, else `prometheus` on PATH, else `/usr/bin/prometheus`.

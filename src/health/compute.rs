@@ -1,0 +1,550 @@
+//! One recompute (health.md §2.2-2.5 with decision D7's fixes): every query of the plan
+//! sent concurrently with a bound and under one deadline, each series turned into a state
+//! by its check's rules and keyed by its label, `for:` delays applied, virtual nodes
+//! rolled into their instances, chassis results into their devices' nodes, and the
+//! result kept as a [`HealthSnapshot`].
+//!
+//! Nothing is OK unless measured: the targets of a query that failed (Prometheus down,
+//! slow, an error answer, a scalar result) get `UNKNOWN` for that check, and a node no
+//! check measured gets `planner.unknown_state`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::StreamExt;
+use serde_json::Value;
+
+use super::check::{is_alert, Check};
+use super::layout::Layout;
+use super::query::{self, Purpose, Query};
+use super::Severity;
+use crate::library::checks::Scope;
+use crate::prometheus::{CacheKind, PromClient, PromError};
+
+/// The planner's settings (app.yaml `telemetry.*` and `planner.*`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub identity_label: String,
+    pub rack_label: String,
+    pub chassis_label: String,
+    pub job_regex: String,
+    pub unknown_state: Severity,
+    pub max_ids_per_query: usize,
+    /// How often the snapshot is recomputed (`planner.cache_ttl_seconds`).
+    pub ttl: Duration,
+    /// Queries in flight at once.
+    pub concurrency: usize,
+    /// Longest a recompute may take; queries still running then count as failed.
+    pub deadline: Duration,
+}
+
+impl Settings {
+    pub fn from_config(cfg: &crate::config::AppConfig) -> Settings {
+        let t = &cfg.telemetry;
+        let timeout = Duration::from_secs_f64(t.prometheus_timeout_seconds.clamp(0.1, 600.0));
+        Settings {
+            identity_label: t.identity_label.clone(),
+            rack_label: t.rack_label.clone(),
+            chassis_label: t.chassis_label.clone(),
+            job_regex: t.job_regex.clone(),
+            unknown_state: Severity::parse(&cfg.planner.unknown_state).unwrap_or(Severity::Unknown),
+            max_ids_per_query: usize::try_from(cfg.planner.max_ids_per_query.max(1)).unwrap_or(200),
+            ttl: Duration::from_secs(cfg.planner.cache_ttl_seconds.clamp(1, 86_400) as u64),
+            concurrency: DEFAULT_CONCURRENCY,
+            // A slow Prometheus holds a recompute for at most two query timeouts.
+            deadline: (timeout * 2).max(Duration::from_secs(5)),
+        }
+    }
+}
+
+/// Queries in flight at once: enough to overlap Prometheus's latency, few enough not to
+/// flood it (health.md §5 suggests 8-16).
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// What one recompute works from: the layout and the checks of one state generation.
+#[derive(Debug)]
+pub struct Inputs {
+    pub generation: u64,
+    pub layout: Arc<Layout>,
+    pub checks: Arc<Vec<Check>>,
+    pub settings: Settings,
+}
+
+/// A virtual node (`expand_by_label`): `<instance>:<label><value>`.
+#[derive(Debug, Clone)]
+pub struct VirtualNode {
+    pub key: String,
+    pub state: Severity,
+    pub checks: Vec<(u16, Severity)>,
+}
+
+/// How the queries of a recompute went.
+#[derive(Debug, Clone, Default)]
+pub struct QueryReport {
+    /// Main queries (discovery excluded), as `last_batch.query_count` counts them.
+    pub main: usize,
+    pub discovery: usize,
+    pub failed: usize,
+    /// The distinct reasons of the failures (at most a few).
+    pub errors: Vec<String>,
+}
+
+/// Every state of one recompute, before maintenances (which the answers apply).
+#[derive(Debug)]
+pub struct HealthSnapshot {
+    pub inputs: Arc<Inputs>,
+    pub computed_at: SystemTime,
+    pub took: Duration,
+    /// Per node: (check index, reported severity), chassis results and virtual-node
+    /// roll-ups included.
+    pub node_checks: Vec<Vec<(u16, Severity)>>,
+    /// Per node: the worst of its checks, `unknown_state` when none measured it.
+    pub node_state: Vec<Severity>,
+    /// Virtual nodes by parent node.
+    pub virtuals: HashMap<u32, Vec<VirtualNode>>,
+    /// Per rack: (check index, severity) of its rack checks.
+    pub rack_checks: Vec<Vec<(u16, Severity)>>,
+    pub report: QueryReport,
+}
+
+impl HealthSnapshot {
+    /// A snapshot of `inputs` in which nothing was measured.
+    pub fn unmeasured(inputs: Arc<Inputs>) -> HealthSnapshot {
+        let layout = &inputs.layout;
+        HealthSnapshot {
+            computed_at: SystemTime::now(),
+            took: Duration::ZERO,
+            node_checks: vec![Vec::new(); layout.nodes.len()],
+            node_state: vec![inputs.settings.unknown_state; layout.nodes.len()],
+            virtuals: HashMap::new(),
+            rack_checks: vec![Vec::new(); layout.racks.len()],
+            report: QueryReport::default(),
+            inputs,
+        }
+    }
+
+    /// The worst of a rack's own checks, `unknown_state` when it has none.
+    pub fn rack_check_state(&self, rack: u32) -> Severity {
+        self.rack_checks[rack as usize]
+            .iter()
+            .map(|(_, s)| *s)
+            .max()
+            .unwrap_or(self.inputs.settings.unknown_state)
+    }
+
+    /// True when every query failed: nothing in this snapshot was measured.
+    pub fn nothing_measured(&self) -> bool {
+        self.report.main + self.report.discovery > 0
+            && self.report.failed >= self.report.main + self.report.discovery
+    }
+}
+
+/// `for:` timers, kept across recomputes and state generations (a reload does not reset
+/// them), keyed by (check id, result key).
+#[derive(Debug, Default)]
+pub struct ForTimers {
+    map: HashMap<(Arc<str>, Arc<str>), Timer>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Timer {
+    /// Since when the result is WARN or CRIT without a break; None while it is not.
+    bad_since: Option<Instant>,
+    /// What showed before it turned bad: shown again while the delay runs.
+    before: Severity,
+    /// What showed last.
+    shown: Severity,
+    touched: Instant,
+}
+
+impl ForTimers {
+    /// The severity to show for `raw`, the state a check's rules give `key` now (D7): a
+    /// WARN or CRIT result shows once it has lasted the check's `for:`, and then for as
+    /// long as it lasts, escalating or easing at once; while the delay runs, what showed
+    /// before it turned bad shows (OK for a key never seen).
+    fn apply(&mut self, check: &Check, key: &str, raw: Severity, now: Instant) -> Severity {
+        let Some(delay) = check.for_duration else {
+            return raw;
+        };
+        let t = self
+            .map
+            .entry((Arc::from(check.id()), Arc::from(key)))
+            .or_insert(Timer {
+                bad_since: None,
+                before: Severity::Ok,
+                shown: Severity::Ok,
+                touched: now,
+            });
+        t.touched = now;
+        if !is_alert(raw) {
+            t.bad_since = None;
+            t.shown = raw;
+            return raw;
+        }
+        let since = *t.bad_since.get_or_insert_with(|| {
+            t.before = t.shown;
+            now
+        });
+        t.shown = if now.duration_since(since) >= delay {
+            raw
+        } else {
+            t.before
+        };
+        t.shown
+    }
+
+    /// Forgets keys not seen for a day (removed nodes, renamed checks).
+    fn prune(&mut self, now: Instant) {
+        self.map
+            .retain(|_, t| now.duration_since(t.touched) < Duration::from_secs(86_400));
+    }
+}
+
+/// Raw results of one recompute, by target, before `for:`.
+struct Raw {
+    nodes: Vec<Vec<(u16, Severity)>>,
+    devices: Vec<Vec<(u16, Severity)>>,
+    racks: Vec<Vec<(u16, Severity)>>,
+    /// (parent node, suffix) -> (check, severity).
+    virtuals: HashMap<(u32, String), Vec<(u16, Severity)>>,
+}
+
+fn merge(list: &mut Vec<(u16, Severity)>, check: u16, s: Severity) {
+    match list.iter_mut().find(|(c, _)| *c == check) {
+        Some(e) => e.1 = e.1.max(s),
+        None => list.push((check, s)),
+    }
+}
+
+/// Runs one recompute of `inputs` against `prom`, advancing `timers`.
+pub async fn compute(
+    inputs: Arc<Inputs>,
+    prom: &PromClient,
+    timers: &mut ForTimers,
+) -> HealthSnapshot {
+    let started = Instant::now();
+    let computed_at = SystemTime::now();
+    let layout = &inputs.layout;
+    let checks = &inputs.checks;
+    let s = &inputs.settings;
+    let plan = query::plan(checks, layout, &s.job_regex, s.max_ids_per_query);
+    let answers = run(&plan, prom, s.concurrency, started + s.deadline).await;
+
+    let mut raw = Raw {
+        nodes: vec![Vec::new(); layout.nodes.len()],
+        devices: vec![Vec::new(); layout.devices.len()],
+        racks: vec![Vec::new(); layout.racks.len()],
+        virtuals: HashMap::new(),
+    };
+    let masks = target_masks(checks, layout);
+    let mut report = QueryReport::default();
+    // Discovery first, so that main results overwrite what it set.
+    for pass in [Purpose::Discovery, Purpose::Main] {
+        for (q, answer) in plan.iter().zip(&answers) {
+            let uses: Vec<_> = q.uses.iter().filter(|u| u.purpose == pass).collect();
+            if uses.is_empty() {
+                continue;
+            }
+            match pass {
+                Purpose::Main => report.main += 1,
+                Purpose::Discovery => report.discovery += 1,
+            }
+            let series = match answer {
+                Ok(data) => vector(data),
+                Err(e) => Err(e.clone()),
+            };
+            match series {
+                Ok(series) => {
+                    for u in uses {
+                        let check = &checks[u.check];
+                        read_series(
+                            check,
+                            u.check,
+                            pass,
+                            series,
+                            layout,
+                            s,
+                            &masks[u.check],
+                            &mut raw,
+                        );
+                    }
+                }
+                Err(e) => {
+                    report.failed += 1;
+                    if report.errors.len() < 5 && !report.errors.contains(&e) {
+                        report.errors.push(e);
+                    }
+                    if pass == Purpose::Main {
+                        for u in uses {
+                            mark_unknown(&checks[u.check], u.check, &u.ids, &mut raw);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let now = Instant::now();
+    timers.prune(now);
+    let mut node_checks: Vec<Vec<(u16, Severity)>> = vec![Vec::new(); layout.nodes.len()];
+    for (n, list) in raw.nodes.iter().enumerate() {
+        for &(c, sev) in list {
+            let shown = timers.apply(&checks[c as usize], &layout.nodes[n].name, sev, now);
+            node_checks[n].push((c, shown));
+        }
+    }
+    // Chassis results count on every node of the device (D7: the reference computes them
+    // and never shows them).
+    for (d, list) in raw.devices.iter().enumerate() {
+        let device = &layout.devices[d];
+        for &(c, sev) in list {
+            let shown = timers.apply(&checks[c as usize], &device.id, sev, now);
+            for &n in &device.nodes {
+                merge(&mut node_checks[n as usize], c, shown);
+            }
+        }
+    }
+    // Virtual nodes: each its own state; their instance gets, per check, CRIT if any is
+    // CRIT (WARN below `expand_crit_threshold`), else WARN if any is WARN, else the best
+    // seen. Unlike the reference, the instance lists the check, so a failed drive shows
+    // in the alerts.
+    let mut virtuals: HashMap<u32, Vec<VirtualNode>> = HashMap::new();
+    let mut per_parent: HashMap<(u32, u16), Vec<Severity>> = HashMap::new();
+    let mut keys: Vec<_> = raw.virtuals.into_iter().collect();
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    for ((parent, suffix), list) in keys {
+        let key = format!("{}:{}", layout.nodes[parent as usize].name, suffix);
+        let mut vchecks = Vec::with_capacity(list.len());
+        for (c, sev) in list {
+            let shown = timers.apply(&checks[c as usize], &key, sev, now);
+            vchecks.push((c, shown));
+            per_parent.entry((parent, c)).or_default().push(shown);
+        }
+        let state = vchecks
+            .iter()
+            .map(|(_, s)| *s)
+            .max()
+            .unwrap_or(s.unknown_state);
+        virtuals.entry(parent).or_default().push(VirtualNode {
+            key,
+            state,
+            checks: vchecks,
+        });
+    }
+    for ((parent, c), states) in per_parent {
+        let crit = states.iter().filter(|s| **s == Severity::Crit).count();
+        let threshold = checks[c as usize]
+            .expand
+            .as_ref()
+            .and_then(|e| e.crit_threshold);
+        let rolled = if crit > 0 {
+            match threshold {
+                Some(t) if (crit as u64) < t => Severity::Warn,
+                _ => Severity::Crit,
+            }
+        } else if states.contains(&Severity::Warn) {
+            Severity::Warn
+        } else {
+            states.iter().copied().max().unwrap_or(Severity::Unknown)
+        };
+        merge(&mut node_checks[parent as usize], c, rolled);
+    }
+    let node_state: Vec<Severity> = node_checks
+        .iter()
+        .map(|l| l.iter().map(|(_, s)| *s).max().unwrap_or(s.unknown_state))
+        .collect();
+    let mut rack_checks: Vec<Vec<(u16, Severity)>> = vec![Vec::new(); layout.racks.len()];
+    for (k, list) in raw.racks.iter().enumerate() {
+        for &(c, sev) in list {
+            let shown = timers.apply(&checks[c as usize], &layout.racks[k].id, sev, now);
+            rack_checks[k].push((c, shown));
+        }
+    }
+    for list in node_checks.iter_mut().chain(rack_checks.iter_mut()) {
+        list.sort_by_key(|(c, _)| *c);
+    }
+    HealthSnapshot {
+        inputs: inputs.clone(),
+        computed_at,
+        took: started.elapsed(),
+        node_checks,
+        node_state,
+        virtuals,
+        rack_checks,
+        report,
+    }
+}
+
+/// Sends every query, at most `concurrency` at once; those without an answer at
+/// `deadline` fail. Answers come back in plan order.
+async fn run(
+    plan: &[Query],
+    prom: &PromClient,
+    concurrency: usize,
+    deadline: Instant,
+) -> Vec<Result<Arc<Value>, String>> {
+    let mut answers: Vec<Result<Arc<Value>, String>> =
+        vec![Err("the recompute's deadline passed before this query answered".into()); plan.len()];
+    // Owned texts and client: the stream's futures must not borrow from the caller (they
+    // run inside the engine's spawned loop).
+    let texts: Vec<String> = plan.iter().map(|q| q.text.clone()).collect();
+    let prom = prom.clone();
+    let mut stream = futures::stream::iter(texts.into_iter().enumerate())
+        .map(move |(i, text)| {
+            let prom = prom.clone();
+            async move { (i, prom.query(&text, CacheKind::None).await) }
+        })
+        .buffer_unordered(concurrency.max(1));
+    let deadline = tokio::time::Instant::from_std(deadline);
+    loop {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some((i, result))) => {
+                answers[i] = result.map_err(|e: PromError| e.to_string());
+            }
+            Ok(None) => break,
+            Err(_) => {
+                tracing::warn!(
+                    "health recompute deadline passed; unanswered queries count as failed"
+                );
+                break;
+            }
+        }
+    }
+    answers
+}
+
+/// The series of an instant-vector answer; a scalar, a string or a range vector is an
+/// error naming what came back.
+fn vector(data: &Value) -> Result<&[Value], String> {
+    match data.get("resultType").and_then(Value::as_str) {
+        Some("vector") => Ok(data
+            .get("result")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])),
+        Some(other) => Err(format!(
+            "the check's expression returned a {other}, not an instant vector"
+        )),
+        None => Err("the answer has no resultType".into()),
+    }
+}
+
+/// Per check, which targets of its scope it runs on (results for other ids are dropped).
+fn target_masks(checks: &[Check], layout: &Layout) -> Vec<Vec<bool>> {
+    checks
+        .iter()
+        .zip(&layout.targets)
+        .map(|(c, t)| {
+            let (len, ids) = match c.scope() {
+                Scope::Node => (layout.nodes.len(), &t.nodes),
+                Scope::Chassis => (layout.devices.len(), &t.devices),
+                Scope::Rack => (layout.racks.len(), &t.racks),
+            };
+            let mut mask = vec![false; len];
+            for &i in ids {
+                mask[i as usize] = true;
+            }
+            mask
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_series(
+    check: &Check,
+    ci: usize,
+    pass: Purpose,
+    series: &[Value],
+    layout: &Layout,
+    s: &Settings,
+    mask: &[bool],
+    raw: &mut Raw,
+) {
+    let c = u16::try_from(ci).unwrap_or(u16::MAX);
+    let label = check.key_label.as_deref().unwrap_or(match check.scope() {
+        Scope::Node => &s.identity_label,
+        Scope::Chassis => &s.chassis_label,
+        Scope::Rack => &s.rack_label,
+    });
+    for item in series {
+        let Some(metric) = item.get("metric") else {
+            continue;
+        };
+        let Some(key) = metric.get(label).and_then(Value::as_str) else {
+            // A series without the key label counts for nothing (health.md §2.3).
+            continue;
+        };
+        let sev = match pass {
+            Purpose::Main => check.evaluate(
+                item.get("value")
+                    .and_then(|v| v.get(1))
+                    .and_then(Value::as_str),
+            ),
+            Purpose::Discovery => check
+                .expand
+                .as_ref()
+                .and_then(|e| e.absent_state)
+                .unwrap_or(s.unknown_state),
+        };
+        match check.scope() {
+            Scope::Node => {
+                let Some(n) = layout.node(key).filter(|n| mask[*n as usize]) else {
+                    continue;
+                };
+                let suffix = check.expand.as_ref().and_then(|e| {
+                    metric
+                        .get(&e.label)
+                        .and_then(Value::as_str)
+                        .map(|v| format!("{}{v}", e.label))
+                });
+                match suffix {
+                    Some(suffix) => {
+                        let list = raw.virtuals.entry((n, suffix)).or_default();
+                        match (pass, list.iter_mut().find(|(x, _)| *x == c)) {
+                            // A main result replaces what discovery assumed.
+                            (Purpose::Main, Some(e)) if e.1 == discovery_state(check, s) => {
+                                e.1 = sev
+                            }
+                            (_, Some(e)) => e.1 = e.1.max(sev),
+                            (_, None) => list.push((c, sev)),
+                        }
+                    }
+                    None if pass == Purpose::Main => merge(&mut raw.nodes[n as usize], c, sev),
+                    None => {}
+                }
+            }
+            Scope::Chassis => {
+                if let Some(d) = layout.device_by_id(key).filter(|d| mask[*d as usize]) {
+                    merge(&mut raw.devices[d as usize], c, sev);
+                }
+            }
+            Scope::Rack => {
+                if let Some(k) = layout.rack(key).filter(|k| mask[*k as usize]) {
+                    merge(&mut raw.racks[k as usize], c, sev);
+                }
+            }
+        }
+    }
+}
+
+fn discovery_state(check: &Check, s: &Settings) -> Severity {
+    check
+        .expand
+        .as_ref()
+        .and_then(|e| e.absent_state)
+        .unwrap_or(s.unknown_state)
+}
+
+/// The targets of a failed query get UNKNOWN for its check: not measured, never OK.
+fn mark_unknown(check: &Check, ci: usize, ids: &[u32], raw: &mut Raw) {
+    let c = u16::try_from(ci).unwrap_or(u16::MAX);
+    let lists = match check.scope() {
+        Scope::Node => &mut raw.nodes,
+        Scope::Chassis => &mut raw.devices,
+        Scope::Rack => &mut raw.racks,
+    };
+    for &i in ids {
+        merge(&mut lists[i as usize], c, Severity::Unknown);
+    }
+}

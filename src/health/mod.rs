@@ -1,0 +1,48 @@
+//! The health engine (decisions D7 and D8): which checks of the checks library run on
+//! which nodes, devices and racks; the recompute that turns their Prometheus answers into
+//! node, rack and room states; the answers served from the latest snapshot; maintenances.
+//!
+//! Layout: [`check`] (a library check compiled for the planner), [`layout`] (the topology
+//! by index, and each check's targets), [`query`] (placeholders and batches), [`compute`]
+//! (one recompute: queries in parallel, `for:` timers, virtual nodes, a snapshot),
+//! [`answers`] (roll-up and the encoded answers, maintenances applied), [`maintenance`]
+//! (the maintenances file and what each covers), [`engine`] (the background loop and the
+//! answers in force).
+//!
+//! This module sits below `state`: it is given the topology, templates, checks and
+//! settings of a state generation as [`compute::Inputs`], and the Prometheus client; the
+//! state owns the engine and the server runs its loop.
+
+pub mod answers;
+pub mod check;
+pub mod compute;
+pub mod engine;
+pub mod layout;
+pub mod maintenance;
+pub mod query;
+
+pub use crate::library::checks::Severity;
+pub use answers::HealthView;
+pub use compute::{Inputs, Settings};
+pub use engine::HealthEngine;
+
+use std::sync::Arc;
+
+/// The inputs of the health engine for one state generation: the compiled checks and the
+/// layout of the topology with their targets.
+pub fn inputs(
+    generation: u64,
+    config: &crate::config::AppConfig,
+    topology: &crate::topology::Topology,
+    catalog: &crate::topology::Catalog,
+    checks: &crate::library::ChecksLibrary,
+) -> Inputs {
+    let compiled: Vec<check::Check> = checks.checks.iter().map(check::Check::compile).collect();
+    let layout = layout::Layout::build(topology, catalog, &compiled);
+    Inputs {
+        generation,
+        layout: Arc::new(layout),
+        checks: Arc::new(compiled),
+        settings: Settings::from_config(config),
+    }
+}

@@ -1,0 +1,206 @@
+//! From checks to PromQL: the placeholders of health.md §1.4 (`$jobs`, `$instances`,
+//! `$racks`, `$chassis`) and the batches of `planner.max_ids_per_query` ids.
+//!
+//! Ids become one regex alternation per batch, `cn0001|cn0002|...`, each id escaped for
+//! the regex and then for the PromQL string it sits in (a `.` in an id is `\\.` in the
+//! query text). PromQL anchors regex matchers at both ends, so no `^...$` is added; an
+//! alternation of plain literals is also what Prometheus and VictoriaMetrics match
+//! fastest (a set lookup instead of a regex scan), which the reference's factored trie
+//! (`cn000[1-3]`) defeats. Only the placeholder of a check's own scope gets ids; the
+//! others become `.*`. Identical query texts (two checks with one expression and different
+//! rules) are sent once.
+
+use std::collections::HashMap;
+
+use super::check::Check;
+use super::layout::Layout;
+use crate::library::checks::Scope;
+
+/// What a query is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The check's expression: its series give states.
+    Main,
+    /// `expand_discovery_expr`: the label values that must exist.
+    Discovery,
+}
+
+/// One use of a query's answer: which check reads it, and for which targets (indexes in
+/// the layout's nodes, devices or racks, by the check's scope) it stands.
+#[derive(Debug, Clone)]
+pub struct Use {
+    pub check: usize,
+    pub purpose: Purpose,
+    pub ids: Vec<u32>,
+}
+
+/// A query to send and everything that reads its answer.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub text: String,
+    pub uses: Vec<Use>,
+}
+
+/// Every query of one recompute, in check order.
+pub fn plan(checks: &[Check], layout: &Layout, job_regex: &str, max_ids: usize) -> Vec<Query> {
+    let jobs = format!("^(?:{})$", job_regex);
+    let max_ids = max_ids.max(1);
+    let mut out: Vec<Query> = Vec::new();
+    let mut by_text: HashMap<String, usize> = HashMap::new();
+    let mut push = |text: String, u: Use| match by_text.get(&text) {
+        Some(&i) => out[i].uses.push(u),
+        None => {
+            by_text.insert(text.clone(), out.len());
+            out.push(Query {
+                text,
+                uses: vec![u],
+            })
+        }
+    };
+    for (ci, check) in checks.iter().enumerate() {
+        let t = &layout.targets[ci];
+        let (ids, placeholder): (&[u32], &str) = match check.scope() {
+            Scope::Node => (&t.nodes, "$instances"),
+            Scope::Chassis => (&t.devices, "$chassis"),
+            Scope::Rack => (&t.racks, "$racks"),
+        };
+        if ids.is_empty() {
+            continue;
+        }
+        let name = |i: u32| -> &str {
+            match check.scope() {
+                Scope::Node => &layout.nodes[i as usize].name,
+                Scope::Chassis => &layout.devices[i as usize].id,
+                Scope::Rack => &layout.racks[i as usize].id,
+            }
+        };
+        let mut exprs = vec![(check.def.expr.as_str(), Purpose::Main)];
+        if let Some(d) = check.expand.as_ref().and_then(|e| e.discovery.as_deref()) {
+            exprs.push((d, Purpose::Discovery));
+        }
+        for (expr, purpose) in exprs {
+            if !expr.contains(placeholder) {
+                // The ids do not reach the query: one query stands for all of them.
+                push(
+                    fill(expr, &jobs, placeholder, ".*"),
+                    Use {
+                        check: ci,
+                        purpose,
+                        ids: ids.to_vec(),
+                    },
+                );
+                continue;
+            }
+            for chunk in ids.chunks(max_ids) {
+                let regex = alternation(chunk.iter().map(|&i| name(i)));
+                push(
+                    fill(expr, &jobs, placeholder, &regex),
+                    Use {
+                        check: ci,
+                        purpose,
+                        ids: chunk.to_vec(),
+                    },
+                );
+            }
+        }
+    }
+    out
+}
+
+/// `expr` with `$jobs`, then every id placeholder: `placeholder` gets `ids`, the others
+/// `.*`.
+fn fill(expr: &str, jobs: &str, placeholder: &str, ids: &str) -> String {
+    let mut s = expr.replace("$jobs", &promql_string(jobs));
+    for p in ["$instances", "$racks", "$chassis"] {
+        if s.contains(p) {
+            s = s.replace(p, if p == placeholder { ids } else { ".*" });
+        }
+    }
+    s
+}
+
+/// `a|b|c` for ids, escaped for a regex, then for a double-quoted PromQL string.
+pub fn alternation<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for (i, id) in ids.enumerate() {
+        if i > 0 {
+            out.push('|');
+        }
+        out.push_str(&promql_string(&regex_escape(id)));
+    }
+    out
+}
+
+/// `s` with every regex metacharacter escaped.
+pub fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    for c in s.chars() {
+        if matches!(
+            c,
+            '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `s` as the inside of a double-quoted PromQL string: `\` and `"` escaped.
+pub fn promql_string(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::check::tests::check;
+
+    #[test]
+    fn ids_are_escaped_for_the_regex_and_the_string() {
+        assert_eq!(
+            alternation(["cn01", "a.b", "x\"y"].into_iter()),
+            r#"cn01|a\\.b|x\"y"#
+        );
+        assert_eq!(
+            fill(
+                r#"up{job=~"$jobs",instance=~"$instances",rack_id=~"$racks"}"#,
+                "^(?:node)$",
+                "$instances",
+                "a|b"
+            ),
+            r#"up{job=~"^(?:node)$",instance=~"a|b",rack_id=~".*"}"#
+        );
+    }
+
+    #[test]
+    fn batches_of_max_ids_and_one_query_per_text() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let topo = crate::topology::load_topology(&root.join("config/topology")).unwrap();
+        let (catalog, _) = crate::topology::load_catalog(&root.join("config/templates"));
+        // Two node checks with one expression, one rack check, a check nobody lists.
+        let checks = vec![
+            check(r#"{id: a, name: A, scope: node, expr: 'up{instance=~"$instances"}'}"#),
+            check(r#"{id: b, name: B, scope: node, expr: 'up{instance=~"$instances"}'}"#),
+            check(
+                r#"{id: r, name: R, scope: rack, expr: 'sum by (rack_id) (x{rack_id=~"$racks"})'}"#,
+            ),
+            check("{id: nobody, name: N, scope: node, expr: up}"),
+        ];
+        let mut layout = Layout::build(&topo, &catalog, &checks);
+        // List every node under a and b, every rack under r, by hand.
+        let all_nodes: Vec<u32> = (0..layout.nodes.len() as u32).collect();
+        layout.targets[0].nodes = all_nodes.clone();
+        layout.targets[1].nodes = all_nodes;
+        layout.targets[2].racks = (0..layout.racks.len() as u32).collect();
+        layout.targets[3] = Default::default();
+        let q = plan(&checks, &layout, ".*", 100);
+        let node_batches = layout.nodes.len().div_ceil(100);
+        assert_eq!(q.len(), node_batches + 1, "a and b share their queries");
+        assert!(q[..node_batches].iter().all(|q| q.uses.len() == 2));
+        assert_eq!(q[0].uses[0].ids.len(), 100);
+        assert!(q[node_batches]
+            .text
+            .starts_with("sum by (rack_id) (x{rack_id=~\""));
+    }
+}
