@@ -12,7 +12,9 @@ Shape: about 10,000 nodes per site, 2 rooms per site, 4 aisles per room, 42U rac
 rack has a ToR and an InfiniBand switch at the top and is filled, by rotation, with 2U quad
 chassis (slot maps), 1U twin chassis (range patterns such as cn[00001-00002]), 4U GPU servers
 (single names) or 1U servers listed as lists; every 4th rack also holds a management server.
-Each room ends with a standalone storage rack. Instance forms, ranges, slot maps, labels,
+Each room ends with a standalone storage rack. Templates list the health checks of the demo's
+library (config/checks/library: node_up, node_temperature, ..., rack_power) and its
+metrics (node_temperature, node_power). Instance forms, ranges, slot maps, labels,
 string and {id} rack refs, room discovery and explicit room lists are all exercised.
 Python 3 standard library only.
 """
@@ -74,8 +76,9 @@ TEMPLATES = {
   - {id: '902', name: PSU, type: psu}
   checks: &compute_checks
   - node_up
-  - ipmi_temperature_state
-  - ipmi_power_state
+  - node_temperature
+  - node_health
+  - ipmi_sensors
   metrics: &compute_metrics
   - node_temperature
   - node_power
@@ -93,7 +96,7 @@ TEMPLATES = {
   role: gpu
   u_height: 4
   layout: {type: grid, rows: 1, cols: 1, matrix: [[1]]}
-  checks: *compute_checks
+  checks: [node_up, gpu_temperature, node_health, ipmi_sensors]
   metrics: *compute_metrics
   display_thresholds:
     temperature: {warn: 52, crit: 65}
@@ -102,19 +105,19 @@ TEMPLATES = {
   type: server
   role: login
   u_height: 1
-  checks: [node_up]
+  checks: [node_up, node_temperature, node_health]
 """,
     "devices/network/switches.yaml": """templates:
 - id: syn-tor-switch
   name: Synthetic ToR Ethernet switch
   type: switch
   u_height: 1
-  checks: [switch_up]
+  checks: [node_up, switch_ports]
 - id: syn-ib-switch
   name: Synthetic InfiniBand switch
   type: network
   u_height: 1
-  checks: [ib_switch_up]
+  checks: [node_up, switch_ports]
 """,
     "devices/storage/shelves.yaml": """templates:
 - id: syn-4u-shelf
@@ -130,13 +133,13 @@ TEMPLATES = {
     matrix:
     - [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     - [13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]
-  checks: [node_up, eseries_drive_status]
+  checks: [node_up, storage_system, storage_drives]
 """,
     "racks/racks.yaml": """rack_templates:
 - id: syn-42u-air
   name: Synthetic 42U air-cooled rack
   u_height: 42
-  checks: [pdu_load_warn]
+  checks: [rack_power]
   infrastructure:
     rack_components:
     - {template_id: syn-pdu, u_position: 1, side: left}
@@ -148,7 +151,7 @@ TEMPLATES = {
   type: pdu
   location: side
   u_height: 20
-  checks: [pdu_power_present]
+  checks: [pdu_current]
   metrics: [pdu_active_power]
 """,
 }
