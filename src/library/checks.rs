@@ -293,7 +293,7 @@ fn load_file(
                 };
                 read_list(
                     path,
-                    &text,
+                    text,
                     &["kinds", kind],
                     list,
                     Some(kind),
