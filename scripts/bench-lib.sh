@@ -8,6 +8,9 @@
 #   build_release         cargo build --release unless BENCH_SKIP_BUILD=1; sets BIN
 #                         (BENCH_BIN, default target/release/rackscope)
 #   free_port             print a free TCP port on 127.0.0.1
+#   run_wrk NAME URL [H]  wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP
+#                         warm-up unless it is 0), with header H if given; prints
+#                         "NAME<TAB>req/s<TAB>p50<TAB>p99" (ms); dies on non-2xx answers
 
 log() { printf '%s: %s\n' "${BENCH_NAME:-bench}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -39,4 +42,29 @@ build_release() {
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+run_wrk() {
+    local name=$1 url=$2 header=${3:-} out args=()
+    [ -n "$header" ] && args=(-H "$header")
+    if [ "${WARMUP:-0}" != "0" ]; then
+        wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${args[@]}" "$url" >/dev/null
+    fi
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${args[@]}" "$url")
+    if grep -q 'Non-2xx or 3xx responses' <<<"$out"; then
+        printf '%s\n' "$out" >&2
+        die "$url answered errors under load"
+    fi
+    awk -v name="$name" '
+        function ms(v) {
+            if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+            if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+            if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
+            return v
+        }
+        $1 == "Requests/sec:" { rps = $2 }
+        $1 == "50%" { p50 = ms($2) }
+        $1 == "99%" { p99 = ms($2) }
+        END { printf "%s\t%.0f\t%.2f\t%.2f\n", name, rps, p50, p99 }
+    ' <<<"$out"
 }

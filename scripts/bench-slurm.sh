@@ -105,30 +105,6 @@ ms_of() { awk -v t="$1" 'BEGIN { printf "%.0f", t * 1000 }'; }
 # timed GET URL: prints "status ms".
 timed() { curl -sS -o /dev/null -w '%{http_code} %{time_total}\n' "$1" | awk '{ printf "%s %.0f\n", $1, $2 * 1000 }'; }
 
-# run_wrk NAME URL: prints "NAME<TAB>req/s<TAB>p50<TAB>p99(ms)".
-run_wrk() {
-    local name=$1 url=$2 out
-    if [ "$WARMUP" != "0" ]; then
-        wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$url" >/dev/null
-    fi
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$url")
-    if grep -q 'Non-2xx or 3xx responses' <<<"$out"; then
-        printf '%s\n' "$out" >&2
-        die "$url answered errors under load"
-    fi
-    awk -v name="$name" '
-        function ms(v) {
-            if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-            if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-            if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
-            return v
-        }
-        $1 == "Requests/sec:" { rps = $2 }
-        $1 == "50%" { p50 = ms($2) }
-        $1 == "99%" { p99 = ms($2) }
-        END { printf "%s\t%.0f\t%.2f\t%.2f\n", name, rps, p50, p99 }
-    ' <<<"$out"
-}
 
 # summarize NAME ROWS: "median (min-max)" of req/s and p99 over the rows of NAME.
 summarize() {

@@ -11,9 +11,12 @@
 //!   the one nodeset expander and the instance index.
 //! - [`config`]: the `app.yaml` model, its validation (pydantic-compatible error shapes),
 //!   loading with path resolution, in-place edits, redaction, plugin config files.
+//! - [`logs`]: the in-memory log served by `GET /api/logs`, fed by a `tracing` layer.
+//! - [`library`]: the checks and metrics libraries (loaders, files, the PromQL of a chart).
+//! - [`views`]: the read views' answers, encoded once per state generation.
 //! - [`prometheus`]: the Prometheus HTTP API client with its TTL cache and merged in-flight
 //!   queries; the primitive that plugins use.
-//! - [`state`]: the running state (config, topology, catalog) behind one atomic pointer, and
+//! - [`state`]: the running state (config, topology, catalog, libraries, views) behind one atomic pointer, and
 //!   the reload path that rebuilds it from disk.
 //! - [`auth`]: the single user, bcrypt passwords and policy, JWT session tokens bound to the
 //!   current credentials, the login rate limit, the global auth gate and the avatar.

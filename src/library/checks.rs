@@ -249,15 +249,13 @@ impl ChecksLibrary {
 /// Loads `path` (a folder, one file, or nothing). Never fails; problems are returned in
 /// the library and logged.
 pub fn load_checks(path: &Path) -> ChecksLibrary {
-    let mut problems = Vec::new();
-    let origin = files::collect(path, false, &mut problems);
     let mut checks = Vec::new();
-    for file in &origin.files {
-        load_file(&file.path, &mut checks, &mut problems);
-    }
-    for p in &problems {
-        tracing::warn!("checks library: {p}");
-    }
+    let (origin, problems) = files::load_each(
+        path,
+        false,
+        "checks library",
+        |file, text, root, problems| load_file(file, text, root, &mut checks, problems),
+    );
     ChecksLibrary {
         checks,
         origin,
@@ -265,37 +263,25 @@ pub fn load_checks(path: &Path) -> ChecksLibrary {
     }
 }
 
-fn load_file(path: &Path, out: &mut Vec<CheckDefinition>, problems: &mut Vec<Problem>) {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => return problems.push(problem(path, None, format!("cannot read: {e}"))),
-    };
-    let mut root: Value = match serde_norway::from_str(&text) {
-        Ok(v) => v,
-        Err(e) => {
-            let line = e.location().map(|l| l.line());
-            return problems.push(problem(path, line, format!("file skipped: {e}")));
-        }
-    };
-    if let Err(e) = root.apply_merge() {
-        return problems.push(problem(path, None, format!("file skipped: {e}")));
-    }
-    match &root {
-        Value::Null => return,
-        Value::Mapping(_) => {}
-        other => {
-            return problems.push(problem(
-                path,
-                Some(1),
-                format!(
-                    "file skipped: the top level must be a mapping, not {}",
-                    type_name(other)
-                ),
-            ))
-        }
+fn load_file(
+    path: &Path,
+    text: &str,
+    root: &Value,
+    out: &mut Vec<CheckDefinition>,
+    problems: &mut Vec<Problem>,
+) {
+    if !root.is_mapping() {
+        return problems.push(problem(
+            path,
+            Some(1),
+            format!(
+                "file skipped: the top level must be a mapping, not {}",
+                type_name(root)
+            ),
+        ));
     }
     if let Some(list) = root.get("checks") {
-        read_list(path, &text, &["checks"], list, None, out, problems);
+        read_list(path, text, &["checks"], list, None, out, problems);
     }
     match root.get("kinds") {
         None | Some(Value::Null) => {}
@@ -307,7 +293,7 @@ fn load_file(path: &Path, out: &mut Vec<CheckDefinition>, problems: &mut Vec<Pro
                 };
                 read_list(
                     path,
-                    &text,
+                    text,
                     &["kinds", kind],
                     list,
                     Some(kind),

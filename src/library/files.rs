@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
+use serde_norway::Value;
 
 use crate::topology::Problem;
 
@@ -120,6 +121,49 @@ fn walk(
             out.push(rel);
         }
     }
+}
+
+/// Reads a library: [`collect`]s its files, parses each as YAML (merge keys applied) and
+/// hands each non-empty document to `each` with its path and text. A file that cannot be
+/// read or parsed is a problem (with the parser's line); every problem is logged, tagged
+/// with `what`.
+pub fn load_each(
+    root: &Path,
+    recursive: bool,
+    what: &str,
+    mut each: impl FnMut(&Path, &str, &Value, &mut Vec<Problem>),
+) -> (Origin, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let origin = collect(root, recursive, &mut problems);
+    for file in &origin.files {
+        let path = file.path.as_path();
+        let text = match fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(problem(path, None, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        let mut doc: Value = match serde_norway::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                let line = e.location().map(|l| l.line());
+                problems.push(problem(path, line, format!("file skipped: {e}")));
+                continue;
+            }
+        };
+        if let Err(e) = doc.apply_merge() {
+            problems.push(problem(path, None, format!("file skipped: {e}")));
+            continue;
+        }
+        if !doc.is_null() {
+            each(path, &text, &doc, &mut problems);
+        }
+    }
+    for p in &problems {
+        tracing::warn!("{what}: {p}");
+    }
+    (origin, problems)
 }
 
 /// A problem in `file`, at `line` when known.

@@ -71,15 +71,13 @@ impl MetricsLibrary {
 
 /// Loads `path` (a folder, read recursively, one file, or nothing). Never fails.
 pub fn load_metrics(path: &Path) -> MetricsLibrary {
-    let mut problems = Vec::new();
-    let origin = files::collect(path, true, &mut problems);
     let mut metrics = Vec::new();
-    for file in &origin.files {
-        load_file(&file.path, &mut metrics, &mut problems);
-    }
-    for p in &problems {
-        tracing::warn!("metrics library: {p}");
-    }
+    let (origin, problems) = files::load_each(
+        path,
+        true,
+        "metrics library",
+        |file, text, root, problems| load_file(file, text, root, &mut metrics, problems),
+    );
     MetricsLibrary {
         metrics,
         origin,
@@ -87,24 +85,13 @@ pub fn load_metrics(path: &Path) -> MetricsLibrary {
     }
 }
 
-fn load_file(path: &Path, out: &mut Vec<MetricDefinition>, problems: &mut Vec<Problem>) {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => return problems.push(problem(path, None, format!("cannot read: {e}"))),
-    };
-    let mut root: Value = match serde_norway::from_str(&text) {
-        Ok(v) => v,
-        Err(e) => {
-            let line = e.location().map(|l| l.line());
-            return problems.push(problem(path, line, format!("file skipped: {e}")));
-        }
-    };
-    if let Err(e) = root.apply_merge() {
-        return problems.push(problem(path, None, format!("file skipped: {e}")));
-    }
-    if root.is_null() {
-        return;
-    }
+fn load_file(
+    path: &Path,
+    text: &str,
+    root: &Value,
+    out: &mut Vec<MetricDefinition>,
+    problems: &mut Vec<Problem>,
+) {
     if root.get("metrics").is_some() {
         let items = match root.get("metrics") {
             Some(Value::Sequence(items)) => items,
@@ -121,7 +108,7 @@ fn load_file(path: &Path, out: &mut Vec<MetricDefinition>, problems: &mut Vec<Pr
             }
             None => return,
         };
-        let lines = item_lines(&text, &["metrics"]).filter(|l| l.len() == items.len());
+        let lines = item_lines(text, &["metrics"]).filter(|l| l.len() == items.len());
         for (i, item) in items.iter().enumerate() {
             match parse_metric(item) {
                 Ok(m) => out.push(m),
@@ -137,12 +124,12 @@ fn load_file(path: &Path, out: &mut Vec<MetricDefinition>, problems: &mut Vec<Pr
             }
         }
     } else if root.get("id").is_some() {
-        match parse_metric(&root) {
+        match parse_metric(root) {
             Ok(m) => out.push(m),
             Err(errors) => problems.push(problem(
                 path,
                 Some(1),
-                format!("metric{} skipped: {}", id_hint(&root), errors.join("; ")),
+                format!("metric{} skipped: {}", id_hint(root), errors.join("; ")),
             )),
         }
     } else {
