@@ -393,7 +393,7 @@ pub fn build_snapshot(
     let checks = load_checks(Path::new(&paths.checks));
     let metrics = load_metrics(Path::new(&paths.metrics));
     let views = Views::build(&topology, &catalog, &checks, &metrics);
-    let health = crate::health::inputs(generation, &cfg, &topology, &catalog, &checks);
+    let health = crate::health::inputs(generation, &cfg, &topology, &catalog, &checks, &metrics);
     Ok(Snapshot {
         config: Arc::new(cfg),
         paths,

@@ -78,7 +78,11 @@ async fn get_ok(api: &Api, path: &str) -> Value {
 /// The rack state of `rack` once `f` accepts it.
 async fn rack_until(api: &Api, rack: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
     until(what, 60, || async {
-        let body = get_ok(api, &format!("/api/racks/{rack}/state")).await;
+        let path = match rack.split_once('?') {
+            Some((id, query)) => format!("/api/racks/{id}/state?{query}"),
+            None => format!("/api/racks/{rack}/state"),
+        };
+        let body = get_ok(api, &path).await;
         if f(&body) {
             Ok(body)
         } else {
@@ -112,6 +116,32 @@ async fn a_simulator_incident_shows_in_states_alerts_and_maintenances() {
         .unwrap()
         .iter()
         .any(|c| c["id"] == "node_up" && c["name"] == "Node up" && c["severity"] == "OK"));
+    // With include_metrics: the node's temperature and power from the metrics library,
+    // measured with the states; without: zeros.
+    let rack = rack_until(
+        &api,
+        "h1-a01?include_metrics=true",
+        "metrics measured",
+        |r| r["nodes"]["cn0001"]["temperature"].as_f64().unwrap_or(0.0) > 0.0,
+    )
+    .await;
+    assert!(
+        rack["nodes"]["cn0001"]["power"].as_f64().unwrap() > 0.0,
+        "{rack}"
+    );
+    assert!(
+        rack["metrics"]["temperature"].as_f64().unwrap() > 15.0,
+        "{}",
+        rack["metrics"]
+    );
+    assert!(
+        rack["metrics"]["power"].as_f64().unwrap() > 100.0,
+        "{}",
+        rack["metrics"]
+    );
+    let plain = get_ok(&api, "/api/racks/h1-a01/state").await;
+    assert_eq!(plain["nodes"]["cn0001"]["temperature"], 0);
+    assert_eq!(plain["metrics"], json!({"temperature": 0, "power": 0.0}));
     let room_before = get_ok(&api, "/api/rooms/hall-1/state").await;
     assert_ne!(room_before["state"], "UNKNOWN", "{room_before}");
 

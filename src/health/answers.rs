@@ -54,7 +54,9 @@ pub struct HealthView {
     pub room_state: Vec<Severity>,
     pub rooms_states: Bytes,
     pub room_answers: HashMap<Arc<str>, Bytes>,
+    /// Rack states without node metrics (all 0), and with them (`include_metrics`).
     pub rack_answers: HashMap<Arc<str>, Bytes>,
+    pub rack_metric_answers: HashMap<Arc<str>, Bytes>,
     pub alerts: Bytes,
     pub global: Bytes,
 }
@@ -253,57 +255,86 @@ impl HealthView {
             room_answers.insert(room.id.clone(), encode(&Value::Object(answer)));
         }
 
-        // racks/{id}/state
+        // racks/{id}/state, without and with the node metrics.
         let mut rack_answers = HashMap::with_capacity(layout.racks.len());
+        let mut rack_metric_answers = HashMap::with_capacity(layout.racks.len());
         for (k, rack) in layout.racks.iter().enumerate() {
             if rack_answers.contains_key(&rack.id) {
                 continue;
             }
-            let mut nodes = Map::new();
-            for &n in &rack.nodes {
-                let node = &layout.nodes[n as usize];
-                if nodes.contains_key(node.name.as_ref()) {
-                    continue;
+            for with_metrics in [false, true] {
+                let value = |v: Option<f64>| match v {
+                    Some(x) if with_metrics => json!(x),
+                    _ => json!(0),
+                };
+                let mut nodes = Map::new();
+                let (mut temp_sum, mut temp_n, mut power) = (0.0, 0usize, 0.0);
+                for &n in &rack.nodes {
+                    let node = &layout.nodes[n as usize];
+                    if nodes.contains_key(node.name.as_ref()) {
+                        continue;
+                    }
+                    let (t, p) = (s.node_temperature[n as usize], s.node_power[n as usize]);
+                    if let Some(t) = t.filter(|t| *t > 0.0) {
+                        temp_sum += t;
+                        temp_n += 1;
+                    }
+                    power += p.unwrap_or(0.0);
+                    let list = &s.node_checks[n as usize];
+                    let mut entry = Map::new();
+                    entry.insert("state".into(), json!(s.node_state[n as usize]));
+                    entry.insert("temperature".into(), value(t));
+                    entry.insert("power".into(), value(p));
+                    entry.insert("checks".into(), check_list(list, false, true));
+                    entry.insert("alerts".into(), check_list(list, true, true));
+                    if let Some(m) = maint_json(node_cover[n as usize]) {
+                        entry.insert("maintenance".into(), m);
+                    }
+                    nodes.insert(node.name.to_string(), Value::Object(entry));
+                    for v in s.virtuals.get(&n).into_iter().flatten() {
+                        nodes.insert(
+                            v.key.clone(),
+                            json!({
+                                "state": v.state,
+                                "temperature": 0,
+                                "power": 0,
+                                "checks": check_list(&v.checks, false, true),
+                                "alerts": check_list(&v.checks, true, true),
+                            }),
+                        );
+                    }
                 }
-                let list = &s.node_checks[n as usize];
-                let mut entry = Map::new();
-                entry.insert("state".into(), json!(s.node_state[n as usize]));
-                entry.insert("temperature".into(), json!(0));
-                entry.insert("power".into(), json!(0));
-                entry.insert("checks".into(), check_list(list, false, true));
-                entry.insert("alerts".into(), check_list(list, true, true));
-                if let Some(m) = maint_json(node_cover[n as usize]) {
-                    entry.insert("maintenance".into(), m);
-                }
-                nodes.insert(node.name.to_string(), Value::Object(entry));
-                for v in s.virtuals.get(&n).into_iter().flatten() {
-                    nodes.insert(
-                        v.key.clone(),
-                        json!({
-                            "state": v.state,
-                            "temperature": 0,
-                            "power": 0,
-                            "checks": check_list(&v.checks, false, true),
-                            "alerts": check_list(&v.checks, true, true),
-                        }),
-                    );
-                }
+                // The average of the temperatures above 0 (0 without any), the sum of
+                // the power; both 0 without include_metrics.
+                let metrics = if with_metrics {
+                    json!({
+                        "temperature": if temp_n > 0 { json!(temp_sum / temp_n as f64) } else { json!(0) },
+                        "power": power,
+                    })
+                } else {
+                    json!({"temperature": 0, "power": 0.0})
+                };
+                let own = &s.rack_checks[k];
+                let mut answer = Map::new();
+                answer.insert("rack_id".into(), json!(rack.id));
+                answer.insert("state".into(), json!(rack_state[k]));
+                answer.insert("checks".into(), check_list(own, false, true));
+                answer.insert("alerts".into(), check_list(own, true, true));
+                answer.insert("metrics".into(), metrics);
+                answer.insert("infra_metrics".into(), json!({"components": {}}));
+                answer.insert("nodes".into(), Value::Object(nodes));
+                answer.insert(
+                    "maintenance".into(),
+                    maint_json(rack_cover[k]).unwrap_or(Value::Null),
+                );
+                meta(&mut answer);
+                let target = if with_metrics {
+                    &mut rack_metric_answers
+                } else {
+                    &mut rack_answers
+                };
+                target.insert(rack.id.clone(), encode(&Value::Object(answer)));
             }
-            let own = &s.rack_checks[k];
-            let mut answer = Map::new();
-            answer.insert("rack_id".into(), json!(rack.id));
-            answer.insert("state".into(), json!(rack_state[k]));
-            answer.insert("checks".into(), check_list(own, false, true));
-            answer.insert("alerts".into(), check_list(own, true, true));
-            answer.insert("metrics".into(), json!({"temperature": 0, "power": 0.0}));
-            answer.insert("infra_metrics".into(), json!({"components": {}}));
-            answer.insert("nodes".into(), Value::Object(nodes));
-            answer.insert(
-                "maintenance".into(),
-                maint_json(rack_cover[k]).unwrap_or(Value::Null),
-            );
-            meta(&mut answer);
-            rack_answers.insert(rack.id.clone(), encode(&Value::Object(answer)));
         }
 
         // alerts/active: nodes first (topology order), then racks.
@@ -420,6 +451,7 @@ impl HealthView {
             rooms_states,
             room_answers,
             rack_answers,
+            rack_metric_answers,
             alerts,
             global,
             snapshot,

@@ -13,14 +13,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
-use serde_json::Value;
 
 use super::check::{is_alert, Check};
 use super::layout::Layout;
-use super::query::{self, Purpose, Query};
+use super::query::{self, KeyLabels, Purpose, Query};
 use super::Severity;
 use crate::library::checks::Scope;
-use crate::prometheus::{CacheKind, PromClient, PromError};
+use crate::prometheus::vector::{Sample, Vector};
+use crate::prometheus::{PromClient, PromError};
+
+/// What came back for one query: its series, or why there are none.
+pub type Answer = Result<Vector, String>;
 
 /// The planner's settings (app.yaml `telemetry.*` and `planner.*`).
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +43,15 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The labels that key the series of each scope.
+    pub fn keys(&self) -> KeyLabels<'_> {
+        KeyLabels {
+            node: &self.identity_label,
+            chassis: &self.chassis_label,
+            rack: &self.rack_label,
+        }
+    }
+
     pub fn from_config(cfg: &crate::config::AppConfig) -> Settings {
         let t = &cfg.telemetry;
         let timeout = Duration::from_secs_f64(t.prometheus_timeout_seconds.clamp(0.1, 600.0));
@@ -68,6 +80,8 @@ pub struct Inputs {
     pub generation: u64,
     pub layout: Arc<Layout>,
     pub checks: Arc<Vec<Check>>,
+    /// Temperatures and power to measure with the states (`include_metrics`).
+    pub node_metrics: Vec<super::node_metrics::NodeMetric>,
     pub settings: Settings,
 }
 
@@ -88,6 +102,9 @@ pub struct QueryReport {
     pub failed: usize,
     /// The distinct reasons of the failures (at most a few).
     pub errors: Vec<String>,
+    /// Time spent waiting for the answers, and turning them into states.
+    pub queries_took: Duration,
+    pub assemble_took: Duration,
 }
 
 /// Every state of one recompute, before maintenances (which the answers apply).
@@ -105,6 +122,9 @@ pub struct HealthSnapshot {
     pub virtuals: HashMap<u32, Vec<VirtualNode>>,
     /// Per rack: (check index, severity) of its rack checks.
     pub rack_checks: Vec<Vec<(u16, Severity)>>,
+    /// Per node: its temperature and power when measured (`include_metrics`).
+    pub node_temperature: Vec<Option<f64>>,
+    pub node_power: Vec<Option<f64>>,
     pub report: QueryReport,
 }
 
@@ -119,6 +139,8 @@ impl HealthSnapshot {
             node_state: vec![inputs.settings.unknown_state; layout.nodes.len()],
             virtuals: HashMap::new(),
             rack_checks: vec![Vec::new(); layout.racks.len()],
+            node_temperature: vec![None; layout.nodes.len()],
+            node_power: vec![None; layout.nodes.len()],
             report: QueryReport::default(),
             inputs,
         }
@@ -229,13 +251,18 @@ pub async fn compute(
     let plan = query::plan(
         &inputs.checks,
         &inputs.layout,
+        &inputs.node_metrics,
+        s.keys(),
         &s.job_regex,
         s.max_ids_per_query,
     );
     let answers = run(&plan, prom, s.concurrency, started + s.deadline).await;
-    let mut snapshot = assemble(inputs, &plan, &answers, timers, Instant::now());
+    let queried = Instant::now();
+    let mut snapshot = assemble(inputs, &plan, &answers, timers, queried);
     snapshot.computed_at = computed_at;
     snapshot.took = started.elapsed();
+    snapshot.report.queries_took = queried - started;
+    snapshot.report.assemble_took = queried.elapsed();
     snapshot
 }
 
@@ -244,7 +271,7 @@ pub async fn compute(
 pub fn assemble(
     inputs: Arc<Inputs>,
     plan: &[Query],
-    answers: &[Result<Arc<Value>, String>],
+    answers: &[Answer],
     timers: &mut ForTimers,
     now: Instant,
 ) -> HealthSnapshot {
@@ -269,7 +296,7 @@ pub fn assemble(
             }
             match pass {
                 Purpose::Main => report.main += 1,
-                Purpose::Discovery => report.discovery += 1,
+                Purpose::Discovery | Purpose::Metric => report.discovery += 1,
             }
             let series = match answer {
                 Ok(data) => vector(data),
@@ -284,6 +311,7 @@ pub fn assemble(
                             u.check,
                             pass,
                             series,
+                            &q.labels,
                             layout,
                             s,
                             &masks[u.check],
@@ -384,6 +412,7 @@ pub fn assemble(
     for list in node_checks.iter_mut().chain(rack_checks.iter_mut()) {
         list.sort_by_key(|(c, _)| *c);
     }
+    let (node_temperature, node_power) = read_node_metrics(&inputs, plan, answers);
     HealthSnapshot {
         inputs: inputs.clone(),
         computed_at: SystemTime::now(),
@@ -392,8 +421,61 @@ pub fn assemble(
         node_state,
         virtuals,
         rack_checks,
+        node_temperature,
+        node_power,
         report,
     }
+}
+
+/// Each node's temperature and power from the node metric queries: the best-ranked
+/// metric of each kind that answered for it. A failed metric query only leaves values
+/// out: it says nothing of health.
+fn read_node_metrics(
+    inputs: &Inputs,
+    plan: &[Query],
+    answers: &[Answer],
+) -> (Vec<Option<f64>>, Vec<Option<f64>>) {
+    use super::node_metrics::Kind;
+    let layout = &inputs.layout;
+    let n = layout.nodes.len();
+    let mut best: [Vec<Option<(usize, f64)>>; 2] = [vec![None; n], vec![None; n]];
+    for (q, answer) in plan.iter().zip(answers) {
+        let Ok(data) = answer else { continue };
+        let Ok(series) = vector(data) else { continue };
+        for u in q.uses.iter().filter(|u| u.purpose == Purpose::Metric) {
+            let m = &inputs.node_metrics[u.check];
+            let slot = &mut best[usize::from(m.kind == Kind::Power)];
+            let Some(li) = q.labels.iter().position(|l| *l == m.label) else {
+                continue;
+            };
+            for item in series {
+                let Some(node) = item.labels[li]
+                    .as_deref()
+                    .and_then(|name| layout.node(name))
+                else {
+                    continue;
+                };
+                let Some(v) = item
+                    .value
+                    .as_deref()
+                    .and_then(super::check::parse_sample)
+                    .filter(|v| v.is_finite())
+                else {
+                    continue;
+                };
+                let cur = &mut slot[node as usize];
+                // The best rank wins; a zero gives way to any other value ("first truthy").
+                if cur.is_none_or(|(r, old)| m.rank < r || (old == 0.0 && v != 0.0)) {
+                    *cur = Some((m.rank, v));
+                }
+            }
+        }
+    }
+    let [t, p] = best;
+    (
+        t.into_iter().map(|x| x.map(|(_, v)| v)).collect(),
+        p.into_iter().map(|x| x.map(|(_, v)| v)).collect(),
+    )
 }
 
 /// Sends every query, at most `concurrency` at once; those without an answer at
@@ -403,17 +485,23 @@ async fn run(
     prom: &PromClient,
     concurrency: usize,
     deadline: Instant,
-) -> Vec<Result<Arc<Value>, String>> {
-    let mut answers: Vec<Result<Arc<Value>, String>> =
+) -> Vec<Answer> {
+    let mut answers: Vec<Answer> =
         vec![Err("the recompute's deadline passed before this query answered".into()); plan.len()];
     // Owned texts and client: the stream's futures must not borrow from the caller (they
     // run inside the engine's spawned loop).
-    let texts: Vec<String> = plan.iter().map(|q| q.text.clone()).collect();
+    let texts: Vec<(String, Vec<String>)> = plan
+        .iter()
+        .map(|q| (q.text.clone(), q.labels.clone()))
+        .collect();
     let prom = prom.clone();
     let mut stream = futures::stream::iter(texts.into_iter().enumerate())
-        .map(move |(i, text)| {
+        .map(move |(i, (text, labels))| {
             let prom = prom.clone();
-            async move { (i, prom.query(&text, CacheKind::None).await) }
+            async move {
+                let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+                (i, prom.query_vector(&text, &labels).await)
+            }
         })
         .buffer_unordered(concurrency.max(1));
     let deadline = tokio::time::Instant::from_std(deadline);
@@ -436,17 +524,12 @@ async fn run(
 
 /// The series of an instant-vector answer; a scalar, a string or a range vector is an
 /// error naming what came back.
-fn vector(data: &Value) -> Result<&[Value], String> {
-    match data.get("resultType").and_then(Value::as_str) {
-        Some("vector") => Ok(data
-            .get("result")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])),
-        Some(other) => Err(format!(
-            "the check's expression returned a {other}, not an instant vector"
+fn vector(v: &Vector) -> Result<&[Sample], String> {
+    match v {
+        Vector::Series(s) => Ok(s),
+        Vector::Other(kind) => Err(format!(
+            "the check's expression returned a {kind}, not an instant vector"
         )),
-        None => Err("the answer has no resultType".into()),
     }
 }
 
@@ -475,33 +558,28 @@ fn read_series(
     check: &Check,
     ci: usize,
     pass: Purpose,
-    series: &[Value],
+    series: &[Sample],
+    labels: &[String],
     layout: &Layout,
     s: &Settings,
     mask: &[bool],
     raw: &mut Raw,
 ) {
     let c = u16::try_from(ci).unwrap_or(u16::MAX);
-    let label = check.key_label.as_deref().unwrap_or(match check.scope() {
-        Scope::Node => &s.identity_label,
-        Scope::Chassis => &s.chassis_label,
-        Scope::Rack => &s.rack_label,
-    });
+    let keys = s.keys();
+    let index = |name: &str| labels.iter().position(|l| l == name);
+    let Some(key_at) = index(keys.of(check)) else {
+        return;
+    };
+    let expand_at = check.expand.as_ref().and_then(|e| index(&e.label));
     for item in series {
-        let Some(metric) = item.get("metric") else {
-            continue;
-        };
-        let Some(key) = metric.get(label).and_then(Value::as_str) else {
+        let Some(key) = item.labels[key_at].as_deref() else {
             // A series without the key label counts for nothing (health.md §2.3).
             continue;
         };
         let sev = match pass {
-            Purpose::Main => check.evaluate(
-                item.get("value")
-                    .and_then(|v| v.get(1))
-                    .and_then(Value::as_str),
-            ),
-            Purpose::Discovery => check
+            Purpose::Main => check.evaluate(item.value.as_deref()),
+            Purpose::Discovery | Purpose::Metric => check
                 .expand
                 .as_ref()
                 .and_then(|e| e.absent_state)
@@ -512,10 +590,9 @@ fn read_series(
                 let Some(n) = layout.node(key).filter(|n| mask[*n as usize]) else {
                     continue;
                 };
-                let suffix = check.expand.as_ref().and_then(|e| {
-                    metric
-                        .get(&e.label)
-                        .and_then(Value::as_str)
+                let suffix = check.expand.as_ref().zip(expand_at).and_then(|(e, at)| {
+                    item.labels[at]
+                        .as_deref()
                         .map(|v| format!("{}{v}", e.label))
                 });
                 match suffix {
@@ -625,6 +702,7 @@ mod tests {
             generation: 1,
             layout: Arc::new(layout),
             checks: Arc::new(checks),
+            node_metrics: Vec::new(),
             settings: Settings::from_config(&cfg),
         };
         (dir, Arc::new(inputs))
@@ -650,28 +728,36 @@ mod tests {
         ]
     }
 
-    fn vector(series: &[(&[(&str, &str)], &str)]) -> Result<Arc<Value>, String> {
-        let result: Vec<Value> = series
-            .iter()
-            .map(|(labels, v)| {
-                let metric: serde_json::Map<String, Value> = labels
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), json!(v)))
-                    .collect();
-                json!({"metric": metric, "value": [0, v]})
-            })
-            .collect();
-        Ok(Arc::new(json!({"resultType": "vector", "result": result})))
+    type Spec = Result<Vec<(Vec<(&'static str, &'static str)>, &'static str)>, String>;
+
+    fn vector(series: &[(&[(&'static str, &'static str)], &'static str)]) -> Spec {
+        Ok(series.iter().map(|(l, v)| (l.to_vec(), *v)).collect())
     }
 
-    /// Answers per check id.
-    fn answers(
-        plan: &[Query],
-        checks: &[Check],
-        by_check: &dyn Fn(&str) -> Result<Arc<Value>, String>,
-    ) -> Vec<Result<Arc<Value>, String>> {
+    /// Answers per check id, with the labels each query asks for.
+    fn answers(plan: &[Query], checks: &[Check], by_check: &dyn Fn(&str) -> Spec) -> Vec<Answer> {
         plan.iter()
-            .map(|q| by_check(checks[q.uses[0].check].id()))
+            .map(|q| {
+                by_check(checks[q.uses[0].check].id()).map(|list| {
+                    Vector::Series(
+                        list.into_iter()
+                            .map(|(labels, v)| Sample {
+                                labels: q
+                                    .labels
+                                    .iter()
+                                    .map(|want| {
+                                        labels
+                                            .iter()
+                                            .find(|(k, _)| k == want)
+                                            .map(|(_, v)| v.to_string())
+                                    })
+                                    .collect(),
+                                value: Some(v.to_string()),
+                            })
+                            .collect(),
+                    )
+                })
+            })
             .collect()
     }
 
@@ -690,7 +776,14 @@ mod tests {
     #[test]
     fn results_chassis_virtual_nodes_and_failures() {
         let (_dir, inputs) = inputs(library());
-        let plan = query::plan(&inputs.checks, &inputs.layout, ".*", 200);
+        let plan = query::plan(
+            &inputs.checks,
+            &inputs.layout,
+            &inputs.node_metrics,
+            inputs.settings.keys(),
+            ".*",
+            200,
+        );
         let good = |id: &str| match id {
             "up" => vector(&[
                 (&[("instance", "n1")], "1"),
@@ -748,7 +841,14 @@ mod tests {
     #[test]
     fn for_delays_hold_a_state_and_never_flip_back_while_it_lasts() {
         let (_dir, inputs) = inputs(library());
-        let plan = query::plan(&inputs.checks, &inputs.layout, ".*", 200);
+        let plan = query::plan(
+            &inputs.checks,
+            &inputs.layout,
+            &inputs.node_metrics,
+            inputs.settings.keys(),
+            ".*",
+            200,
+        );
         let mut timers = ForTimers::default();
         let t0 = Instant::now();
         let run = |timers: &mut ForTimers, temp: &'static str, at: u64| {
@@ -782,7 +882,14 @@ mod tests {
     #[test]
     fn nothing_measured_when_every_query_fails() {
         let (_dir, inputs) = inputs(library());
-        let plan = query::plan(&inputs.checks, &inputs.layout, ".*", 200);
+        let plan = query::plan(
+            &inputs.checks,
+            &inputs.layout,
+            &inputs.node_metrics,
+            inputs.settings.keys(),
+            ".*",
+            200,
+        );
         let all_fail: Vec<_> = plan.iter().map(|_| Err("refused".to_string())).collect();
         let s = assemble(
             inputs.clone(),
@@ -796,9 +903,7 @@ mod tests {
             assert_eq!(state_of(&s, n), Severity::Unknown, "{n}");
         }
         // A scalar answer is a failure of that query, not a crash.
-        let scalar = Ok(Arc::new(
-            json!({"resultType": "scalar", "result": [0, "1"]}),
-        ));
+        let scalar: Answer = Ok(Vector::Other("scalar".into()));
         let s = assemble(
             inputs.clone(),
             &plan,

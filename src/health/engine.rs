@@ -73,6 +73,9 @@ struct Report {
     max_ids: usize,
     errors: Vec<String>,
     last_error_at: Option<SystemTime>,
+    queries_ms: f64,
+    assemble_ms: f64,
+    answers_ms: f64,
 }
 
 fn unix_ms(t: SystemTime) -> f64 {
@@ -238,6 +241,8 @@ impl HealthEngine {
             r.last_discovery = snapshot.report.discovery;
             r.last_failed = snapshot.report.failed;
             r.errors = snapshot.report.errors.clone();
+            r.queries_ms = snapshot.report.queries_took.as_secs_f64() * 1000.0;
+            r.assemble_ms = snapshot.report.assemble_took.as_secs_f64() * 1000.0;
             r.total_ids = snapshot.inputs.layout.total_target_ids();
             r.max_ids = snapshot.inputs.settings.max_ids_per_query;
             if snapshot.report.failed > 0 {
@@ -283,7 +288,9 @@ impl HealthEngine {
         );
         let _guard = self.inner.rebuild.lock();
         let current = self.inner.maintenances.current();
+        let building = std::time::Instant::now();
         let view = HealthView::build(chosen, &current, stale);
+        self.inner.report.lock().answers_ms = building.elapsed().as_secs_f64() * 1000.0;
         let first = self.inner.view.load().is_none();
         self.inner.view.store(Some(Arc::new(view)));
         if first {
@@ -305,6 +312,9 @@ impl HealthEngine {
             "planner": {
                 "recomputes": r.recomputes,
                 "last_took_ms": r.last_took.map(|d| (d.as_secs_f64() * 100_000.0).round() / 100.0),
+                "last_queries_ms": r.queries_ms,
+                "last_assemble_ms": r.assemble_ms,
+                "last_answers_ms": r.answers_ms,
                 "discovery_queries": r.last_discovery,
                 "failed_queries": r.last_failed,
                 "errors": r.errors,

@@ -5,6 +5,7 @@
 //! Layout: [`check`] (a library check compiled for the planner), [`layout`] (the topology
 //! by index, and each check's targets), [`query`] (placeholders and batches), [`compute`]
 //! (one recompute: queries in parallel, `for:` timers, virtual nodes, a snapshot),
+//! [`node_metrics`] (node temperature and power, measured with the states),
 //! [`answers`] (roll-up and the encoded answers, maintenances applied), [`maintenance`]
 //! (the maintenances file and what each covers), [`engine`] (the background loop and the
 //! answers in force).
@@ -19,6 +20,7 @@ pub mod compute;
 pub mod engine;
 pub mod layout;
 pub mod maintenance;
+pub mod node_metrics;
 pub mod query;
 
 pub use crate::library::checks::Severity;
@@ -36,13 +38,16 @@ pub fn inputs(
     topology: &crate::topology::Topology,
     catalog: &crate::topology::Catalog,
     checks: &crate::library::ChecksLibrary,
+    metrics: &crate::library::MetricsLibrary,
 ) -> Inputs {
     let compiled: Vec<check::Check> = checks.checks.iter().map(check::Check::compile).collect();
     let layout = layout::Layout::build(topology, catalog, &compiled);
+    let node_metrics = node_metrics::plan(&layout, catalog, metrics);
     Inputs {
         generation,
         layout: Arc::new(layout),
         checks: Arc::new(compiled),
+        node_metrics,
         settings: Settings::from_config(config),
     }
 }

@@ -25,7 +25,11 @@ pub enum Kind {
     Power,
 }
 
-const TEMPERATURE: [&str; 3] = ["temperature", "node_temperature_celsius", "ipmi_temperature_celsius"];
+const TEMPERATURE: [&str; 3] = [
+    "temperature",
+    "node_temperature_celsius",
+    "ipmi_temperature_celsius",
+];
 const POWER: [&str; 3] = ["power", "node_power_watts", "ipmi_power_watts"];
 
 /// Marks where a batch's regex goes in [`NodeMetric::template`].
@@ -80,7 +84,11 @@ fn template(def: &MetricDefinition) -> Option<(String, String)> {
                 .into_iter()
                 .rev()
                 .collect();
-            let t = format!("{}=~\"{IDS}{close}{}", &metric[..at], &metric[at + open.len()..]);
+            let t = format!(
+                "{}=~\"{IDS}{close}{}",
+                &metric[..at],
+                &metric[at + open.len()..]
+            );
             if label.is_empty() || t.contains("{instance}") || t.contains("$instance") {
                 return None;
             }
@@ -134,8 +142,11 @@ pub fn plan(layout: &Layout, catalog: &Catalog, library: &MetricsLibrary) -> Vec
             let i = match by_id.get(id.as_str()) {
                 Some(&i) => i,
                 None => {
-                    let Some(def) = library.metric(id) else { continue };
-                    let (Some((kind, rank)), Some((template, label))) = (kind_of(def), template(def))
+                    let Some(def) = library.metric(id) else {
+                        continue;
+                    };
+                    let (Some((kind, rank)), Some((template, label))) =
+                        (kind_of(def), template(def))
                     else {
                         continue;
                     };
@@ -183,20 +194,41 @@ mod tests {
     #[test]
     fn batched_forms() {
         assert_eq!(
-            template(&def("node_temperature_celsius", &[("instance", "{instance}")])),
-            Some((format!("node_temperature_celsius{{instance=~\"{IDS}\"}}"), "instance".into()))
+            template(&def(
+                "node_temperature_celsius",
+                &[("instance", "{instance}")]
+            )),
+            Some((
+                format!("node_temperature_celsius{{instance=~\"{IDS}\"}}"),
+                "instance".into()
+            ))
         );
         assert_eq!(
-            template(&def(r#"node_power_watts{job="node",instance="$instance"}"#, &[])),
-            Some((format!(r#"node_power_watts{{job="node",instance=~"{IDS}"}}"#), "instance".into()))
+            template(&def(
+                r#"node_power_watts{job="node",instance="$instance"}"#,
+                &[]
+            )),
+            Some((
+                format!(r#"node_power_watts{{job="node",instance=~"{IDS}"}}"#),
+                "instance".into()
+            ))
         );
         assert_eq!(
-            template(&def("ipmi_power_watts{site=\"a\"}", &[("instance", "$instance"), ("pduid", "{pduid}")])),
-            Some((format!("ipmi_power_watts{{site=\"a\",instance=~\"{IDS}\"}}"), "instance".into()))
+            template(&def(
+                "ipmi_power_watts{site=\"a\"}",
+                &[("instance", "$instance"), ("pduid", "{pduid}")]
+            )),
+            Some((
+                format!("ipmi_power_watts{{site=\"a\",instance=~\"{IDS}\"}}"),
+                "instance".into()
+            ))
         );
         // The placeholder outside a matcher: not batched.
         assert_eq!(template(&def("avg(rate(x[5m])) / {instance}", &[])), None);
-        assert_eq!(kind_of(&def("node_temperature_celsius", &[])), Some((Kind::Temperature, 1)));
+        assert_eq!(
+            kind_of(&def("node_temperature_celsius", &[])),
+            Some((Kind::Temperature, 1))
+        );
         assert_eq!(kind_of(&def("node_load_percent", &[])), None);
     }
 }

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 
 use super::check::Check;
 use super::layout::Layout;
+use super::node_metrics::{NodeMetric, IDS};
 use crate::library::checks::Scope;
 
 /// What a query is for.
@@ -23,10 +24,13 @@ pub enum Purpose {
     Main,
     /// `expand_discovery_expr`: the label values that must exist.
     Discovery,
+    /// A node metric (`node_metrics`, by index): temperatures or power, not states.
+    Metric,
 }
 
-/// One use of a query's answer: which check reads it, and for which targets (indexes in
-/// the layout's nodes, devices or racks, by the check's scope) it stands.
+/// One use of a query's answer: which check (or node metric, for [`Purpose::Metric`])
+/// reads it, and for which targets (indexes in the layout's nodes, devices or racks, by
+/// the check's scope) it stands.
 #[derive(Debug, Clone)]
 pub struct Use {
     pub check: usize,
@@ -39,22 +43,61 @@ pub struct Use {
 pub struct Query {
     pub text: String,
     pub uses: Vec<Use>,
+    /// The labels its readers need of each series (keys, expanded labels), in order.
+    pub labels: Vec<String>,
 }
 
-/// Every query of one recompute, in check order.
-pub fn plan(checks: &[Check], layout: &Layout, job_regex: &str, max_ids: usize) -> Vec<Query> {
+/// The labels that key a check's series by scope (`telemetry.identity_label`,
+/// `chassis_label`, `rack_label`).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyLabels<'a> {
+    pub node: &'a str,
+    pub chassis: &'a str,
+    pub rack: &'a str,
+}
+
+impl KeyLabels<'_> {
+    /// The label a check's series are keyed by: `selectors[0]`, else its scope's.
+    pub fn of<'c>(&'c self, check: &'c Check) -> &'c str {
+        check.key_label.as_deref().unwrap_or(match check.scope() {
+            Scope::Node => self.node,
+            Scope::Chassis => self.chassis,
+            Scope::Rack => self.rack,
+        })
+    }
+}
+
+/// Every query of one recompute: the checks' in check order, then the node metrics'.
+pub fn plan(
+    checks: &[Check],
+    layout: &Layout,
+    metrics: &[NodeMetric],
+    keys: KeyLabels<'_>,
+    job_regex: &str,
+    max_ids: usize,
+) -> Vec<Query> {
     let jobs = format!("^(?:{})$", job_regex);
     let max_ids = max_ids.max(1);
     let mut out: Vec<Query> = Vec::new();
     let mut by_text: HashMap<String, usize> = HashMap::new();
-    let mut push = |text: String, u: Use| match by_text.get(&text) {
-        Some(&i) => out[i].uses.push(u),
-        None => {
-            by_text.insert(text.clone(), out.len());
-            out.push(Query {
-                text,
-                uses: vec![u],
-            })
+    let mut push = |text: String, u: Use, labels: &[&str]| {
+        let i = match by_text.get(&text) {
+            Some(&i) => i,
+            None => {
+                by_text.insert(text.clone(), out.len());
+                out.push(Query {
+                    text,
+                    uses: Vec::new(),
+                    labels: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        out[i].uses.push(u);
+        for l in labels {
+            if !out[i].labels.iter().any(|x| x == l) {
+                out[i].labels.push(l.to_string());
+            }
         }
     };
     for (ci, check) in checks.iter().enumerate() {
@@ -74,6 +117,10 @@ pub fn plan(checks: &[Check], layout: &Layout, job_regex: &str, max_ids: usize) 
                 Scope::Rack => &layout.racks[i as usize].id,
             }
         };
+        let key = keys.of(check);
+        let wanted: Vec<&str> = std::iter::once(key)
+            .chain(check.expand.as_ref().map(|e| e.label.as_str()))
+            .collect();
         let mut exprs = vec![(check.def.expr.as_str(), Purpose::Main)];
         if let Some(d) = check.expand.as_ref().and_then(|e| e.discovery.as_deref()) {
             exprs.push((d, Purpose::Discovery));
@@ -88,6 +135,7 @@ pub fn plan(checks: &[Check], layout: &Layout, job_regex: &str, max_ids: usize) 
                         purpose,
                         ids: ids.to_vec(),
                     },
+                    &wanted,
                 );
                 continue;
             }
@@ -100,8 +148,23 @@ pub fn plan(checks: &[Check], layout: &Layout, job_regex: &str, max_ids: usize) 
                         purpose,
                         ids: chunk.to_vec(),
                     },
+                    &wanted,
                 );
             }
+        }
+    }
+    for (mi, m) in metrics.iter().enumerate() {
+        for chunk in m.nodes.chunks(max_ids) {
+            let regex = alternation(chunk.iter().map(|&i| &*layout.nodes[i as usize].name));
+            push(
+                m.template.replace(IDS, &regex),
+                Use {
+                    check: mi,
+                    purpose: Purpose::Metric,
+                    ids: chunk.to_vec(),
+                },
+                &[m.label.as_str()],
+            );
         }
     }
     out
@@ -194,7 +257,13 @@ mod tests {
         layout.targets[1].nodes = all_nodes;
         layout.targets[2].racks = (0..layout.racks.len() as u32).collect();
         layout.targets[3] = Default::default();
-        let q = plan(&checks, &layout, ".*", 100);
+        let keys = KeyLabels {
+            node: "instance",
+            chassis: "chassis_id",
+            rack: "rack_id",
+        };
+        let q = plan(&checks, &layout, &[], keys, ".*", 100);
+        assert_eq!(q[0].labels, ["instance"]);
         let node_batches = layout.nodes.len().div_ceil(100);
         assert_eq!(q.len(), node_batches + 1, "a and b share their queries");
         assert!(q[..node_batches].iter().all(|q| q.uses.len() == 2));

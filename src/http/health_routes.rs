@@ -85,23 +85,23 @@ async fn rack_state(
     PathParam(rack_id): PathParam<String>,
     mut query: QueryParams,
 ) -> ApiResult<Response> {
-    let _include_metrics = query.bool("include_metrics").unwrap_or(false);
+    let include_metrics = query.bool("include_metrics").unwrap_or(false);
     query.finish()?;
-    let v = view(&state).await;
-    if let Some(body) = v.rack_answers.get(rack_id.as_str()) {
-        return Ok(json_bytes(body.clone()));
+    let pick = |v: &HealthView| {
+        let answers = if include_metrics {
+            &v.rack_metric_answers
+        } else {
+            &v.rack_answers
+        };
+        answers.get(rack_id.as_str()).cloned()
+    };
+    if let Some(body) = pick(&*view(&state).await) {
+        return Ok(json_bytes(body));
     }
     let current = state.snapshot();
     if current.health.layout.rack(&rack_id).is_some() {
-        return Ok(json_bytes(
-            state
-                .health()
-                .placeholder(current.health.clone())
-                .rack_answers
-                .get(rack_id.as_str())
-                .cloned()
-                .unwrap_or_default(),
-        ));
+        let placeholder = state.health().placeholder(current.health.clone());
+        return Ok(json_bytes(pick(&placeholder).unwrap_or_default()));
     }
     Err(ApiError::NotFound(format!("Rack {rack_id} not found")))
 }

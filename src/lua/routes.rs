@@ -7,12 +7,24 @@ use std::collections::BTreeMap;
 pub const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// Core path prefixes no plugin may register under.
-const CORE_PREFIXES: [&str; 5] = [
+const CORE_PREFIXES: [&str; 16] = [
     "/api/config",
     "/api/env",
     "/api/system",
     "/api/plugins",
     "/api/auth",
+    // The read views, the logs, health and maintenances.
+    "/api/sites",
+    "/api/rooms",
+    "/api/racks",
+    "/api/devices",
+    "/api/catalog",
+    "/api/checks",
+    "/api/metrics",
+    "/api/logs",
+    "/api/alerts",
+    "/api/stats",
+    "/api/maintenances",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

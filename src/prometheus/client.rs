@@ -125,6 +125,16 @@ impl Transport {
     /// Prometheus-compatible engines accept on the same endpoints and which has no URL
     /// length limit.
     async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, PromError> {
+        let (status, body) = self.get_raw(path, params).await?;
+        parse_answer(status, &body)
+    }
+
+    /// [`Self::get`] without reading the body: the status and the bytes.
+    async fn get_raw(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<(reqwest::StatusCode, bytes::Bytes), PromError> {
         let url = format!("{}{path}", self.settings.base_url);
         let size: usize = params.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
         let mut request = if size > MAX_GET_PARAMS {
@@ -141,7 +151,7 @@ impl Transport {
             .bytes()
             .await
             .map_err(|e| self.transport_error(e))?;
-        parse_answer(status, &body)
+        Ok((status, body))
     }
 
     fn transport_error(&self, err: reqwest::Error) -> PromError {
@@ -367,6 +377,42 @@ impl PromClient {
             "avg_ms": s.avg_ms(),
             "last_ts": s.last_ts,
         })
+    }
+
+    /// Instant query read as a vector keeping only `labels` of each series (see
+    /// [`super::vector`]): no cache, no merging, counted in the statistics like
+    /// [`Self::query`]. An error answer is the same [`PromError`] as `query` gives.
+    pub async fn query_vector(
+        &self,
+        promql: &str,
+        labels: &[&str],
+    ) -> Result<super::vector::Vector, PromError> {
+        let transport = self.inner.transport.load_full();
+        let started = Instant::now();
+        let result = transport
+            .get_raw("/api/v1/query", &[("query", promql)])
+            .await
+            .and_then(|(status, body)| {
+                if status.is_success() {
+                    if let Some(v) = super::vector::parse(&body, labels) {
+                        return Ok(v);
+                    }
+                }
+                // An error, or an answer the fast path leaves to the full parse.
+                parse_answer(status, &body).map(|data| super::vector::from_value(&data, labels))
+            });
+        {
+            let mut stats = self.inner.stats.lock();
+            stats.query_count += 1;
+            match &result {
+                Ok(_) => stats.record(started),
+                Err(e) => stats.fail(e),
+            }
+        }
+        if let Err(e) = &result {
+            tracing::debug!(error = %e, kind = e.kind(), "Prometheus query failed");
+        }
+        result
     }
 
     /// The latest failed request, `(error, epoch ms)`, when it is more recent than the

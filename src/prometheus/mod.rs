@@ -4,6 +4,8 @@
 //! - [`settings`]: [`PromSettings`], everything the client needs, built from `app.yaml`.
 //! - [`client`]: [`PromClient`], the cheap-to-clone handle that runs queries.
 //! - [`cache`]: the per-kind TTL caches and the in-flight map (single-flight).
+//! - [`vector`]: instant vectors read straight from the body, keeping only the labels
+//!   asked for (the health engine's bulk reads).
 //! - [`error`]: [`PromError`], which says whether Prometheus was unreachable, too slow,
 //!   answered an HTTP error, rejected the query, or answered garbage.
 //!
@@ -15,6 +17,7 @@ pub mod cache;
 pub mod client;
 pub mod error;
 pub mod settings;
+pub mod vector;
 
 pub use cache::CacheKind;
 pub use client::PromClient;
