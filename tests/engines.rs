@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rackscope::prometheus::{CacheKind, PromClient, PromSettings};
 use serde_json::{json, Value};
+use support::exposition::Exposition;
 use support::prometheus::RealPrometheus;
 use support::server::{Api, ConfigDir, TestServer};
 use support::victoria::RealVictoria;
@@ -187,4 +188,112 @@ async fn partial_answers_are_marked_and_logged() {
     assert_eq!(body["warnings"], json!(["vmstorage-2 is unavailable"]));
     let log = server.log();
     assert!(log.contains("partial result"), "{log}");
+}
+
+/// The health engine on one engine: a generated cluster whose node checks go out in
+/// batches of 2,000 names (a ~20 KB regex matcher, sent as a POST), every `up` series
+/// imported or scraped, three nodes down.
+async fn health_on(name: &str, url: &str, load: impl std::future::Future<Output = ()>) {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = support::topo::write_cluster(dir.path(), 4, 10, 40);
+    fs::write(
+        dir.path().join("checks/node.yaml"),
+        "checks:\n  - {id: node_up, name: Node up, scope: node, \
+         expr: 'up{instance=~\"$instances\"}', rules: [{op: '==', value: 0, severity: CRIT}]}\n",
+    )
+    .unwrap();
+    let mut app: Value =
+        serde_norway::from_str(&fs::read_to_string(dir.path().join("app.yaml")).unwrap()).unwrap();
+    app["telemetry"] = json!({"prometheus_url": url});
+    app["planner"] = json!({"cache_ttl_seconds": 1, "max_ids_per_query": 2000});
+    fs::write(
+        dir.path().join("app.yaml"),
+        serde_norway::to_string(&app).unwrap(),
+    )
+    .unwrap();
+    load.await;
+    let server = TestServer::start(&dir.path().join("app.yaml"));
+    let api = Api::new(&server);
+    let nodes: Vec<&String> = cluster.compute.iter().chain(&cluster.gpu).collect();
+    assert!(nodes.len() > 3000, "{}", nodes.len());
+    let down = [nodes[7], nodes[2500], nodes[nodes.len() - 1]];
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let alerts = loop {
+        let (s, alerts) = api.get("/api/alerts/active").await;
+        assert_eq!(s, 200);
+        let list = alerts["alerts"].as_array().unwrap().clone();
+        if list.len() == 3 {
+            break list;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name}: alerts {alerts}; telemetry {}",
+            api.get("/api/stats/telemetry").await.1
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut ids: Vec<&str> = alerts
+        .iter()
+        .map(|a| a["node_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let mut want: Vec<&str> = down.iter().map(|s| s.as_str()).collect();
+    want.sort();
+    assert_eq!(ids, want, "{name}");
+    let tel = api.get("/api/stats/telemetry").await.1;
+    assert_eq!(tel["planner"]["failed_queries"], 0, "{name}: {tel}");
+    assert!(
+        tel["last_batch"]["query_count"].as_u64().unwrap() >= 2,
+        "{name}: {tel}"
+    );
+    let room = api
+        .get(&format!("/api/rooms/{}/state", cluster.room))
+        .await
+        .1;
+    assert_eq!(room["state"], "CRIT", "{name}");
+}
+
+fn up_exposition(cluster_nodes: &[String], down: &[&str]) -> String {
+    let mut text = String::from("# TYPE up gauge\n");
+    for n in cluster_nodes {
+        let v = if down.contains(&n.as_str()) { 0 } else { 1 };
+        text.push_str(&format!("up{{instance=\"{n}\",job=\"node\"}} {v}\n"));
+    }
+    text
+}
+
+#[tokio::test]
+async fn the_health_engine_on_prometheus_and_victoria_metrics() {
+    // The same cluster as health_on writes, to know the names beforehand.
+    let probe = tempfile::tempdir().unwrap();
+    let c = support::topo::write_cluster(probe.path(), 4, 10, 40);
+    let nodes: Vec<String> = c.compute.iter().chain(&c.gpu).cloned().collect();
+    let down = [
+        nodes[7].as_str(),
+        nodes[2500].as_str(),
+        nodes[nodes.len() - 1].as_str(),
+    ];
+    let text = up_exposition(&nodes, &down);
+
+    let exposition = Exposition::start(&text);
+    let prom = RealPrometheus::start(&[exposition.address()]);
+    prom.wait_for_query(
+        "count(up{job=\"node\"})",
+        |d| {
+            d["result"][0]["value"][1]
+                .as_str()
+                .and_then(|v| v.parse::<usize>().ok())
+                == Some(nodes.len())
+        },
+        Duration::from_secs(60),
+    )
+    .await;
+    health_on("prometheus", &prom.url(), async {}).await;
+
+    let Some(vm) = RealVictoria::start() else {
+        eprintln!("victoria-metrics is not installed: its half of this test is skipped");
+        return;
+    };
+    let vm_url = vm.url();
+    health_on("victoria-metrics", &vm_url, vm.import(&text)).await;
 }

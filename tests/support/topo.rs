@@ -6,7 +6,8 @@
 //! accelerator server (role `gpu`, `acc001`...; no "gpu" in the name), one visualisation
 //! server (role `visu`, `viz01`...), one login server (role `login`, `fe01`...), one
 //! storage server (type server, role `storage`, `nsd01`...), one storage enclosure (type
-//! `storage`, `st-enc01`...) and a leaf switch (type `switch`, `leaf-<rack>`).
+//! `storage`, `st-enc01`...) and a leaf switch (type `switch`, `leaf-<rack>`). The compute
+//! and accelerator templates list the check `node_up` (a library with it is the caller's).
 
 use std::fs;
 use std::path::Path;
@@ -51,12 +52,14 @@ const TEMPLATES: &str = "templates:
     type: server
     role: compute
     u_height: 1
+    checks: [node_up]
     layout: {type: grid, rows: 1, cols: 2, matrix: [[1, 2]]}
   - id: accel-4u
     name: Accelerator server 4U
     type: server
     role: gpu
     u_height: 4
+    checks: [node_up]
   - id: viz-2u
     name: Visualisation server 2U
     type: server
