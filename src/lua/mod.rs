@@ -22,3 +22,4 @@ pub mod host;
 pub mod registry;
 pub mod routes;
 pub mod sandbox;
+pub mod testkit;

@@ -237,7 +237,7 @@ function M.setup(raw_config)
   S.cache = cache.new(fetch, cache_ttls(rackscope.config.app()))
 
   if cfg.mapping_path then
-    local rel, err = config.resolve_path(cfg.mapping_path, FOLDER)
+    local rel, err = rackscope.plugin.resolve_path(cfg.mapping_path)
     if rel and rel ~= "" then
       S.mapping_rel = rel
       M.check_mapping_file()
@@ -248,7 +248,7 @@ function M.setup(raw_config)
   end
 
   local problems
-  S.catalog, problems = catalog.load(cfg, FOLDER)
+  S.catalog, problems = catalog.load(cfg)
   M.report_catalog(problems)
 
   if cfg.enabled ~= false then
@@ -337,7 +337,7 @@ function M.register_routes()
 
   rackscope.route("GET", "/api/slurm/metrics/catalog", function()
     local problems
-    S.catalog, problems = catalog.load(S.cfg, FOLDER)
+    S.catalog, problems = catalog.load(S.cfg)
     M.report_catalog(problems)
     return S.catalog
   end)
@@ -354,7 +354,7 @@ function M.register_routes()
     if not ok then return 500, { detail = "Cannot write the plugin config: " .. tostring(err) } end
     S.cfg.metrics_catalogs = files
     local problems
-    S.catalog, problems = catalog.load(S.cfg, FOLDER)
+    S.catalog, problems = catalog.load(S.cfg)
     M.report_catalog(problems)
     return { ok = true, metrics_catalogs = array(files) }
   end)
