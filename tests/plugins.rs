@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::server::{copy_dir, project_root, Api, ConfigDir, TestServer};
+use support::wait::eventually;
 
 const LAB: &str = r#"
 return {
@@ -135,21 +136,6 @@ fn config_with(plugins: &[(&str, &str)]) -> ConfigDir {
     }
     cd.edit_app_yaml(|d| d["plugins"] = Value::Object(enabled));
     cd
-}
-
-/// Polls `f` until it returns true (at most 10 s).
-async fn eventually<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..200 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 #[tokio::test]
@@ -379,7 +365,7 @@ async fn live_edit_broken_edit_and_deleted_file() {
     // A live edit of a required file.
     let src = fs::read_to_string(&util).unwrap();
     fs::write(&util, src.replace("(punct or \"\")", "(punct or \"?\")")).unwrap();
-    eventually("util.lua edit served", || async {
+    eventually("util.lua edit served", 10, || async {
         api.get("/api/hello/bob").await.1["message"] == "hi bob?"
     })
     .await;
@@ -395,7 +381,7 @@ async fn live_edit_broken_edit_and_deleted_file() {
         good.replace("setup = function(config)", "setup = function(config"),
     )
     .unwrap();
-    eventually("error reported", || async {
+    eventually("error reported", 10, || async {
         api.get("/api/plugins/hello").await.1["error"].is_string()
     })
     .await;
@@ -423,14 +409,14 @@ async fn live_edit_broken_edit_and_deleted_file() {
         ),
     )
     .unwrap();
-    eventually("fixed", || async {
+    eventually("fixed", 10, || async {
         api.get("/api/plugins/hello").await.1["error"].is_null()
     })
     .await;
 
     // Deleting a file the plugin requires is a failed reload, not an outage.
     fs::remove_file(&util).unwrap();
-    eventually("missing module reported", || async {
+    eventually("missing module reported", 10, || async {
         api.get("/api/plugins/hello").await.1["error"]
             .as_str()
             .is_some_and(|e| e.contains("module 'lib.util' not found"))
@@ -445,7 +431,7 @@ async fn live_edit_broken_edit_and_deleted_file() {
     )
     .unwrap();
     fs::write(&util, src).unwrap();
-    eventually("config edit served", || async {
+    eventually("config edit served", 10, || async {
         api.get("/api/hello/bob").await.1["message"] == "yo bob"
     })
     .await;
@@ -657,7 +643,7 @@ return {{
     let cd = config_with(&[("tick", &source)]);
     let _server = TestServer::start(&cd.app_yaml());
     let url = format!("http://127.0.0.1:{port}/metrics");
-    eventually("timer ticks exposed", || async {
+    eventually("timer ticks exposed", 10, || async {
         let text = match reqwest::get(&url).await {
             Ok(r) => r.text().await.unwrap_or_default(),
             Err(_) => return false,
@@ -1090,7 +1076,7 @@ return {{
         .as_u64()
         .unwrap();
     assert_eq!(api.post("/api/bulk/reload", &json!({})).await.0, 200);
-    eventually("a reload without any file change", || async {
+    eventually("a reload without any file change", 10, || async {
         api.get("/api/plugins/bulk").await.1["generation"]
             .as_u64()
             .unwrap()
@@ -1123,7 +1109,7 @@ return {{
     let cd = config_with(&[("late", &source)]);
     let server = TestServer::start(&cd.app_yaml());
     let api = Api::new(&server);
-    eventually("the plugin answers", || async {
+    eventually("the plugin answers", 10, || async {
         api.get("/api/late/listening").await.0 == 200
     })
     .await;
@@ -1133,7 +1119,7 @@ return {{
         "{}",
         server.log()
     );
-    eventually("the bind failure is logged", || async {
+    eventually("the bind failure is logged", 10, || async {
         server
             .log()
             .contains("cannot open metrics listener; trying again")
@@ -1141,9 +1127,13 @@ return {{
     .await;
 
     drop(holder);
-    eventually("the listener opens once the address is free", || async {
-        api.get("/api/late/listening").await.1 == json!({"listening": addr.to_string()})
-    })
+    eventually(
+        "the listener opens once the address is free",
+        10,
+        || async {
+            api.get("/api/late/listening").await.1 == json!({"listening": addr.to_string()})
+        },
+    )
     .await;
     let text = reqwest::get(format!("http://{addr}/metrics"))
         .await
@@ -1214,7 +1204,7 @@ return {
         d["auth"]["password_hash"] =
             json!("$2b$04$abcdefghijklmnopqrstuuJ1Jg3O0m3ZmRWl1X6JgXk6gE2s7d6pW");
     });
-    eventually("auth on", || async {
+    eventually("auth on", 10, || async {
         api.get("/api/pub/summary").await.0 == 401
     })
     .await;
@@ -1282,7 +1272,7 @@ return {
     assert_eq!(api.get("/api/plugins/probe").await.1["running"], true);
     // Broken again on disk: the running instance keeps serving (no fallback beside it).
     fs::write(&file, "colour: red\n").unwrap();
-    eventually("the failed reload reported", || async {
+    eventually("the failed reload reported", 10, || async {
         api.get("/api/plugins/probe").await.1["error"]
             .as_str()
             .is_some_and(|e| e.contains("not ready yet"))

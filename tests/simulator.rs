@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use support::server::{
     copy_dir, fixtures_dir, free_port, project_root, Api, ConfigDir, TestServer,
 };
+use support::wait::eventually;
 
 /// Settings most tests use: a tick a second, no random incidents, the demo catalogs.
 const BASE: &str = "update_interval_seconds: 1\nincident_mode: full_ok\ndefault_ttl_seconds: 120\n\
@@ -156,21 +157,6 @@ fn ticks(text: &str) -> u64 {
         .get("rackscope_simulator_ticks_total")
         .copied()
         .unwrap_or(0.0) as u64
-}
-
-async fn eventually<F, Fut>(what: &str, secs: u64, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 fn now() -> i64 {
