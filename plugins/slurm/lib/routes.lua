@@ -141,12 +141,13 @@ end
 
 -- How long an answer without any node row is kept (seconds), whatever the TTL: Prometheus
 -- has not scraped the exporter yet (a fresh start), or the metric is wrong.
-local EMPTY_TTL = 5
+M.EMPTY_TTL = 5
 
 -- A TTL shorter than the cache's for the answers of `st`, or nil (the cache's).
-local function short_ttl(st)
-  return st.data.count == 0 and EMPTY_TTL or nil
+function M.short_ttl(st)
+  return st.data.count == 0 and M.EMPTY_TTL or nil
 end
+local short_ttl = M.short_ttl
 
 -- The global answers are published: until they expire, the server answers
 -- GET /api/slurm/summary, /partitions and /nodes itself, without a call into this plugin
