@@ -224,7 +224,7 @@ impl PluginManager {
     }
 
     /// Reloads one plugin from disk even if none of its files changed (the plugin asked
-    /// with `rackscope.reload()`, to re-read its data files).
+    /// with `rackscope.plugin.reload()`, to re-read its data files).
     pub async fn reload_forced(&self, state: &AppState, folder: &str) {
         self.reload_inner(state, folder, true).await
     }
