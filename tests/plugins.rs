@@ -18,8 +18,19 @@ return {
   id = "lab", name = "Lab", version = "0.1.0",
   setup = function()
     rackscope.route("GET", "/api/lab/fast", function() return { ok = true } end)
-    rackscope.route("GET", "/api/lab/slow", function() rackscope.sleep(1.5) return { ok = "slow" } end)
-    rackscope.route("GET", "/api/lab/spin", function() while true do end end)
+    local slow_started = 0
+    rackscope.route("GET", "/api/lab/slow", function()
+      slow_started = slow_started + 1
+      rackscope.sleep(1.5)
+      return { ok = "slow" }
+    end)
+    rackscope.route("GET", "/api/lab/slow/started", function() return { started = slow_started } end)
+    -- While it spins, the host itself answers /api/lab/spinning (published first).
+    rackscope.route("GET", "/api/lab/spinning", function() return { spinning = false } end)
+    rackscope.route("GET", "/api/lab/spin", function()
+      rackscope.publish("/api/lab/spinning", { spinning = true }, 60)
+      while true do end
+    end)
     rackscope.route("GET", "/api/lab/hog", function()
       local t = {}
       for i = 1, 1e9 do t[i] = ("x"):rep(64) .. i end
@@ -446,7 +457,10 @@ async fn runaway_loop_and_memory_hog_fail_only_their_request() {
         tokio::spawn(async move { api.get("/api/lab/spin").await })
     };
     // While the loop burns its budget, core routes and other plugins still answer.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    eventually("the loop running", 10, || async {
+        api.get("/api/lab/spinning").await.1["spinning"] == true
+    })
+    .await;
     assert_eq!(api.get("/api/config").await.0, 200);
     assert_eq!(api.get("/api/hello/bob").await.0, 200);
     let (status, body) = spin.await.unwrap();
@@ -495,7 +509,10 @@ async fn slow_requests_do_not_stall_the_plugin() {
             tokio::spawn(async move { api.get("/api/lab/slow").await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    eventually("the four slow calls waiting in the plugin", 10, || async {
+        api.get("/api/lab/slow/started").await.1["started"] == 4
+    })
+    .await;
     for _ in 0..5 {
         assert_eq!(api.get("/api/lab/fast").await.0, 200);
     }
