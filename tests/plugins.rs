@@ -14,23 +14,12 @@ use support::server::{copy_dir, project_root, Api, ConfigDir, TestServer};
 use support::wait::eventually;
 
 const LAB: &str = r#"
-return {
+local slow_started = 0 return {
   id = "lab", name = "Lab", version = "0.1.0",
   setup = function()
     rackscope.route("GET", "/api/lab/fast", function() return { ok = true } end)
-    local slow_started = 0
-    rackscope.route("GET", "/api/lab/slow", function()
-      slow_started = slow_started + 1
-      rackscope.sleep(1.5)
-      return { ok = "slow" }
-    end)
-    rackscope.route("GET", "/api/lab/slow/started", function() return { started = slow_started } end)
-    -- While it spins, the host itself answers /api/lab/spinning (published first).
-    rackscope.route("GET", "/api/lab/spinning", function() return { spinning = false } end)
-    rackscope.route("GET", "/api/lab/spin", function()
-      rackscope.publish("/api/lab/spinning", { spinning = true }, 60)
-      while true do end
-    end)
+    rackscope.route("GET", "/api/lab/slow", function() slow_started = slow_started + 1 rackscope.sleep(1.5) return { ok = "slow" } end)
+    rackscope.route("GET", "/api/lab/spin", function() rackscope.publish("/api/lab/spinning", { spinning = true }, 60) while true do end end)
     rackscope.route("GET", "/api/lab/hog", function()
       local t = {}
       for i = 1, 1e9 do t[i] = ("x"):rep(64) .. i end
@@ -84,6 +73,10 @@ return {
     end)
     rackscope.route("GET", "/api/lab/status/{code}", function(req) return tonumber(req.params.code), { code = req.params.code } end)
     rackscope.menu(function() return { id = "lab", label = "Lab", icon = "FlaskConical", order = 5, items = {} } end)
+    -- How many slow calls are waiting; and, while /api/lab/spin runs, the host itself
+    -- answers /api/lab/spinning (published before the loop).
+    rackscope.route("GET", "/api/lab/slow/started", function() return { started = slow_started } end)
+    rackscope.route("GET", "/api/lab/spinning", function() return { spinning = false } end)
   end,
 }
 "#;
