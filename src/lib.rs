@@ -6,6 +6,8 @@
 //! checked by `scripts/check-layers.py`).
 //!
 //! - [`fsutil`]: atomic file writes, one lock per config file, clean-up of interrupted writes.
+//! - [`coerce`]: lax integers, numbers and booleans, one rule for every file of a config
+//!   folder (pydantic v2's lax mode).
 //! - [`metrics`]: the Prometheus exposition registry and the scrape listener plugins ask for.
 //! - [`topology`]: the on-disk topology (segmented and single-file), device templates,
 //!   the one nodeset expander and the instance index.
@@ -32,6 +34,7 @@
 pub mod app;
 pub mod auth;
 pub mod check;
+pub mod coerce;
 pub mod config;
 pub mod fsutil;
 pub mod health;

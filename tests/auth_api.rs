@@ -576,13 +576,39 @@ async fn change_password_applies_at_once_and_ends_old_sessions() {
     assert_eq!(status, 200);
     assert!(!cfg.to_string().contains(&hash));
     assert!(!s.log().contains(&hash), "the new hash was logged");
-    // The server's own write is not taken for a hand edit: no second reload of app.yaml
-    // (the watcher waits 100 ms of quiet per path; give it several times that).
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    assert!(
-        !s.log().contains("app.yaml edit applied"),
-        "the credential write was reloaded as an edit"
+    // The server's own write is not taken for a hand edit: a hand edit made after it is
+    // the first edit the watcher applies, and its state directly follows the one the
+    // credential write published. (Had the watcher seen both writes as one event, this
+    // holds too: the check can miss the fault then, never report a wrong one.)
+    let written = last_published_generation(&s.log());
+    let mut text = fs::read_to_string(cd.app_yaml()).unwrap();
+    text.push_str("\n# a hand edit after the password change\n");
+    fs::write(cd.app_yaml(), text).unwrap();
+    support::wait::eventually("the hand edit applied", 10, || async {
+        s.log().contains("app.yaml edit applied")
+    })
+    .await;
+    let log = s.log();
+    assert_eq!(
+        log.matches("app.yaml edit applied").count(),
+        1,
+        "the credential write was reloaded as an edit:\n{log}"
     );
+    assert_eq!(last_published_generation(&log), written + 1, "{log}");
+}
+
+/// The generation of the last state the server published, from its log.
+fn last_published_generation(log: &str) -> u64 {
+    let line = log
+        .lines()
+        .rfind(|l| l.contains("state published"))
+        .expect("a state was published");
+    let at = line.find("generation=").expect("the generation is logged") + "generation=".len();
+    line[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a number")
 }
 
 #[tokio::test]

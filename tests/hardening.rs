@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::server::{Api, ConfigDir, TestServer};
+use support::wait::eventually;
 
 /// A copy of the demo config with these plugins (folder, init.lua, extra app.yaml keys).
 fn config_with(plugins: &[(&str, &str, Value)]) -> ConfigDir {
@@ -32,22 +33,6 @@ fn config_with(plugins: &[(&str, &str, Value)]) -> ConfigDir {
     cd
 }
 
-/// Polls `f` until it returns true, at most `limit`.
-async fn eventually<F, Fut>(what: &str, limit: Duration, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    while tokio::time::Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
-
 const NOISY: &str = r#"
 local version = "v1"
 return {
@@ -65,7 +50,7 @@ async fn edits_are_applied_while_other_files_keep_changing() {
     let cd = config_with(&[("noisy", NOISY, json!({}))]);
     let server = TestServer::start(&cd.app_yaml());
     let api = Api::new(&server);
-    eventually("plugin loaded", Duration::from_secs(10), || async {
+    eventually("plugin loaded", 10, || async {
         api.get("/api/noisy/version").await == (200, json!({"version": "v1"}))
     })
     .await;
@@ -90,11 +75,9 @@ async fn edits_are_applied_while_other_files_keep_changing() {
     for v in ["v2", "v3"] {
         fs::write(&init, NOISY.replace("\"v1\"", &format!("\"{v}\""))).unwrap();
         // Applied while the noise goes on (the old watcher waited for silence).
-        eventually(
-            "edit applied during noise",
-            Duration::from_secs(5),
-            || async { api.get("/api/noisy/version").await.1["version"] == v },
-        )
+        eventually("edit applied during noise", 5, || async {
+            api.get("/api/noisy/version").await.1["version"] == v
+        })
         .await;
     }
     stop.store(true, Ordering::Relaxed);
@@ -145,7 +128,7 @@ async fn a_timed_out_request_stops_cpu_bound_lua() {
             .expect("the plugin answers right after the timeout");
         assert_eq!(fast.status(), 200);
     }
-    eventually("cancellation logged", Duration::from_secs(5), || async {
+    eventually("cancellation logged", 5, || async {
         server
             .log()
             .contains("was stopped because its caller gave up")
@@ -222,7 +205,7 @@ async fn a_slow_menu_function_does_not_hold_the_sidebar() {
     );
     // The spinning menu function was stopped: its plugin serves routes again.
     let api = Api::new(&server);
-    eventually("spinmenu serves again", Duration::from_secs(3), || async {
+    eventually("spinmenu serves again", 3, || async {
         api.get("/api/spinmenu/ok").await.0 == 200
     })
     .await;
@@ -249,7 +232,7 @@ async fn shutdown_hooks_run_on_sigterm() {
         let _ = fs::remove_file(&marker);
         let server = TestServer::start(&cd.app_yaml());
         let api = Api::new(&server);
-        eventually("plugin loaded", Duration::from_secs(10), || async {
+        eventually("plugin loaded", 10, || async {
             api.get("/api/bye/ok").await.0 == 200
         })
         .await;

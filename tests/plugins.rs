@@ -11,14 +11,15 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::server::{copy_dir, project_root, Api, ConfigDir, TestServer};
+use support::wait::eventually;
 
 const LAB: &str = r#"
-return {
+local slow_started = 0 return {
   id = "lab", name = "Lab", version = "0.1.0",
   setup = function()
     rackscope.route("GET", "/api/lab/fast", function() return { ok = true } end)
-    rackscope.route("GET", "/api/lab/slow", function() rackscope.sleep(1.5) return { ok = "slow" } end)
-    rackscope.route("GET", "/api/lab/spin", function() while true do end end)
+    rackscope.route("GET", "/api/lab/slow", function() slow_started = slow_started + 1 rackscope.sleep(1.5) return { ok = "slow" } end)
+    rackscope.route("GET", "/api/lab/spin", function() rackscope.publish("/api/lab/spinning", { spinning = true }, 60) while true do end end)
     rackscope.route("GET", "/api/lab/hog", function()
       local t = {}
       for i = 1, 1e9 do t[i] = ("x"):rep(64) .. i end
@@ -72,6 +73,10 @@ return {
     end)
     rackscope.route("GET", "/api/lab/status/{code}", function(req) return tonumber(req.params.code), { code = req.params.code } end)
     rackscope.menu(function() return { id = "lab", label = "Lab", icon = "FlaskConical", order = 5, items = {} } end)
+    -- How many slow calls are waiting; and, while /api/lab/spin runs, the host itself
+    -- answers /api/lab/spinning (published before the loop).
+    rackscope.route("GET", "/api/lab/slow/started", function() return { started = slow_started } end)
+    rackscope.route("GET", "/api/lab/spinning", function() return { spinning = false } end)
   end,
 }
 "#;
@@ -135,21 +140,6 @@ fn config_with(plugins: &[(&str, &str)]) -> ConfigDir {
     }
     cd.edit_app_yaml(|d| d["plugins"] = Value::Object(enabled));
     cd
-}
-
-/// Polls `f` until it returns true (at most 10 s).
-async fn eventually<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..200 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 #[tokio::test]
@@ -379,7 +369,7 @@ async fn live_edit_broken_edit_and_deleted_file() {
     // A live edit of a required file.
     let src = fs::read_to_string(&util).unwrap();
     fs::write(&util, src.replace("(punct or \"\")", "(punct or \"?\")")).unwrap();
-    eventually("util.lua edit served", || async {
+    eventually("util.lua edit served", 10, || async {
         api.get("/api/hello/bob").await.1["message"] == "hi bob?"
     })
     .await;
@@ -395,7 +385,7 @@ async fn live_edit_broken_edit_and_deleted_file() {
         good.replace("setup = function(config)", "setup = function(config"),
     )
     .unwrap();
-    eventually("error reported", || async {
+    eventually("error reported", 10, || async {
         api.get("/api/plugins/hello").await.1["error"].is_string()
     })
     .await;
@@ -423,14 +413,14 @@ async fn live_edit_broken_edit_and_deleted_file() {
         ),
     )
     .unwrap();
-    eventually("fixed", || async {
+    eventually("fixed", 10, || async {
         api.get("/api/plugins/hello").await.1["error"].is_null()
     })
     .await;
 
     // Deleting a file the plugin requires is a failed reload, not an outage.
     fs::remove_file(&util).unwrap();
-    eventually("missing module reported", || async {
+    eventually("missing module reported", 10, || async {
         api.get("/api/plugins/hello").await.1["error"]
             .as_str()
             .is_some_and(|e| e.contains("module 'lib.util' not found"))
@@ -445,7 +435,7 @@ async fn live_edit_broken_edit_and_deleted_file() {
     )
     .unwrap();
     fs::write(&util, src).unwrap();
-    eventually("config edit served", || async {
+    eventually("config edit served", 10, || async {
         api.get("/api/hello/bob").await.1["message"] == "yo bob"
     })
     .await;
@@ -460,7 +450,10 @@ async fn runaway_loop_and_memory_hog_fail_only_their_request() {
         tokio::spawn(async move { api.get("/api/lab/spin").await })
     };
     // While the loop burns its budget, core routes and other plugins still answer.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    eventually("the loop running", 10, || async {
+        api.get("/api/lab/spinning").await.1["spinning"] == true
+    })
+    .await;
     assert_eq!(api.get("/api/config").await.0, 200);
     assert_eq!(api.get("/api/hello/bob").await.0, 200);
     let (status, body) = spin.await.unwrap();
@@ -509,7 +502,10 @@ async fn slow_requests_do_not_stall_the_plugin() {
             tokio::spawn(async move { api.get("/api/lab/slow").await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    eventually("the four slow calls waiting in the plugin", 10, || async {
+        api.get("/api/lab/slow/started").await.1["started"] == 4
+    })
+    .await;
     for _ in 0..5 {
         assert_eq!(api.get("/api/lab/fast").await.0, 200);
     }
@@ -657,7 +653,7 @@ return {{
     let cd = config_with(&[("tick", &source)]);
     let _server = TestServer::start(&cd.app_yaml());
     let url = format!("http://127.0.0.1:{port}/metrics");
-    eventually("timer ticks exposed", || async {
+    eventually("timer ticks exposed", 10, || async {
         let text = match reqwest::get(&url).await {
             Ok(r) => r.text().await.unwrap_or_default(),
             Err(_) => return false,
@@ -698,8 +694,24 @@ async fn data_files_limits_and_restart() {
         .root()
         .join("config/plugins/lab/notes/today.txt")
         .is_file());
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(gen(api.get("/api/plugins/lab").await.1), g0);
+    // An edit of its code after the data write is then the one reload the plugin sees.
+    // (Had the watcher taken both writes as one event, this holds too: the check can miss
+    // the fault then, never report a wrong one.)
+    let init = e.plugin_dir("lab").join("init.lua");
+    let mut code = fs::read_to_string(&init).unwrap();
+    code.push_str("\n-- edited after the data write\n");
+    fs::write(&init, code).unwrap();
+    eventually("the code edit reloaded", 10, || async {
+        gen(api.get("/api/plugins/lab").await.1) > g0
+    })
+    .await;
+    let log = e.server.log();
+    assert_eq!(
+        log.matches("plugin loaded plugin=lab ").count(),
+        2,
+        "the data write reloaded the plugin:\n{log}"
+    );
+    let g0 = gen(api.get("/api/plugins/lab").await.1);
 
     // File access stays inside the plugin's config folder.
     for bad in [
@@ -1090,7 +1102,7 @@ return {{
         .as_u64()
         .unwrap();
     assert_eq!(api.post("/api/bulk/reload", &json!({})).await.0, 200);
-    eventually("a reload without any file change", || async {
+    eventually("a reload without any file change", 10, || async {
         api.get("/api/plugins/bulk").await.1["generation"]
             .as_u64()
             .unwrap()
@@ -1123,7 +1135,7 @@ return {{
     let cd = config_with(&[("late", &source)]);
     let server = TestServer::start(&cd.app_yaml());
     let api = Api::new(&server);
-    eventually("the plugin answers", || async {
+    eventually("the plugin answers", 10, || async {
         api.get("/api/late/listening").await.0 == 200
     })
     .await;
@@ -1133,7 +1145,7 @@ return {{
         "{}",
         server.log()
     );
-    eventually("the bind failure is logged", || async {
+    eventually("the bind failure is logged", 10, || async {
         server
             .log()
             .contains("cannot open metrics listener; trying again")
@@ -1141,9 +1153,13 @@ return {{
     .await;
 
     drop(holder);
-    eventually("the listener opens once the address is free", || async {
-        api.get("/api/late/listening").await.1 == json!({"listening": addr.to_string()})
-    })
+    eventually(
+        "the listener opens once the address is free",
+        10,
+        || async {
+            api.get("/api/late/listening").await.1 == json!({"listening": addr.to_string()})
+        },
+    )
     .await;
     let text = reqwest::get(format!("http://{addr}/metrics"))
         .await
@@ -1206,15 +1222,17 @@ return {
     // Expired: the same.
     api.post("/api/pub/publish", &json!({"ttl": 0.2})).await;
     assert_eq!(api.get("/api/pub/summary").await.1["from"], "published");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(api.get("/api/pub/summary").await.1["from"], "handler");
+    eventually("the published answer expired", 10, || async {
+        api.get("/api/pub/summary").await.1["from"] == "handler"
+    })
+    .await;
     // Published answers pass the auth gate like any request.
     cd.edit_app_yaml(|d| {
         d["auth"]["enabled"] = json!(true);
         d["auth"]["password_hash"] =
             json!("$2b$04$abcdefghijklmnopqrstuuJ1Jg3O0m3ZmRWl1X6JgXk6gE2s7d6pW");
     });
-    eventually("auth on", || async {
+    eventually("auth on", 10, || async {
         api.get("/api/pub/summary").await.0 == 401
     })
     .await;
@@ -1282,7 +1300,7 @@ return {
     assert_eq!(api.get("/api/plugins/probe").await.1["running"], true);
     // Broken again on disk: the running instance keeps serving (no fallback beside it).
     fs::write(&file, "colour: red\n").unwrap();
-    eventually("the failed reload reported", || async {
+    eventually("the failed reload reported", 10, || async {
         api.get("/api/plugins/probe").await.1["error"]
             .as_str()
             .is_some_and(|e| e.contains("not ready yet"))

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use support::server::{
     copy_dir, fixtures_dir, free_port, project_root, Api, ConfigDir, TestServer,
 };
+use support::wait::eventually;
 
 /// Settings most tests use: a tick a second, no random incidents, the demo catalogs.
 const BASE: &str = "update_interval_seconds: 1\nincident_mode: full_ok\ndefault_ttl_seconds: 120\n\
@@ -158,21 +159,6 @@ fn ticks(text: &str) -> u64 {
         .unwrap_or(0.0) as u64
 }
 
-async fn eventually<F, Fut>(what: &str, secs: u64, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
-
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -213,12 +199,12 @@ fn promtool_findings(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Status, metrics, plugin, menu and config answer with the contract's shapes.
 #[tokio::test]
-async fn every_endpoint_and_every_error() {
+async fn the_read_endpoints_answer_the_contract() {
     let sim = start(BASE).await;
     let api = &sim.api;
 
-    // Status, metrics, plugin, menu, config.
     let (s, status) = api.get("/api/simulator/status").await;
     assert_eq!(s, 200);
     // The contract's keys, plus the tick number and duration, the load error and the
@@ -296,9 +282,14 @@ async fn every_endpoint_and_every_error() {
         .as_str()
         .unwrap()
         .ends_with("plugins/simulator/config/plugin.yaml"));
+}
 
-    // Refusals: each a 400 (422 for a non-object body) with the reference's message, and
-    // nothing written.
+/// Refused overrides and incidents: each a 400 (422 for a non-object body) with the
+/// reference's message, and nothing written.
+#[tokio::test]
+async fn refused_overrides_and_incidents_write_nothing() {
+    let sim = start(BASE).await;
+    let api = &sim.api;
     let file_before = fs::read_to_string(sim.overrides_file()).unwrap();
     let cases: Vec<(Value, u16, &str)> = vec![
         (
@@ -484,8 +475,13 @@ async fn every_endpoint_and_every_error() {
         file_before,
         "nothing written on refusal"
     );
+}
 
-    // Overrides: TTLs, ids, metric ids, listing, deletion.
+/// Overrides (TTLs, ids, metric ids, listing, deletion), then incidents on top of them.
+#[tokio::test]
+async fn overrides_and_incidents_through_the_api() {
+    let sim = start(BASE).await;
+    let api = &sim.api;
     let t0 = now();
     let (s, b) = api
         .post(
@@ -612,8 +608,13 @@ async fn every_endpoint_and_every_error() {
     assert!(list
         .iter()
         .any(|o| o["aisle_id"] == "h1-b" && o["metric"] == "aisle_cooling"));
+}
 
-    // An entry written by hand that has expired is gone from the API.
+/// An entry written by hand that has expired is gone from the API; the others are read.
+#[tokio::test]
+async fn an_expired_hand_written_override_is_gone_from_the_api() {
+    let sim = start(BASE).await;
+    let api = &sim.api;
     let (s, b) = api.delete("/api/simulator/overrides").await;
     assert_eq!((s, b), (200, json!({"overrides": []})));
     assert_eq!(
@@ -687,6 +688,8 @@ async fn overrides_and_incidents_change_the_scrape() {
                 && values(t, "up", &[("rack_id", "h1-a02")])
                     .iter()
                     .all(|v| *v == 0.0)
+                && values(t, "raritan_pdu_current_ampere", &[("rack_id", "h1-a03")])
+                    == vec![12.5, 12.5]
         })
         .await;
     // A node taken down shows it everywhere, Slurm included.
@@ -907,11 +910,14 @@ async fn no_series_goes_missing_across_reloads() {
     .await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop2 = stop.clone();
+    let scrapes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let scrapes2 = scrapes.clone();
     // Scrape continuously while the plugin reloads.
     let scraper = tokio::spawn(async move {
         let mut seen: Vec<(usize, u64, Option<f64>, f64)> = Vec::new();
         while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
             let text = scrape(port).await;
+            scrapes2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let m = samples(&text);
             let cpu = m
                 .iter()
@@ -929,11 +935,17 @@ async fn no_series_goes_missing_across_reloads() {
         seen
     });
     let g0 = sim.generation().await;
+    // A new instance, then a few scrapes of it (taken after it was published).
     let wait_generation = |g: u64| {
-        let sim = &sim;
+        let (sim, scrapes) = (&sim, &scrapes);
         async move {
             eventually("a new instance", 10, || async {
                 sim.generation().await > g
+            })
+            .await;
+            let from = scrapes.load(std::sync::atomic::Ordering::SeqCst);
+            eventually("three scrapes of the new instance", 10, || async {
+                scrapes.load(std::sync::atomic::Ordering::SeqCst) >= from + 3
             })
             .await;
             sim.generation().await
@@ -945,7 +957,6 @@ async fn no_series_goes_missing_across_reloads() {
     src.push_str("\n-- edited by the test\n");
     fs::write(&init, &src).unwrap();
     let g1 = wait_generation(g0).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
     // 2. An edit of plugin.yaml (a new incident mode: the incidents are re-rolled).
     let yaml = sim.config_dir().join("config/plugin.yaml");
     let text = fs::read_to_string(&yaml)
@@ -953,12 +964,10 @@ async fn no_series_goes_missing_across_reloads() {
         .replace("incident_mode: full_ok", "incident_mode: light");
     fs::write(&yaml, text).unwrap();
     let g2 = wait_generation(g1).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
     // 3. POST /api/simulator/restart.
     let (s, b) = sim.api.post("/api/simulator/restart", &json!({})).await;
     assert_eq!((s, b), (200, json!({"status": "restarting"})));
     let g3 = wait_generation(g2).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
     // 4. POST /api/plugins/simulator/config.
     let (s, _) = sim
         .api
@@ -969,7 +978,6 @@ async fn no_series_goes_missing_across_reloads() {
         .await;
     assert_eq!(s, 200);
     wait_generation(g3).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let seen = scraper.await.unwrap();
     assert!(seen.len() >= 10, "{} scrapes", seen.len());

@@ -1199,14 +1199,9 @@ async fn an_answer_without_nodes_is_not_kept_for_the_whole_ttl() {
         .until("/api/slurm/summary", |_, b| b["total_nodes"] == 1)
         .await;
     assert_eq!(s["by_status"], json!({"idle": 1}));
-    // With data, the TTL holds again: new data is not picked up within it.
-    env.serve(&sim_exposition(&[("cn0001", "all", &["down"])]))
-        .await;
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    assert_eq!(
-        env.get_ok("/api/slurm/summary").await["by_status"],
-        json!({"idle": 1})
-    );
+    // That an answer with data keeps the whole TTL (only an empty one gets the short TTL)
+    // is the Slurm plugin's own Lua test, on a clock it sets (plugins/slurm/tests/
+    // cache_test.lua): checked here, it took a fixed wait past the short TTL.
 }
 
 /// The whole chain with the simulator plugin: a node forced down through a simulator

@@ -2,24 +2,17 @@
 //! the counts the reference loader gives (`spec/reference/topology.md` §5.7), then exercises
 //! the loader's error and warning paths on small topologies written to temp dirs.
 
+mod support;
+
 use std::collections::HashSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rackscope::topology::{
     load_catalog, load_topology, load_topology_with_warnings, InstanceSpec, Topology,
     TopologyError, TopologyIndex,
 };
-
-/// The shared fixtures: `$CARGO_MANIFEST_DIR/../shared/fixtures/rackscope`, else `/work/...`.
-fn fixtures() -> PathBuf {
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/rackscope");
-    if local.is_dir() {
-        local
-    } else {
-        PathBuf::from("/work/shared/fixtures/rackscope")
-    }
-}
+use support::server::fixtures_dir as fixtures;
 
 #[derive(Debug, PartialEq, Eq)]
 struct Counts {

@@ -1,10 +1,12 @@
-//! A plugin's own config file: where it lives, reading it, merging an update into it and
-//! writing it atomically.
+//! A plugin's own config file: where it lives ([`PluginPaths`]), reading it, merging an
+//! update into it and writing it atomically.
 //!
 //! It lives under the `plugins/` folder next to app.yaml: `<folder>/config.yml` by
 //! default, or the path the plugin declares (`config_file = "config/plugin.yaml"`). That
 //! folder, `<dir of app.yaml>/plugins/<folder>/`, is also the only place the plugin's
-//! `rackscope.fs` functions may touch.
+//! `rackscope.fs` functions may touch. [`PluginPaths`] is here, below both the plugin
+//! runtime and the Lua API, because both need it: the runtime works a plugin's paths out
+//! once per load and hands them down to the instance and its host context.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +24,52 @@ pub fn config_dir(app_yaml: &Path, folder: &str) -> PathBuf {
         _ => PathBuf::from("."),
     };
     base.join("plugins").join(folder)
+}
+
+/// `^[a-z0-9][a-z0-9._-]{0,127}$`: the safe-id rule for plugin ids and plugin folders.
+pub fn is_safe_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 128
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c))
+}
+
+/// Where one plugin's files are: worked out once per load from `paths.plugins` and the
+/// location of app.yaml, and handed down (manager, instance, host context).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginPaths {
+    /// `<paths.plugins>/<folder>`: `init.lua`, the files it requires and the files the
+    /// plugin ships (read-only).
+    pub code_dir: PathBuf,
+    /// `<dir of app.yaml>/plugins/<folder>`: the plugin's config folder, the only place
+    /// `rackscope.fs` writes.
+    pub config_dir: PathBuf,
+    /// The plugin's config file: [`DEFAULT_CONFIG_FILE`] in `config_dir` until the plugin
+    /// declares another one ([`PluginPaths::with_config_file`]).
+    pub config_file: PathBuf,
+}
+
+impl PluginPaths {
+    /// The paths of the plugin in `folder`, with the default config file.
+    pub fn new(code_root: &Path, app_yaml: &Path, folder: &str) -> PluginPaths {
+        let config_dir = config_dir(app_yaml, folder);
+        PluginPaths {
+            code_dir: code_root.join(folder),
+            config_file: config_dir.join(DEFAULT_CONFIG_FILE),
+            config_dir,
+        }
+    }
+
+    /// The same paths with the config file the plugin declares (`config_file`, relative
+    /// to the config folder); None when `rel` leaves it ([`safe_relative`]).
+    pub fn with_config_file(&self, rel: &str) -> Option<PluginPaths> {
+        Some(PluginPaths {
+            config_file: self.config_dir.join(safe_relative(rel)?),
+            ..self.clone()
+        })
+    }
 }
 
 /// Checks a plugin-declared relative path (no `..`, not absolute).
@@ -186,6 +234,43 @@ mod tests {
         );
         std::fs::write(&p, "a: [\n").unwrap();
         assert!(read(&p).unwrap_err().to_string().contains("line"));
+    }
+
+    #[test]
+    fn paths_of_a_plugin() {
+        let p = PluginPaths::new(
+            Path::new("/opt/plugins"),
+            Path::new("/etc/rs/app.yaml"),
+            "sim",
+        );
+        assert_eq!(p.code_dir, Path::new("/opt/plugins/sim"));
+        assert_eq!(p.config_dir, Path::new("/etc/rs/plugins/sim"));
+        assert_eq!(p.config_file, Path::new("/etc/rs/plugins/sim/config.yml"));
+        let declared = p.with_config_file("config/plugin.yaml").unwrap();
+        assert_eq!(
+            declared.config_file,
+            Path::new("/etc/rs/plugins/sim/config/plugin.yaml")
+        );
+        assert!(p.with_config_file("../other/config.yml").is_none());
+        let bare = PluginPaths::new(Path::new("plugins"), Path::new("app.yaml"), "x");
+        assert_eq!(bare.config_dir, Path::new("./plugins/x"));
+    }
+
+    #[test]
+    fn safe_ids() {
+        for ok in [
+            "a",
+            "0",
+            "slurm",
+            "workload-slurm",
+            "a.b_c-d",
+            &"x".repeat(128),
+        ] {
+            assert!(is_safe_id(ok), "{ok}");
+        }
+        for bad in ["", "A", "-a", ".a", "a/b", "a b", "é", &"x".repeat(129)] {
+            assert!(!is_safe_id(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The HTTP application: one composition root ([`app`]) that merges each feature's router,
-//! plus the middleware every request passes (request id and access log, the body size
-//! check, then the auth gate) and the JSON answers for unknown routes and wrong methods.
+//! plus the middleware every request passes (request id and access log, the auth gate,
+//! then the body size check) and the JSON answers for unknown routes and wrong methods.
 
 pub mod auth_routes;
 pub mod config_routes;

@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use super::registry::{Registrar, StatusMap};
+use crate::config::plugin_file::PluginPaths;
 use crate::metrics::MetricsRegistry;
 use crate::state::AppState;
 
@@ -77,11 +78,10 @@ pub struct HostCtx {
     pub main: tokio::runtime::Handle,
     pub folder: String,
     pub plugin_id: RefCell<String>,
-    /// `<paths.plugins>/<folder>`: the plugin's code and the files it ships
-    /// (`rackscope.fs.read_bundled`), read-only.
-    pub code_dir: PathBuf,
-    pub config_dir: PathBuf,
-    pub config_path: RefCell<PathBuf>,
+    /// The plugin's code folder (read-only: `rackscope.fs.read_bundled`), config folder
+    /// (`rackscope.fs`) and config file. The config file is settled while `init.lua`
+    /// loads (its `config_file`); the folders never change.
+    pub paths: RefCell<PluginPaths>,
     pub config: RefCell<Json>,
     pub registrar: RefCell<Registrar>,
     pub limits: Limits,
@@ -92,6 +92,49 @@ pub struct HostCtx {
     pub warnings: Warnings,
     /// Answers the plugin computed ahead (`rackscope.publish`), served without calling it.
     pub published: Published,
+}
+
+impl HostCtx {
+    /// The context of a plugin instance about to load: nothing registered yet, an empty
+    /// config (set once the config file is read), its own metrics registry.
+    pub fn new(
+        state: AppState,
+        main: tokio::runtime::Handle,
+        folder: &str,
+        paths: PluginPaths,
+        limits: Limits,
+        runtime: Arc<dyn PluginRuntime>,
+    ) -> HostCtx {
+        HostCtx {
+            state,
+            main,
+            folder: folder.to_string(),
+            plugin_id: RefCell::new(folder.to_string()),
+            paths: RefCell::new(paths),
+            config: RefCell::new(Json::Object(Default::default())),
+            registrar: RefCell::new(Registrar::default()),
+            limits,
+            metrics: Arc::new(MetricsRegistry::default()),
+            runtime,
+            warnings: Default::default(),
+            published: Default::default(),
+        }
+    }
+
+    /// The plugin's code folder.
+    pub fn code_dir(&self) -> PathBuf {
+        self.paths.borrow().code_dir.clone()
+    }
+
+    /// The plugin's config folder.
+    pub fn config_dir(&self) -> PathBuf {
+        self.paths.borrow().config_dir.clone()
+    }
+
+    /// The plugin's config file.
+    pub fn config_file(&self) -> PathBuf {
+        self.paths.borrow().config_file.clone()
+    }
 }
 
 /// An answer published with `rackscope.publish`.

@@ -1,6 +1,9 @@
 //! Embedding Lua for plugins: sandboxed states ([`sandbox`]), per-call instruction
 //! budgets ([`budget`]), error helpers that point at the plugin author's line
-//! ([`errors`]), and the `rackscope.*` host API, one module per namespace ([`api`]).
+//! ([`errors`]), host values as Lua values ([`convert`]), what a plugin registers
+//! ([`registry`], with route patterns in [`routes`]), the host a plugin's API is built
+//! from ([`host`]), the `rackscope.*` host API, one module per namespace ([`api`]), and
+//! the runner of plugins' Lua unit tests ([`testkit`]).
 //!
 //! Lua 5.4 (built from source by mlua's `vendored` feature) rather than LuaJIT: the
 //! sandbox needs a memory limit and an instruction budget that always fire. mlua cannot
@@ -13,8 +16,10 @@
 
 pub mod api;
 pub mod budget;
+pub mod convert;
 pub mod errors;
 pub mod host;
 pub mod registry;
 pub mod routes;
 pub mod sandbox;
+pub mod testkit;

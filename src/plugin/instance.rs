@@ -1,15 +1,13 @@
-//! One loaded plugin: its own OS thread running a single-threaded tokio runtime and the
+//! One running plugin: its own OS thread running a single-threaded tokio runtime and the
 //! plugin's sandboxed Lua state, fed by a job channel.
 //!
-//! Loading runs `init.lua`, reads the plugin's config, and calls `setup(config)` while
-//! registration (routes, menus, status maps, metrics listener) is open; then registration
-//! is sealed and the handle, with everything the plugin registered, goes back to the
-//! caller. From then on each job (a route call, a menu evaluation, a config-reload hook)
+//! The thread first loads the plugin ([`super::load`]: `init.lua`, its config, `setup`
+//! with registration open); then registration is sealed and the handle, with everything
+//! the plugin registered, goes back to the caller. From then on each job (a route call, a menu evaluation, a config-reload hook)
 //! runs as its own task with its own instruction budget; a job awaiting Prometheus yields
 //! and lets the others run. Dropping every handle, or sending `Shutdown`, stops the
 //! thread after in-flight jobs finish (bounded by [`DRAIN_TIMEOUT`]).
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,39 +19,17 @@ use mlua::{Function, Lua, LuaSerdeExt, MultiValue, Table, Value};
 use serde_json::Value as Json;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::config::plugin_file;
+use super::load::{self, lua_message, LoadError, LoadSpec, Loaded};
 use crate::lua::budget::{self, Budget, Budgeted, Cancel, Interrupt};
+use crate::lua::convert::{to_lua, RawJson};
 use crate::lua::errors::{self, Failure};
-pub use crate::lua::host::Limits;
-use crate::lua::host::{HostCtx, PluginRuntime, Published, Warnings};
-use crate::lua::registry::{parse_sections, MenuSection, PluginMeta, Registrar, RouteDef};
-use crate::lua::{api, sandbox};
+use crate::lua::host::{HostCtx, Limits, PluginRuntime, Published, Warnings};
+use crate::lua::registry::{parse_sections, MenuSection, PluginMeta, RouteDef};
 use crate::metrics::MetricsRegistry;
 use crate::state::AppState;
 
 /// How long a stopping plugin waits for in-flight jobs (reload, disable).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Everything needed to load one plugin instance.
-#[derive(Debug, Clone)]
-pub struct LoadSpec {
-    /// Folder name under `paths.plugins` (the app.yaml switch is `plugins.<folder>.enabled`).
-    pub folder: String,
-    /// `<paths.plugins>/<folder>`: init.lua and the files it requires.
-    pub code_dir: PathBuf,
-    /// `<dir of app.yaml>/plugins/<folder>`: the plugin's config folder.
-    pub config_dir: PathBuf,
-    /// Use this config instead of reading the file (to validate an update before writing).
-    pub config_override: Option<Json>,
-    pub limits: Limits,
-    pub generation: u64,
-    /// Load the plugin's *fallback* for this load error instead of the plugin itself:
-    /// run `init.lua`, then `on_load_error(error, config)` (registration open) instead of
-    /// `validate_config` and `setup`. What it registers (routes that explain the failure,
-    /// a menu) serves while the plugin has no running instance. A plugin without
-    /// `on_load_error` has no fallback (the load fails).
-    pub fallback_for: Option<String>,
-}
 
 /// The request a route handler sees as `req`.
 #[derive(Debug, Clone)]
@@ -279,8 +255,9 @@ fn thread_main(
     local.block_on(&rt, async move {
         let _done = done_tx;
         let (tx, rx) = mpsc::unbounded_channel();
-        let vm = match load(&spec, state, runtime, main, tx, done_rx).await {
-            Ok((vm, handle)) => {
+        let vm = match load::load(&spec, state, runtime, main).await {
+            Ok(loaded) => {
+                let (vm, handle) = seal(&spec, loaded, tx, done_rx);
                 if loaded_tx.send(Ok(handle)).is_err() {
                     return;
                 }
@@ -295,186 +272,23 @@ fn thread_main(
     });
 }
 
-async fn load(
+/// Seals registration (it is only open during `setup` or `on_load_error`) and builds the
+/// handle and the Lua side of a loaded instance.
+fn seal(
     spec: &LoadSpec,
-    state: AppState,
-    runtime: Arc<dyn PluginRuntime>,
-    main: tokio::runtime::Handle,
+    loaded: Loaded,
     tx: mpsc::UnboundedSender<Job>,
     done: tokio::sync::watch::Receiver<()>,
-) -> Result<(Vm, PluginHandle), LoadError> {
-    let display_prefix = format!("plugins/{}", spec.folder);
-    let sspec = sandbox::SandboxSpec {
-        code_dir: spec.code_dir.clone(),
-        display_prefix: display_prefix.clone(),
-        memory_limit: spec.limits.memory,
-    };
-    let lua = sandbox::new_state(&sspec)
-        .map_err(|e| LoadError::Host(format!("cannot create Lua state: {e}")))?;
-    let ctx = Rc::new(HostCtx {
-        state,
-        main,
-        folder: spec.folder.clone(),
-        plugin_id: RefCell::new(spec.folder.clone()),
-        code_dir: spec.code_dir.clone(),
-        config_dir: spec.config_dir.clone(),
-        config_path: RefCell::new(spec.config_dir.join(plugin_file::DEFAULT_CONFIG_FILE)),
-        config: RefCell::new(Json::Object(Default::default())),
-        registrar: RefCell::new(Registrar::default()),
-        limits: spec.limits,
-        metrics: Arc::new(MetricsRegistry::default()),
-        runtime,
-        warnings: Default::default(),
-        published: Default::default(),
-    });
-    api::register(&lua, ctx.clone())
-        .map_err(|e| LoadError::Host(format!("cannot register the rackscope API: {e}")))?;
-
-    let init = spec.code_dir.join("init.lua");
-    if !init.is_file() {
-        return Err(LoadError::Plugin(format!(
-            "{display_prefix}/init.lua not found"
-        )));
-    }
-    let chunk =
-        sandbox::load_file(&lua, &sspec, std::path::Path::new("init.lua")).map_err(script_error)?;
-    let b = Budget::new(spec.limits.instructions, "init.lua");
-    let module: Value = Budgeted::new(b, chunk.call_async::<Value>(()))
-        .await
-        .map_err(script_error)?;
-    let Value::Table(module) = module else {
-        return Err(LoadError::Plugin(format!(
-            "{display_prefix}/init.lua must return a table {{ id = ..., name = ..., setup = function(config) ... end }}, got {}",
-            errors::type_name(&module)
-        )));
-    };
-    let meta = read_meta(&module, &display_prefix)?;
-    *ctx.plugin_id.borrow_mut() = meta.id.clone();
-
-    let config_rel = match module.get::<Value>("config_file").map_err(script_error)? {
-        Value::Nil => PathBuf::from(plugin_file::DEFAULT_CONFIG_FILE),
-        Value::String(s) => {
-            let s = s.to_string_lossy();
-            plugin_file::safe_relative(&s).ok_or_else(|| {
-                LoadError::Plugin(format!("{display_prefix}/init.lua: config_file must be a relative path inside the plugin's config folder, got '{s}'"))
-            })?
-        }
-        other => {
-            return Err(LoadError::Plugin(format!(
-                "{display_prefix}/init.lua: config_file must be a string, got {}",
-                errors::type_name(&other)
-            )))
-        }
-    };
-    let config_path = spec.config_dir.join(config_rel);
-    if let Some(error) = &spec.fallback_for {
-        let config = plugin_file::read(&config_path).ok().map(|l| l.config);
-        *ctx.config_path.borrow_mut() = config_path.clone();
-        *ctx.config.borrow_mut() = config.clone().unwrap_or(Json::Null);
-        let Value::Function(hook) = module.get::<Value>("on_load_error").map_err(script_error)?
-        else {
-            return Err(LoadError::Plugin(format!(
-                "{display_prefix}/init.lua has no on_load_error"
-            )));
-        };
-        let config_value = match &config {
-            Some(c) => api::to_lua(&lua, c).map_err(script_error)?,
-            None => Value::Nil,
-        };
-        let b = Budget::new(spec.limits.instructions, "on_load_error");
-        Budgeted::new(b, hook.call_async::<()>((error.as_str(), config_value)))
-            .await
-            .map_err(script_error)?;
-        return Ok(seal(
-            spec,
-            ctx,
-            lua,
-            module,
-            meta,
-            config_path,
-            config.unwrap_or(Json::Null),
-            "file",
-            tx,
-            done,
-        ));
-    }
-    let (config, source) = match &spec.config_override {
-        Some(c) => (c.clone(), "file"),
-        None => {
-            let l =
-                plugin_file::read(&config_path).map_err(|e| LoadError::Config(e.to_string()))?;
-            (l.config, l.source)
-        }
-    };
-    *ctx.config_path.borrow_mut() = config_path.clone();
-    *ctx.config.borrow_mut() = config.clone();
-    let config_value = api::to_lua(&lua, &config).map_err(script_error)?;
-
-    if let Some(validate) = module
-        .get::<Option<Function>>("validate_config")
-        .map_err(script_error)?
-    {
-        let b = Budget::new(spec.limits.instructions, "validate_config");
-        let out: MultiValue =
-            Budgeted::new(b, validate.call_async::<MultiValue>(config_value.clone()))
-                .await
-                .map_err(script_error)?;
-        let mut it = out.into_iter();
-        let ok = it.next().unwrap_or(Value::Nil);
-        if matches!(ok, Value::Nil | Value::Boolean(false)) {
-            let why = match it.next() {
-                Some(Value::String(s)) => s.to_string_lossy(),
-                _ => "validate_config refused the config".to_string(),
-            };
-            return Err(LoadError::Config(format!("invalid config: {why}")));
-        }
-    }
-
-    match module.get::<Value>("setup").map_err(script_error)? {
-        Value::Function(setup) => {
-            let b = Budget::new(spec.limits.instructions, "setup");
-            Budgeted::new(b, setup.call_async::<()>(config_value))
-                .await
-                .map_err(script_error)?;
-        }
-        Value::Nil => {}
-        other => {
-            return Err(LoadError::Plugin(format!(
-                "{display_prefix}/init.lua: setup must be a function, got {}",
-                errors::type_name(&other)
-            )))
-        }
-    }
-
-    Ok(seal(
-        spec,
-        ctx,
+) -> (Vm, PluginHandle) {
+    let Loaded {
         lua,
+        ctx,
         module,
         meta,
         config_path,
         config,
         source,
-        tx,
-        done,
-    ))
-}
-
-/// Seals registration (it is only open during `setup` or `on_load_error`) and builds the
-/// handle and the Lua side of a loaded instance.
-#[allow(clippy::too_many_arguments)]
-fn seal(
-    spec: &LoadSpec,
-    ctx: Rc<HostCtx>,
-    lua: Lua,
-    module: Table,
-    meta: PluginMeta,
-    config_path: PathBuf,
-    config: Json,
-    source: &'static str,
-    tx: mpsc::UnboundedSender<Job>,
-    done: tokio::sync::watch::Receiver<()>,
-) -> (Vm, PluginHandle) {
+    } = loaded;
     let reg = {
         let mut r = ctx.registrar.borrow_mut();
         let taken = std::mem::take(&mut *r);
@@ -517,69 +331,6 @@ fn seal(
             .collect(),
     };
     (vm, handle)
-}
-
-fn read_meta(module: &Table, prefix: &str) -> Result<PluginMeta, LoadError> {
-    let get = |k: &str| -> Result<Option<String>, LoadError> {
-        match module.get::<Value>(k).map_err(script_error)? {
-            Value::Nil => Ok(None),
-            Value::String(s) => Ok(Some(s.to_string_lossy())),
-            other => Err(LoadError::Plugin(format!(
-                "{prefix}/init.lua: '{k}' must be a string, got {}",
-                errors::type_name(&other)
-            ))),
-        }
-    };
-    let id = get("id")?.ok_or_else(|| {
-        LoadError::Plugin(format!(
-            "{prefix}/init.lua: the returned table needs an 'id'"
-        ))
-    })?;
-    if !crate::plugin::manager::is_safe_id(&id) {
-        return Err(LoadError::Plugin(format!(
-            "{prefix}/init.lua: invalid plugin id '{id}': ids must contain only lowercase letters, digits, dots, hyphens and underscores (max 128 characters)"
-        )));
-    }
-    let name = get("name")?.unwrap_or_else(|| id.clone());
-    Ok(PluginMeta {
-        id,
-        name,
-        version: get("version")?.unwrap_or_else(|| "1.0.0".into()),
-        description: get("description")?,
-        author: get("author")?,
-    })
-}
-
-/// Why a plugin instance did not load. The message is what `GET /api/plugins/{id}` shows
-/// as `error`: one line, with the plugin-relative file and line where Lua knows them.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// The host could not start the instance (thread, runtime, Lua state).
-    #[error("{0}")]
-    Host(String),
-    /// The plugin's code failed: a Lua error at its file and line, a budget or memory stop.
-    #[error("{0}")]
-    Script(String),
-    /// `init.lua` is missing or did not return a valid plugin table.
-    #[error("{0}")]
-    Plugin(String),
-    /// The config file could not be read, or `validate_config` refused the config.
-    #[error("{0}")]
-    Config(String),
-}
-
-fn script_error(e: mlua::Error) -> LoadError {
-    LoadError::Script(lua_message(&e))
-}
-
-/// A load-time Lua error as one line (file:line: message), plus the traceback if any.
-fn lua_message(e: &mlua::Error) -> String {
-    match errors::classify(e) {
-        Failure::Interrupted(i) => i.to_string(),
-        Failure::Memory => "out of memory (the plugin's memory limit was reached)".into(),
-        Failure::Http(h) => h.to_string(),
-        Failure::Error(m) => m,
-    }
 }
 
 async fn serve_jobs(vm: Rc<Vm>, mut rx: mpsc::UnboundedReceiver<Job>) {
@@ -696,7 +447,7 @@ async fn run_job(vm: Rc<Vm>, job: Job) {
             let Ok(Some(f)) = vm.module.get::<Option<Function>>("on_config_reload") else {
                 return;
             };
-            let arg = match api::to_lua(&vm.lua, &app_config) {
+            let arg = match to_lua(&vm.lua, &app_config) {
                 Ok(v) => v,
                 Err(e) => {
                     tracing::warn!(plugin = %vm.ctx.folder, error = %e, "cannot pass app config to on_config_reload");
@@ -793,7 +544,7 @@ fn reply_from(values: MultiValue) -> Result<Reply, String> {
         return Err(format!("handler returned invalid HTTP status {status}"));
     }
     // A pre-encoded answer (`rackscope.json.raw`) goes out as is.
-    if let Some(bytes) = api::rawjson::RawJson::from_value(&body) {
+    if let Some(bytes) = RawJson::from_value(&body) {
         return Ok(Reply {
             status: status as u16,
             body: bytes,

@@ -13,13 +13,17 @@ pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/fixtures/rackscope` next to the project, where Rackscope's example configs are.
+/// `../shared/fixtures/rackscope` next to the project, where Rackscope's example configs
+/// are (read in place, never copied). Fails, naming the folder, when it is not there.
 pub fn fixtures_dir() -> PathBuf {
-    let near = project_root().join("../shared/fixtures/rackscope");
-    if near.exists() {
-        return near;
-    }
-    PathBuf::from("/work/shared/fixtures/rackscope")
+    let dir = project_root().join("../shared/fixtures/rackscope");
+    assert!(
+        dir.is_dir(),
+        "the Rackscope fixtures are missing: expected them in ../shared/fixtures/rackscope \
+         next to the project ({})",
+        dir.display()
+    );
+    dir
 }
 
 /// Copies a directory tree (test setup only).

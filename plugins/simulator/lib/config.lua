@@ -5,10 +5,10 @@
 -- Paths (overrides_path, metrics_catalog_path, metrics_catalogs[].path, state_path) are
 -- relative to the plugin's config folder, `<dir of app.yaml>/plugins/simulator/`, the only
 -- place rackscope.fs reaches. Rackscope's own configs write them from the server's working
--- directory, as `config/plugins/simulator/metrics/metrics_full.yaml`: such a path is
--- taken from what follows its last `plugins/<folder>/` (here `metrics/metrics_full.yaml`),
--- so existing plugin.yaml files load unchanged. Any other absolute path, or one with
--- `..`, is refused.
+-- directory, as `config/plugins/simulator/metrics/metrics_full.yaml`: the host's one rule
+-- for plugin paths (rackscope.plugin.resolve_path) takes such a path from what follows its
+-- last `plugins/simulator/` (here `metrics/metrics_full.yaml`), so existing plugin.yaml
+-- files load unchanged. Any other absolute path, or one with `..`, is refused.
 --
 -- Catalogs ship with the plugin (its code folder's catalogs/): a catalog path with no file
 -- in the config folder is read from the bundled catalog of the same file name, and one
@@ -53,29 +53,15 @@ local function is_null(v)
   return v == nil or v == rackscope.null
 end
 
--- The path inside the config folder for a configured path, or nil, reason.
+-- The path inside the config folder for the configured path `p` of setting `key`
+-- (rackscope.plugin.resolve_path), or nil and the reason, naming the setting.
 function M.resolve_path(p, key)
   if type(p) ~= "string" or p == "" then
     return nil, key .. " must be a non-empty string"
   end
-  local marker = "plugins/" .. rackscope.plugin.folder .. "/"
-  local last
-  local from = 1
-  while true do
-    local s, e = p:find(marker, from, true)
-    if not s then break end
-    last, from = e, e + 1
-  end
-  if last then p = p:sub(last + 1) end
-  if p:sub(1, 1) == "/" then
-    return nil, key .. " must be relative to the plugin's config folder, got '" .. p .. "'"
-  end
-  for seg in p:gmatch("[^/]+") do
-    if seg == ".." then
-      return nil, key .. " must stay inside the plugin's config folder, got '" .. p .. "'"
-    end
-  end
-  return p
+  local rel, why = rackscope.plugin.resolve_path(p)
+  if not rel then return nil, key .. ": " .. why end
+  return rel
 end
 
 -- Where the catalog at `rel` (a path inside the config folder, as resolve_path gives it)

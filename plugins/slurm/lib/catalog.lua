@@ -11,6 +11,7 @@
 -- metrics.yaml), so Rackscope's configs, which name a catalog that ships with the
 -- application, load as they are. Missing or unreadable files are skipped and reported.
 
+local check = require("lib.check")
 local config = require("lib.config")
 
 local M = {}
@@ -28,18 +29,18 @@ end
 
 -- The configured items as {id, path (as configured), enabled, rel (inside the config
 -- folder) or err}.
-function M.items(cfg, folder)
+function M.items(cfg)
   local out = {}
   for _, item in ipairs(cfg.metrics_catalogs or {}) do
     local e
     if type(item) == "string" then
       local path = join(cfg.metrics_catalog_dir, item)
       e = { id = stem(item), path = path, enabled = true }
-      e.rel, e.err = config.resolve_path(path, folder)
+      e.rel, e.err = rackscope.plugin.resolve_path(path)
     else
       e = { id = type(item.id) == "string" and item.id or stem(item.path), path = item.path,
         enabled = item.enabled ~= false }
-      e.rel, e.err = config.resolve_path(item.path, folder)
+      e.rel, e.err = rackscope.plugin.resolve_path(item.path)
     end
     out[#out + 1] = e
   end
@@ -48,9 +49,9 @@ end
 
 -- Reads the catalog: {metrics, loaded_files, available_files} (the GET answer), and a
 -- list of problems (empty when every file loaded).
-function M.load(cfg, folder)
+function M.load(cfg)
   local metrics, loaded, problems = {}, {}, {}
-  for _, it in ipairs(M.items(cfg, folder)) do
+  for _, it in ipairs(M.items(cfg)) do
     loaded[#loaded + 1] = { id = it.id, path = it.path, enabled = it.enabled }
     if it.enabled then
       if not it.rel then
@@ -83,7 +84,7 @@ function M.load(cfg, folder)
     end
   end
   local available = {}
-  local dir = config.resolve_path(cfg.metrics_catalog_dir, folder)
+  local dir = rackscope.plugin.resolve_path(cfg.metrics_catalog_dir)
   if dir then
     local ok, names = pcall(rackscope.fs.list, dir ~= "" and dir or nil)
     if ok and names then
@@ -112,12 +113,12 @@ end
 -- Checks the POST body's metrics_catalogs; returns the list to store or nil and the
 -- first problem, naming the item.
 function M.check_config_body(body, current)
-  if type(body) ~= "table" or body == rackscope.null or (config.is_list(body) and next(body) ~= nil) then
+  if type(body) ~= "table" or body == rackscope.null or (check.is_list(body) and next(body) ~= nil) then
     return nil, "the body must be an object {\"metrics_catalogs\": [...]}"
   end
   local files = body.metrics_catalogs
   if files == nil then return current end
-  if files == rackscope.null or not config.is_list(files) then
+  if files == rackscope.null or not check.is_list(files) then
     return nil, "metrics_catalogs must be a list of file names or {id, path, enabled} objects"
   end
   local out = {}
@@ -132,7 +133,7 @@ function M.check_config_body(body, current)
       item = clean
     end
     local path = type(item) == "string" and item or item.path
-    local _, err = config.resolve_path(path, rackscope.plugin.folder)
+    local _, err = rackscope.plugin.resolve_path(path)
     if err then return nil, where .. ": " .. err end
     out[#out + 1] = item
   end

@@ -4,8 +4,10 @@
 -- `M.with_defaults` fills in what is missing. Paths (mapping_path, metrics_catalog_dir and
 -- catalog file paths) are relative to the plugin's config folder, the only place
 -- rackscope.fs can reach. Rackscope writes them relative to its working directory
--- (`config/plugins/slurm/node_mapping.yaml`); such a path is accepted and taken from after
--- its last `plugins/<folder>/` part (`node_mapping.yaml`), see M.resolve_path.
+-- (`config/plugins/slurm/node_mapping.yaml`); rackscope.plugin.resolve_path (the host's one
+-- rule for plugin paths) takes such a path from after its last `plugins/slurm/` part.
+
+local check = require("lib.check")
 
 local M = {}
 
@@ -43,19 +45,7 @@ local DEFAULTS = {
   metrics_catalogs = { "metrics.yaml" },
 }
 
-local function is_list(t)
-  if type(t) ~= "table" then return false end
-  local n = #t
-  for k in pairs(t) do
-    if type(k) ~= "number" or k < 1 or k > n or k % 1 ~= 0 then return false end
-  end
-  return true
-end
-M.is_list = is_list
-
-local function non_empty_string(v)
-  return type(v) == "string" and v ~= ""
-end
+local is_list, non_empty_string = check.is_list, check.non_empty_string
 
 -- Checks one metrics_catalogs item: a file name inside metrics_catalog_dir, or
 -- {path = "...", id = "...", enabled = true|false} (the contract's form).
@@ -162,40 +152,6 @@ function M.with_defaults(c, explicit_null_mapping)
   for k, v in pairs(type(c) == "table" and c.severity_colors or {}) do colors[k] = v end
   out.severity_colors = colors
   return out
-end
-
--- A path from the config, as a path relative to the plugin's config folder; nil and a
--- reason when it cannot be reached from there. `folder` is the plugin's folder name.
---   node_mapping.yaml                          -> node_mapping.yaml
---   config/plugins/slurm/node_mapping.yaml     -> node_mapping.yaml   (Rackscope's form)
---   /etc/rackscope/plugins/slurm/metrics       -> metrics
---   config/plugins/slurm                       -> ""                  (the folder itself)
-function M.resolve_path(p, folder)
-  p = p:gsub("\\", "/")
-  local marker = "plugins/" .. folder
-  local cut
-  local from = 1
-  while true do
-    local i, j = p:find(marker, from, true)
-    if not i then break end
-    local before = i == 1 or p:sub(i - 1, i - 1) == "/"
-    local after = p:sub(j + 1, j + 1)
-    if before and (after == "/" or after == "") then cut = j + 1 end
-    from = i + 1
-  end
-  local rel = cut and p:sub(cut + 1) or p
-  if rel:sub(1, 1) == "/" and not cut then
-    return nil, ("'%s' is outside the plugin's config folder (plugins/%s/ next to app.yaml)"):format(p, folder)
-  end
-  rel = rel:gsub("^/+", ""):gsub("/+$", "")
-  local parts = {}
-  for seg in rel:gmatch("[^/]+") do
-    if seg == ".." then
-      return nil, ("'%s' must not contain '..'"):format(p)
-    end
-    if seg ~= "." then parts[#parts + 1] = seg end
-  end
-  return table.concat(parts, "/")
 end
 
 -- True when the YAML file itself says `mapping_path: null` (the host hands configs over

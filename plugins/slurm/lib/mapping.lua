@@ -18,17 +18,11 @@
 -- keep their Slurm name. Malformed files are refused as a whole: lib/routes.lua keeps the
 -- last good mapping in use and reports the problem.
 
+local check = require("lib.check")
+
 local M = {}
 
-local function is_array(t)
-  local n = #t
-  for k in pairs(t) do
-    if type(k) ~= "number" or k < 1 or k > n then return false end
-  end
-  return true
-end
-
-local function nonempty(v) return type(v) == "string" and v ~= "" end
+local is_list, non_empty_string = check.is_list, check.non_empty_string
 
 -- Escapes Lua pattern characters, turning each '*' into a capture of 1+ characters.
 local function wildcard_pattern(node)
@@ -51,11 +45,11 @@ end
 --   {kind = "wild", pattern, before, after, instance}  or  {kind = "names", pairs = {{n, i}, ...}}
 -- or nil and the reason, naming the entry `where`.
 local function compile_entry(e, where)
-  if type(e) ~= "table" or (is_array(e) and next(e) ~= nil) then
+  if type(e) ~= "table" or (is_list(e) and next(e) ~= nil) then
     return nil, where .. " must be an object {node, instance}"
   end
-  if not nonempty(e.node) then return nil, where .. ": 'node' must be a non-empty string" end
-  if not nonempty(e.instance) then return nil, where .. ": 'instance' must be a non-empty string" end
+  if not non_empty_string(e.node) then return nil, where .. ": 'node' must be a non-empty string" end
+  if not non_empty_string(e.instance) then return nil, where .. ": 'instance' must be a non-empty string" end
   local node, inst = e.node, e.instance
   if node:find("*", 1, true) then
     local star = inst:find("*", 1, true)
@@ -86,7 +80,7 @@ end
 -- Validates a list of {node, instance} entries (the POST body); returns the clean list
 -- ({node, instance} only), or nil, the first problem and the 0-based index of its entry.
 function M.check_entries(entries)
-  if type(entries) ~= "table" or entries == rackscope.null or not is_array(entries) then
+  if type(entries) ~= "table" or entries == rackscope.null or not is_list(entries) then
     return nil, "'entries' must be a list of {node, instance} objects"
   end
   local clean = {}
@@ -108,7 +102,7 @@ function M.from_document(doc)
   local shown, compiled = {}, {}
   local list = doc.mappings
   if list ~= nil and list ~= rackscope.null then
-    if type(list) ~= "table" or not is_array(list) then
+    if type(list) ~= "table" or not is_list(list) then
       return nil, "'mappings' must be a list of {node, instance} objects"
     end
     for i, e in ipairs(list) do
@@ -120,7 +114,7 @@ function M.from_document(doc)
   end
   local dict = doc.mapping
   if dict ~= nil and dict ~= rackscope.null then
-    if type(dict) ~= "table" or (next(dict) ~= nil and is_array(dict)) then
+    if type(dict) ~= "table" or (next(dict) ~= nil and is_list(dict)) then
       return nil, "'mapping' must be a table of node pattern: instance pattern"
     end
     local keys = {}

@@ -141,12 +141,13 @@ end
 
 -- How long an answer without any node row is kept (seconds), whatever the TTL: Prometheus
 -- has not scraped the exporter yet (a fresh start), or the metric is wrong.
-local EMPTY_TTL = 5
+M.EMPTY_TTL = 5
 
 -- A TTL shorter than the cache's for the answers of `st`, or nil (the cache's).
-local function short_ttl(st)
-  return st.data.count == 0 and EMPTY_TTL or nil
+function M.short_ttl(st)
+  return st.data.count == 0 and M.EMPTY_TTL or nil
 end
+local short_ttl = M.short_ttl
 
 -- The global answers are published: until they expire, the server answers
 -- GET /api/slurm/summary, /partitions and /nodes itself, without a call into this plugin
@@ -237,7 +238,7 @@ function M.setup(raw_config)
   S.cache = cache.new(fetch, cache_ttls(rackscope.config.app()))
 
   if cfg.mapping_path then
-    local rel, err = config.resolve_path(cfg.mapping_path, FOLDER)
+    local rel, err = rackscope.plugin.resolve_path(cfg.mapping_path)
     if rel and rel ~= "" then
       S.mapping_rel = rel
       M.check_mapping_file()
@@ -248,7 +249,7 @@ function M.setup(raw_config)
   end
 
   local problems
-  S.catalog, problems = catalog.load(cfg, FOLDER)
+  S.catalog, problems = catalog.load(cfg)
   M.report_catalog(problems)
 
   if cfg.enabled ~= false then
@@ -337,7 +338,7 @@ function M.register_routes()
 
   rackscope.route("GET", "/api/slurm/metrics/catalog", function()
     local problems
-    S.catalog, problems = catalog.load(S.cfg, FOLDER)
+    S.catalog, problems = catalog.load(S.cfg)
     M.report_catalog(problems)
     return S.catalog
   end)
@@ -354,7 +355,7 @@ function M.register_routes()
     if not ok then return 500, { detail = "Cannot write the plugin config: " .. tostring(err) } end
     S.cfg.metrics_catalogs = files
     local problems
-    S.catalog, problems = catalog.load(S.cfg, FOLDER)
+    S.catalog, problems = catalog.load(S.cfg)
     M.report_catalog(problems)
     return { ok = true, metrics_catalogs = array(files) }
   end)

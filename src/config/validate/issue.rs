@@ -49,42 +49,10 @@ impl Issue {
     }
 }
 
-pub(super) fn int_type() -> Issue {
-    Issue::new("int_type", "Input should be a valid integer")
-}
-
-pub(super) fn int_parsing() -> Issue {
-    Issue::new(
-        "int_parsing",
-        "Input should be a valid integer, unable to parse string as an integer",
-    )
-}
-
-pub(super) fn int_from_float() -> Issue {
-    Issue::new(
-        "int_from_float",
-        "Input should be a valid integer, got a number with a fractional part",
-    )
-}
-
-/// pydantic accepts integers of any size; ours are 64-bit, so larger ones get the error
-/// pydantic gives for integers it cannot hold.
-pub(super) fn int_too_big() -> Issue {
-    Issue::new(
-        "int_parsing_size",
-        "Unable to parse input string as an integer, exceeded maximum size",
-    )
-}
-
-pub(super) fn finite_number() -> Issue {
-    Issue::new("finite_number", "Input should be a finite number")
-}
-
-pub(super) fn bool_parsing() -> Issue {
-    Issue::new(
-        "bool_parsing",
-        "Input should be a valid boolean, unable to interpret input",
-    )
+impl From<crate::coerce::LaxError> for Issue {
+    fn from(e: crate::coerce::LaxError) -> Issue {
+        Issue::new(e.kind(), e.message())
+    }
 }
 
 pub(super) fn model_type(class_name: &str) -> Issue {

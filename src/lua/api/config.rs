@@ -7,8 +7,9 @@ use std::rc::Rc;
 
 use mlua::{Lua, LuaSerdeExt, MultiValue, Table, Value};
 
-use super::fail;
+use super::support::fail;
 use crate::config::plugin_file;
+use crate::lua::convert::to_lua;
 use crate::lua::errors;
 use crate::lua::host::HostCtx;
 
@@ -40,18 +41,18 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
 fn app(c: Rc<HostCtx>) -> impl Fn(&Lua, ()) -> mlua::Result<Value> {
     move |lua, ()| {
         let snap = c.state.snapshot();
-        super::to_lua(lua, &crate::config::view::redacted_json(&snap.config))
+        to_lua(lua, &crate::config::view::redacted_json(&snap.config))
     }
 }
 
 /// `rackscope.config.plugin()`: this instance's config (a copy).
 fn plugin(c: Rc<HostCtx>) -> impl Fn(&Lua, ()) -> mlua::Result<Value> {
-    move |lua, ()| super::to_lua(lua, &*c.config.borrow())
+    move |lua, ()| to_lua(lua, &*c.config.borrow())
 }
 
 /// `rackscope.config.path()`: the config file's path.
 fn path(c: Rc<HostCtx>) -> impl Fn(&Lua, ()) -> mlua::Result<String> {
-    move |_, ()| Ok(c.config_path.borrow().display().to_string())
+    move |_, ()| Ok(c.config_file().display().to_string())
 }
 
 /// `rackscope.config.save(tbl)`: replaces the config file under its lock (the same one
@@ -88,7 +89,7 @@ async fn write_config(
             "the config must be a table with string keys",
         ));
     };
-    let path = c.config_path.borrow().clone();
+    let path = c.config_file();
     let _file = crate::fsutil::lock_file(&path).await;
     let doc = if merge {
         match plugin_file::read(&path) {

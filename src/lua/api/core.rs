@@ -1,27 +1,22 @@
-//! `rackscope.route`, `menu`, `status_map`, `status.severity`, `http_error`, `every`,
-//! `array`, `is_array`, `null` and `plugin`: registration (open only during `setup`), errors and timers.
+//! The functions at the root of `rackscope` that belong to no namespace: `route` and
+//! `menu` (registration, open only during `setup`), `http_error`, `every` (timers),
+//! `sleep`, `now`, and JSON's `array`, `is_array` and `null`.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
 use mlua::{Function, Lua, LuaSerdeExt, MultiValue, Table, Value};
 
-use super::{arg_number, arg_string, arg_table};
+use super::support::{arg_number, arg_string, check_open};
 use crate::lua::budget::{Budget, Budgeted};
 use crate::lua::errors::{self, HttpError};
 use crate::lua::host::HostCtx;
-use crate::lua::registry::{parse_sections, RouteDef, SEVERITIES};
+use crate::lua::registry::{parse_sections, RouteDef};
 use crate::lua::routes::{PathPattern, METHODS};
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
     root.set("route", lua.create_function(route(ctx.clone()))?)?;
     root.set("menu", lua.create_function(menu(ctx.clone()))?)?;
-    root.set("status_map", lua.create_function(status_map(ctx.clone()))?)?;
-    let status = lua.create_table()?;
-    status.set("severity", lua.create_function(severity(ctx.clone()))?)?;
-    status.set("SEVERITIES", lua.create_sequence_from(SEVERITIES)?)?;
-    root.set("status", status)?;
     root.set("http_error", lua.create_function(http_error)?)?;
     root.set("every", lua.create_function(every(ctx.clone()))?)?;
     root.set("array", lua.create_function(array)?)?;
@@ -29,11 +24,6 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
     root.set("null", lua.null())?;
     root.set("sleep", lua.create_async_function(sleep)?)?;
     root.set("now", lua.create_function(now)?)?;
-    let info = lua.create_table()?;
-    info.set("folder", ctx.folder.as_str())?;
-    info.set("config_dir", ctx.config_dir.display().to_string())?;
-    info.set("code_dir", ctx.code_dir.display().to_string())?;
-    root.set("plugin", info)?;
     Ok(())
 }
 
@@ -92,42 +82,6 @@ fn menu(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<()> {
             other => return Err(errors::type_error(lua, F, 1, "table or function", &other)),
         }
         Ok(())
-    }
-}
-
-/// `rackscope.status_map(name, map)` (only during setup).
-fn status_map(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value)) -> mlua::Result<()> {
-    move |lua, (name, map)| {
-        const F: &str = "rackscope.status_map";
-        let name = arg_string(lua, F, 1, &name)?;
-        let map = arg_table(lua, F, 2, &map)?;
-        let parsed = parse_status_map(&map).map_err(|e| errors::bad_argument(lua, F, 2, e))?;
-        let mut reg = c.registrar.borrow_mut();
-        check_open(lua, F, reg.sealed)?;
-        reg.status_maps.insert(name, parsed);
-        Ok(())
-    }
-}
-
-/// `rackscope.status.severity(name, status)`: this plugin's maps first, then the others'.
-fn severity(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value)) -> mlua::Result<String> {
-    move |lua, (name, st)| {
-        const F: &str = "rackscope.status.severity";
-        let name = arg_string(lua, F, 1, &name)?;
-        let st = match st {
-            Value::Nil => return Ok("UNKNOWN".to_string()),
-            other => arg_string(lua, F, 2, &other)?,
-        };
-        let local = c.registrar.borrow().status_maps.get(&name).cloned();
-        let Some(map) = local.or_else(|| c.runtime.status_map(&name)) else {
-            return Err(errors::bad_argument(
-                lua,
-                F,
-                1,
-                format!("no status map named '{name}'"),
-            ));
-        };
-        Ok(severity_of(&map, &st))
     }
 }
 
@@ -232,77 +186,6 @@ fn now(_: &Lua, (): ()) -> mlua::Result<f64> {
         .unwrap_or(0.0))
 }
 
-fn check_open(lua: &Lua, func: &str, sealed: bool) -> mlua::Result<()> {
-    if sealed {
-        Err(errors::misuse(
-            lua,
-            format!("{func} can only be called during setup"),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// `{ allocated = "OK", drain = "CRIT" }` or `{ OK = {"idle", "allocated"}, CRIT = {...} }`,
-/// plus an optional `default`. Status keys are compared case-insensitively.
-fn parse_status_map(t: &Table) -> Result<BTreeMap<String, String>, String> {
-    let mut out = BTreeMap::new();
-    for pair in t.pairs::<Value, Value>() {
-        let (k, v) = pair.map_err(|e| e.to_string())?;
-        let key = match &k {
-            Value::String(s) => s.to_string_lossy(),
-            other => {
-                return Err(format!(
-                    "status map keys must be strings, got {}",
-                    errors::type_name(other)
-                ))
-            }
-        };
-        match v {
-            Value::String(sev) => {
-                let sev = sev.to_string_lossy().to_ascii_uppercase();
-                if !SEVERITIES.contains(&sev.as_str()) {
-                    return Err(format!(
-                        "unknown severity '{sev}' for '{key}' (expected one of {})",
-                        SEVERITIES.join(", ")
-                    ));
-                }
-                out.insert(key.to_ascii_lowercase(), sev);
-            }
-            Value::Table(list) => {
-                let sev = key.to_ascii_uppercase();
-                if !SEVERITIES.contains(&sev.as_str()) {
-                    return Err(format!(
-                        "unknown severity '{key}' (expected one of {})",
-                        SEVERITIES.join(", ")
-                    ));
-                }
-                for item in list.sequence_values::<String>() {
-                    let st = item.map_err(|e| e.to_string())?;
-                    out.insert(st.to_ascii_lowercase(), sev.clone());
-                }
-            }
-            other => {
-                return Err(format!(
-                    "value for '{key}' must be a severity or a list of statuses, got {}",
-                    errors::type_name(&other)
-                ))
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The severity of `status` in `map`: exact (case-insensitive) match, else `default`,
-/// else UNKNOWN.
-pub fn severity_of(map: &BTreeMap<String, String>, status: &str) -> String {
-    let s = status.to_ascii_lowercase();
-    map.get(&s)
-        .or_else(|| map.get("default"))
-        .cloned()
-        .unwrap_or_else(|| "UNKNOWN".into())
-}
-
 fn default_reason(status: u16) -> &'static str {
     axum::http::StatusCode::from_u16(status)
         .ok()
@@ -365,13 +248,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn menus_and_status_maps() {
+    async fn menus() {
         let h = TestHost::new(&[]);
         h.eval::<()>(
             r#"
             rackscope.menu({ id = "p", label = "P", items = {} })
             rackscope.menu(function() return {} end)
-            rackscope.status_map("slurm", { OK = { "idle" }, down = "crit", default = "WARN" })
             "#,
         )
         .unwrap();
@@ -380,27 +262,14 @@ mod tests {
             assert_eq!(reg.static_menu[0].order, 100);
             assert_eq!(reg.menu_fns.len(), 1);
         }
-        let sev: (String, String, String, String) = h
-            .eval(
-                r#"return rackscope.status.severity("slurm", "IDLE"),
-                   rackscope.status.severity("slurm", "down"),
-                   rackscope.status.severity("slurm", "weird"),
-                   rackscope.status.severity("slurm", nil)"#,
-            )
-            .unwrap();
-        assert_eq!(
-            sev,
-            ("OK".into(), "CRIT".into(), "WARN".into(), "UNKNOWN".into())
-        );
-        let err = h.error("rackscope.status.severity('nope', 'x')");
-        assert!(err.contains("no status map named 'nope'"), "{err}");
-        let err = h.error("rackscope.status_map('x', { OK = 'idle', BAD = {} })");
-        assert!(err.contains("unknown severity"), "{err}");
         let err = h.error("rackscope.menu(3)");
         assert!(
             err.contains("(table or function expected, got number)"),
             "{err}"
         );
+        h.seal();
+        let err = h.error("rackscope.menu({ id = 'q', label = 'Q' })");
+        assert!(err.contains("can only be called during setup"), "{err}");
     }
 
     #[tokio::test]
@@ -426,8 +295,6 @@ mod tests {
         );
         let err = h.error("rackscope.every(1, 'x')");
         assert!(err.contains("(function expected, got string)"), "{err}");
-        let folder: String = h.eval("return rackscope.plugin.folder").unwrap();
-        assert_eq!(folder, "probe");
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ use std::rc::Rc;
 
 use mlua::{Lua, MultiValue, Table, Value};
 
-use super::{arg_string, fail};
+use super::support::{arg_string, fail};
 use crate::config::plugin_file;
 use crate::fsutil;
 use crate::lua::errors;
@@ -64,8 +64,14 @@ impl Folder {
 /// `rackscope.fs.read(path)`: the text, or `nil, err`.
 fn read(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<MultiValue> {
     move |lua, p| {
-        let path = confined(lua, &c.config_dir, Folder::Config, "rackscope.fs.read", &p)?;
-        read_text(lua, &c.config_dir, &path)
+        let path = confined(
+            lua,
+            &c.config_dir(),
+            Folder::Config,
+            "rackscope.fs.read",
+            &p,
+        )?;
+        read_text(lua, &c.config_dir(), &path)
     }
 }
 
@@ -75,12 +81,12 @@ fn read_bundled(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<MultiVal
     move |lua, p| {
         let path = confined(
             lua,
-            &c.code_dir,
+            &c.code_dir(),
             Folder::Code,
             "rackscope.fs.read_bundled",
             &p,
         )?;
-        read_text(lua, &c.code_dir, &path)
+        read_text(lua, &c.code_dir(), &path)
     }
 }
 
@@ -96,11 +102,17 @@ fn read_text(lua: &Lua, base: &Path, path: &Path) -> mlua::Result<MultiValue> {
 /// `rackscope.fs.write(path, text)`: `true`, or `nil, err`; atomic.
 fn write(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value)) -> mlua::Result<MultiValue> {
     move |lua, (p, text)| {
-        let path = confined(lua, &c.config_dir, Folder::Config, "rackscope.fs.write", &p)?;
+        let path = confined(
+            lua,
+            &c.config_dir(),
+            Folder::Config,
+            "rackscope.fs.write",
+            &p,
+        )?;
         let text = arg_string(lua, "rackscope.fs.write", 2, &text)?;
         match fsutil::write_atomic(&path, text.as_bytes()) {
             Ok(()) => Ok(MultiValue::from_iter([Value::Boolean(true)])),
-            Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir, &path))),
+            Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir(), &path))),
         }
     }
 }
@@ -110,7 +122,7 @@ fn exists(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<bool> {
     move |lua, p| {
         Ok(confined(
             lua,
-            &c.config_dir,
+            &c.config_dir(),
             Folder::Config,
             "rackscope.fs.exists",
             &p,
@@ -123,10 +135,10 @@ fn exists(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<bool> {
 fn list(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<MultiValue> {
     move |lua, p| {
         let path = match p {
-            Value::Nil => c.config_dir.clone(),
+            Value::Nil => c.config_dir(),
             other => confined(
                 lua,
-                &c.config_dir,
+                &c.config_dir(),
                 Folder::Config,
                 "rackscope.fs.list",
                 &other,
@@ -143,7 +155,7 @@ fn list(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<MultiValue> {
                     lua.create_sequence_from(names)?,
                 )]))
             }
-            Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir, &path))),
+            Err(e) => fail(lua, format!("{}: {e}", display(&c.config_dir(), &path))),
         }
     }
 }
@@ -157,11 +169,11 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// raised by `fn` is raised again, after the lock is released.
 async fn update(lua: &Lua, c: &HostCtx, p: Value, f: Value) -> mlua::Result<MultiValue> {
     const F: &str = "rackscope.fs.update";
-    let path = confined(lua, &c.config_dir, Folder::Config, F, &p)?;
+    let path = confined(lua, &c.config_dir(), Folder::Config, F, &p)?;
     let Value::Function(f) = f else {
         return Err(errors::type_error(lua, F, 2, "function", &f));
     };
-    let shown = display(&c.config_dir, &path);
+    let shown = display(&c.config_dir(), &path);
     let lock = match lock_companion(&path).await {
         Ok(lock) => lock,
         Err(e) => return fail(lua, format!("{shown}: {e}")),

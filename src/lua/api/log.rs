@@ -50,15 +50,67 @@ fn emit(lua: &Lua, ctx: &HostCtx, level: &str, args: MultiValue) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::super::testing::TestHost;
 
+    /// Everything logged while `f` runs, as the server's text format writes it.
+    fn logged(f: impl FnOnce()) -> String {
+        let buf = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || SharedBuf(sink.clone()))
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = buf.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for SharedBuf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[tokio::test]
-    async fn every_level_takes_any_values() {
+    async fn each_level_logs_its_values_with_the_plugin_and_the_callers_line() {
         let h = TestHost::new(&[super::register]);
-        h.eval::<()>(
-            "rackscope.log.debug('a', 1) rackscope.log.info(nil, true) \
-             rackscope.log.warn({}) rackscope.log.error() print('x', 2.5)",
-        )
-        .unwrap();
+        let out = logged(|| {
+            h.eval::<()>(
+                "rackscope.log.debug('a', 1)\nrackscope.log.info(nil, true)\n\
+                 rackscope.log.warn(2.5)\nrackscope.log.error()\nprint('x', 2)",
+            )
+            .unwrap()
+        });
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 5, "{out}");
+        for (line, (level, at, msg)) in lines.iter().zip([
+            ("DEBUG", "test:1", "a 1"),
+            ("INFO", "test:2", "nil true"),
+            ("WARN", "test:3", "2.5"),
+            ("ERROR", "test:4", ""),
+            ("INFO", "test:5", "x 2"),
+        ]) {
+            assert!(line.contains(level), "{line}");
+            assert!(line.contains("plugin=probe"), "{line}");
+            assert!(line.contains(&format!("at=\"{at}\"")), "{line}");
+            assert!(line.contains(&format!(": {msg}")), "{line}");
+        }
+    }
+
+    #[tokio::test]
+    async fn tables_and_functions_are_named_by_their_type() {
+        let h = TestHost::new(&[super::register]);
+        let out = logged(|| h.eval::<()>("rackscope.log.info({}, print)").unwrap());
+        assert!(out.contains("table: 0x"), "{out}");
+        assert!(out.contains("function: "), "{out}");
     }
 }

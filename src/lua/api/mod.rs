@@ -1,114 +1,246 @@
-//! The `rackscope.*` API that plugins call, one module per namespace, all registered
-//! here under the one root global `rackscope`:
+//! The `rackscope.*` API that plugins call, all under the one root global `rackscope`.
 //!
-//! | namespace | module |
+//! Each module below owns a set of keys of `rackscope` (a namespace table, or functions
+//! at the root) and registers them itself, from the host it is handed ([`HostCtx`]); no
+//! module reads or writes another's keys, so the order of [`PARTS`] does not matter (a
+//! test registers them in every rotation). This table lists exactly what is registered
+//! (a test compares it with [`PARTS`]; another compares the whole `rackscope` table with
+//! the editor definitions in `plugins/_meta/`):
+//!
+//! | keys of `rackscope` | module |
 //! |---|---|
-//! | `rackscope.route`, `menu`, `status_map`, `status.*`, `http_error`, `every`, `array`, `null`, `plugin` | [`core`] |
-//! | `rackscope.prometheus.*` | [`prometheus`] (columnar answers: [`promcolumns`]) |
-//! | `rackscope.config.*` | [`config`] |
-//! | `rackscope.topology.*` | [`topology`] |
-//! | `rackscope.json.*`, `rackscope.yaml.*` | [`codec`] |
-//! | `rackscope.log.*` (and `print`) | [`log`] |
-//! | `rackscope.fs.*` | [`fs`] |
-//! | `rackscope.metrics.*` | [`metrics`]; `label_table`, `family:block`, `listening` in [`metrics_bulk`] |
-//! | `rackscope.plugin.reload`, `rackscope.plugin.set_warning` | [`lifecycle`] |
-//! | `rackscope.spawn`, `rackscope.single_flight` | [`task`] |
-//! | `rackscope.json.raw` (pre-encoded answers) | [`rawjson`] |
-//! | `rackscope.publish`, `rackscope.unpublish` (answers served without the plugin) | [`publish`] |
-//! | `rackscope.prometheus.query(q, {columns = ...})` (columnar answers) | [`promcolumns`] |
+//! | `route`, `menu`, `http_error`, `every`, `sleep`, `now`, `array`, `is_array`, `null` | [`core`] |
+//! | `status_map`, `status` (`severity`, `SEVERITIES`) | [`status`] |
+//! | `plugin` (`folder`, `config_dir`, `code_dir`, `resolve_path`, `reload`, `set_warning`) | [`plugin`] |
+//! | `prometheus` (`query`, `query_range`) | [`prometheus`] |
+//! | `config` (`app`, `plugin`, `path`, `save`, `update`) | [`config`] |
+//! | `topology` (`sites`, `rooms`, `room`, `rack`, `template`, `aisles`, `racks`, `devices`, `instance`, `instances`, `expand`, `generation`) | [`topology`] |
+//! | `json` (`encode`, `decode`, `raw`) | [`json`] |
+//! | `yaml` (`encode`, `decode`) | [`yaml`] |
+//! | `log` (`debug`, `info`, `warn`, `error`; and the global `print`) | [`log`] |
+//! | `fs` (`read`, `write`, `update`, `exists`, `list`, `read_bundled`) | [`fs`] |
+//! | `metrics` (`serve`, `listening`, `gauge`, `counter`, `clear`, `label_table`) | [`metrics`] |
+//! | `spawn`, `single_flight` | [`task`] |
+//! | `publish`, `unpublish` | [`publish`] |
 //!
-//! Conventions (Kong's): misuse raises an error located at the caller's line, worded like
-//! Lua's own (`bad argument #1 to 'rackscope.prometheus.query' (string expected, got
-//! nil)`); expected failures (Prometheus down, file missing) return `nil, err`.
-//! `plugins/_meta/` (one file per namespace) documents all of it for editors.
+//! What the modules share is in [`support`] (argument checks, `nil, err`), which is no
+//! namespace. Conventions (Kong's): misuse raises an error located at the caller's line,
+//! worded like Lua's own (`bad argument #1 to 'rackscope.prometheus.query' (string
+//! expected, got nil)`); expected failures (Prometheus down, file missing) return
+//! `nil, err`. `plugins/_meta/` (one file per namespace) documents all of it for editors.
 
-pub mod codec;
 pub mod config;
 pub mod core;
 pub mod fs;
-pub mod lifecycle;
+pub mod json;
 pub mod log;
 pub mod metrics;
-pub mod metrics_bulk;
-pub mod promcolumns;
+pub mod plugin;
 pub mod prometheus;
 pub mod publish;
-pub mod rawjson;
+pub mod status;
+pub mod support;
 pub mod task;
 pub mod topology;
+pub mod yaml;
 
 #[cfg(test)]
 pub(crate) mod testing;
 
 use std::rc::Rc;
 
-use mlua::{Lua, Table, Value};
+use mlua::{Lua, Table};
 
-use super::errors;
 use crate::lua::host::HostCtx;
 
-/// Creates the `rackscope` global with every namespace.
+/// How a part of the API registers itself under the `rackscope` table.
+pub type Register = fn(&Lua, &Table, &Rc<HostCtx>) -> mlua::Result<()>;
+
+/// One module of the API: the keys of `rackscope` it owns, and its register function.
+pub struct Part {
+    pub module: &'static str,
+    pub keys: &'static [&'static str],
+    pub register: Register,
+}
+
+/// Every part of the API (the table in this module's header, as data).
+pub const PARTS: &[Part] = &[
+    Part {
+        module: "core",
+        keys: &[
+            "route",
+            "menu",
+            "http_error",
+            "every",
+            "sleep",
+            "now",
+            "array",
+            "is_array",
+            "null",
+        ],
+        register: core::register,
+    },
+    Part {
+        module: "status",
+        keys: &["status_map", "status"],
+        register: status::register,
+    },
+    Part {
+        module: "plugin",
+        keys: &["plugin"],
+        register: plugin::register,
+    },
+    Part {
+        module: "prometheus",
+        keys: &["prometheus"],
+        register: prometheus::register,
+    },
+    Part {
+        module: "config",
+        keys: &["config"],
+        register: config::register,
+    },
+    Part {
+        module: "topology",
+        keys: &["topology"],
+        register: topology::register,
+    },
+    Part {
+        module: "json",
+        keys: &["json"],
+        register: json::register,
+    },
+    Part {
+        module: "yaml",
+        keys: &["yaml"],
+        register: yaml::register,
+    },
+    Part {
+        module: "log",
+        keys: &["log"],
+        register: log::register,
+    },
+    Part {
+        module: "fs",
+        keys: &["fs"],
+        register: fs::register,
+    },
+    Part {
+        module: "metrics",
+        keys: &["metrics"],
+        register: metrics::register,
+    },
+    Part {
+        module: "task",
+        keys: &["spawn", "single_flight"],
+        register: task::register,
+    },
+    Part {
+        module: "publish",
+        keys: &["publish", "unpublish"],
+        register: publish::register,
+    },
+];
+
+/// Creates the `rackscope` global with every part of the API.
 pub fn register(lua: &Lua, ctx: Rc<HostCtx>) -> mlua::Result<()> {
     let root = lua.create_table()?;
-    core::register(lua, &root, &ctx)?;
-    prometheus::register(lua, &root, &ctx)?;
-    config::register(lua, &root, &ctx)?;
-    topology::register(lua, &root, &ctx)?;
-    codec::register(lua, &root)?;
-    log::register(lua, &root, &ctx)?;
-    fs::register(lua, &root, &ctx)?;
-    metrics::register(lua, &root, &ctx)?;
-    metrics_bulk::register(lua, &root.get::<Table>("metrics")?, &ctx)?;
-    lifecycle::register(lua, &root, &ctx)?;
-    task::register(lua, &root, &ctx)?;
-    rawjson::register(lua, &root)?;
-    publish::register(lua, &root, &ctx)?;
+    for part in PARTS {
+        (part.register)(lua, &root, &ctx)?;
+    }
     lua.globals().raw_set("rackscope", root)
 }
 
-/// Host data (topology, config, Prometheus answers) as Lua values, with JSON null as
-/// `nil` (the key is simply absent), which is what plugin code tests for. Request bodies
-/// and `json.decode` keep `rackscope.null` instead, so a handler can tell an explicit null
-/// from a missing field.
-pub fn to_lua<T: serde::Serialize + ?Sized>(lua: &Lua, v: &T) -> mlua::Result<Value> {
-    use mlua::LuaSerdeExt;
-    lua.to_value_with(
-        v,
-        mlua::SerializeOptions::new()
-            .serialize_none_to_null(false)
-            .serialize_unit_to_null(false),
-    )
-}
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
 
-/// Argument `n` of `func` as a string, or a located type error.
-pub fn arg_string(lua: &Lua, func: &str, n: usize, v: &Value) -> mlua::Result<String> {
-    match v {
-        Value::String(s) => Ok(s.to_str()?.to_string()),
-        other => Err(errors::type_error(lua, func, n, "string", other)),
+    use super::testing::TestHost;
+    use super::*;
+
+    fn keys_of(t: &Table) -> BTreeSet<String> {
+        t.pairs::<String, mlua::Value>()
+            .map(|kv| kv.unwrap().0)
+            .collect()
     }
-}
 
-/// Argument `n` of `func` as a number, or a located type error.
-pub fn arg_number(lua: &Lua, func: &str, n: usize, v: &Value) -> mlua::Result<f64> {
-    match v {
-        Value::Integer(i) => Ok(*i as f64),
-        Value::Number(f) => Ok(*f),
-        other => Err(errors::type_error(lua, func, n, "number", other)),
+    #[tokio::test]
+    async fn each_part_registers_exactly_its_keys_on_its_own() {
+        let h = TestHost::new(&[]);
+        let mut seen = BTreeSet::new();
+        for part in PARTS {
+            // Alone on an empty root: it needs nothing another part registers.
+            let root = h.lua.create_table().unwrap();
+            (part.register)(&h.lua, &root, &h.ctx).unwrap();
+            let want: BTreeSet<String> = part.keys.iter().map(|k| k.to_string()).collect();
+            assert_eq!(keys_of(&root), want, "keys of {}", part.module);
+            for k in part.keys {
+                assert!(seen.insert(*k), "{k} is owned by two parts");
+            }
+        }
     }
-}
 
-/// Argument `n` of `func` as a table, or a located type error.
-pub fn arg_table(lua: &Lua, func: &str, n: usize, v: &Value) -> mlua::Result<Table> {
-    match v {
-        Value::Table(t) => Ok(t.clone()),
-        other => Err(errors::type_error(lua, func, n, "table", other)),
+    #[tokio::test]
+    async fn the_order_of_registration_does_not_matter() {
+        let h = TestHost::new(&[]);
+        let tree = |order: &[&Part]| {
+            let root = h.lua.create_table().unwrap();
+            for part in order {
+                (part.register)(&h.lua, &root, &h.ctx).unwrap();
+            }
+            // Every key, and every key of every namespace table, one level down.
+            let mut out = BTreeSet::new();
+            for kv in root.pairs::<String, mlua::Value>() {
+                let (k, v) = kv.unwrap();
+                if let mlua::Value::Table(t) = v {
+                    out.extend(keys_of(&t).into_iter().map(|n| format!("{k}.{n}")));
+                }
+                out.insert(k);
+            }
+            out
+        };
+        let forward: Vec<&Part> = PARTS.iter().collect();
+        let expected = tree(&forward);
+        for shift in 1..PARTS.len() {
+            let mut order = forward.clone();
+            order.rotate_left(shift);
+            order.reverse();
+            assert_eq!(tree(&order), expected, "rotated by {shift}, reversed");
+        }
     }
-}
 
-/// `nil, message`: the shape of an expected failure.
-pub fn fail(lua: &Lua, msg: impl Into<String>) -> mlua::Result<mlua::MultiValue> {
-    Ok(mlua::MultiValue::from_iter([
-        Value::Nil,
-        Value::String(lua.create_string(msg.into())?),
-    ]))
+    #[test]
+    fn the_header_table_lists_what_is_registered() {
+        let header: String = include_str!("mod.rs")
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .filter(|l| l.starts_with("//! | `"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for part in PARTS {
+            let row = header
+                .lines()
+                .find(|l| l.ends_with(&format!("[`{}`] |", part.module)))
+                .unwrap_or_else(|| panic!("no row for {}", part.module));
+            let first_cell = row
+                .trim_start_matches("//! | ")
+                .split(" | ")
+                .next()
+                .unwrap();
+            let named: Vec<&str> = first_cell
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|k| !k.contains(' '))
+                .collect();
+            for k in part.keys {
+                assert!(named.contains(k), "the row of {} names `{k}`", part.module);
+            }
+        }
+        assert_eq!(
+            header.lines().count(),
+            PARTS.len(),
+            "one row per part:\n{header}"
+        );
+    }
 }

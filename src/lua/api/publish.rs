@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mlua::{Lua, Table, Value};
 
-use super::rawjson::RawJson;
-use super::{arg_number, arg_string};
+use super::support::{arg_number, arg_string};
+use crate::lua::convert::RawJson;
 use crate::lua::errors;
 use crate::lua::host::{HostCtx, PublishedAnswer};
 
@@ -125,11 +125,7 @@ mod tests {
 
     #[tokio::test]
     async fn publish_lookup_expire_and_unpublish() {
-        let h = TestHost::new(&[
-            |lua, root, _| super::super::codec::register(lua, root),
-            |lua, root, _| super::super::rawjson::register(lua, root),
-            super::register,
-        ]);
+        let h = TestHost::new(&[super::super::json::register, super::register]);
         h.eval::<()>(
             r#"rackscope.publish("/api/p/summary", { total = 3 }, 30)
                rackscope.publish("/api/p/summary?room_id=r1", rackscope.json.raw({ total = 1 }), 30)

@@ -21,7 +21,7 @@ use std::rc::Rc;
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use tokio::sync::Notify;
 
-use super::arg_string;
+use super::support::arg_string;
 use crate::lua::budget::{Budget, Budgeted};
 use crate::lua::errors;
 use crate::lua::host::HostCtx;

@@ -2,19 +2,15 @@
 //! state (no sandbox) with the namespaces under test registered under `rackscope`, so each
 //! namespace is tested the way Lua calls it.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use mlua::{FromLuaMulti, Lua, Table};
+use mlua::{FromLuaMulti, Lua};
 
+use super::Register;
+use crate::config::plugin_file::PluginPaths;
 use crate::lua::host::{HostCtx, Limits, NoRuntime};
-use crate::lua::registry::Registrar;
-use crate::metrics::MetricsRegistry;
 use crate::state::AppState;
-
-/// How a namespace registers itself.
-pub type Register = fn(&Lua, &Table, &Rc<HostCtx>) -> mlua::Result<()>;
 
 /// A bare Lua state with some namespaces, its host context and a private config folder.
 pub struct TestHost {
@@ -30,26 +26,25 @@ pub fn demo_state() -> AppState {
 }
 
 impl TestHost {
-    /// `core` first (other namespaces hang off `rackscope.plugin`), then `namespaces`.
+    /// `core` (which most tests use: `rackscope.array`, `null`), then `namespaces`.
     /// Must run inside a Tokio runtime.
     pub fn new(namespaces: &[Register]) -> TestHost {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Rc::new(HostCtx {
-            state: demo_state(),
-            main: tokio::runtime::Handle::current(),
-            folder: "probe".into(),
-            plugin_id: RefCell::new("probe".into()),
+        let paths = PluginPaths {
             code_dir: dir.path().join("code"),
             config_dir: dir.path().to_path_buf(),
-            config_path: RefCell::new(dir.path().join("config.yml")),
-            config: RefCell::new(serde_json::json!({"greeting": "hi"})),
-            registrar: RefCell::new(Registrar::default()),
-            limits: Limits::default(),
-            metrics: Arc::new(MetricsRegistry::default()),
-            runtime: Arc::new(NoRuntime),
-            warnings: Default::default(),
-            published: Default::default(),
-        });
+            config_file: dir.path().join("config.yml"),
+        };
+        let ctx = HostCtx::new(
+            demo_state(),
+            tokio::runtime::Handle::current(),
+            "probe",
+            paths,
+            Limits::default(),
+            Arc::new(NoRuntime),
+        );
+        *ctx.config.borrow_mut() = serde_json::json!({"greeting": "hi"});
+        let ctx = Rc::new(ctx);
         let lua = Lua::new();
         let root = lua.create_table().unwrap();
         super::core::register(&lua, &root, &ctx).unwrap();

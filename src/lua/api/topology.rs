@@ -25,7 +25,8 @@ use std::rc::Rc;
 use mlua::{Lua, Table, Value};
 use serde_json::json;
 
-use super::arg_string;
+use super::support::arg_string;
+use crate::lua::convert::to_lua;
 use crate::lua::errors;
 use crate::lua::host::HostCtx;
 use crate::state::Snapshot;
@@ -56,7 +57,7 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
 
 /// `rackscope.topology.sites()`: the nested Rackscope shape.
 fn sites(c: Rc<HostCtx>) -> impl Fn(&Lua, ()) -> mlua::Result<Value> {
-    move |lua, ()| super::to_lua(lua, &c.state.snapshot().topology.sites)
+    move |lua, ()| to_lua(lua, &c.state.snapshot().topology.sites)
 }
 
 /// `rackscope.topology.rooms()`: every room, each with its `site_id`.
@@ -69,7 +70,7 @@ fn rooms(c: Rc<HostCtx>) -> impl Fn(&Lua, ()) -> mlua::Result<Value> {
             v["site_id"] = json!(site.id);
             out.push(v);
         }
-        super::to_lua(lua, &out)
+        to_lua(lua, &out)
     }
 }
 
@@ -86,7 +87,7 @@ fn aisles(c: Rc<HostCtx>) -> impl Fn(&Lua, Option<String>) -> mlua::Result<Value
                 }));
             }
         }
-        super::to_lua(lua, &out)
+        to_lua(lua, &out)
     }
 }
 
@@ -104,7 +105,7 @@ fn racks(c: Rc<HostCtx>) -> impl Fn(&Lua, Option<String>) -> mlua::Result<Value>
                 }));
             }
         }
-        super::to_lua(lua, &out)
+        to_lua(lua, &out)
     }
 }
 
@@ -125,7 +126,7 @@ fn devices(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<Value> {
             v["instances"] = json!(names);
             out.push(v);
         }
-        super::to_lua(lua, &out)
+        to_lua(lua, &out)
     }
 }
 
@@ -135,7 +136,7 @@ fn instance(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<Value> {
         let name = arg_string(lua, "rackscope.topology.instance", 1, &name)?;
         let snap = c.state.snapshot();
         match snap.index.instance(&name) {
-            Some(p) => super::to_lua(lua, &placement_json(p, None)),
+            Some(p) => to_lua(lua, &placement_json(p, None)),
             None => Ok(Value::Nil),
         }
     }
@@ -153,7 +154,7 @@ fn instances(c: Rc<HostCtx>) -> impl Fn(&Lua, Option<String>) -> mlua::Result<Ta
         for (i, e) in entries.enumerate() {
             t.raw_set(
                 i + 1,
-                super::to_lua(lua, &placement_json(e.placement(), Some(e.name())))?,
+                to_lua(lua, &placement_json(e.placement(), Some(e.name())))?,
             )?;
         }
         Ok(t)
@@ -198,7 +199,7 @@ fn lookup<T: serde::Serialize>(
             let id = arg_string(lua, &format!("rackscope.topology.{name}"), 1, &id)?;
             let snap = c.state.snapshot();
             match find(&snap, &id) {
-                Some(found) => super::to_lua(lua, found),
+                Some(found) => to_lua(lua, found),
                 None => Ok(Value::Nil),
             }
         })?,

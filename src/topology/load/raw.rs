@@ -63,76 +63,68 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
-/// An integer, also accepted as a numeric string (`"3"`) or an integral float (`3.0`).
+/// An integer, by the lax rule every file of a config folder follows ([`crate::coerce`]):
+/// also a numeric string (`"3"`, `" 1_000 "`, `"3.0"`), an integral float (`3.0`) or a
+/// boolean.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct LaxInt(pub(super) i64);
 
 impl<'de> Deserialize<'de> for LaxInt {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = LaxInt;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an integer")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LaxInt, E> {
-                Ok(LaxInt(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LaxInt, E> {
-                i64::try_from(v)
-                    .map(LaxInt)
-                    .map_err(|_| E::custom(format!("integer {v} is too large")))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<LaxInt, E> {
-                if v.fract() == 0.0 && v.abs() < 9.0e15 {
-                    // Integral and well inside i64: the cast is exact.
-                    Ok(LaxInt(v as i64))
-                } else {
-                    Err(E::invalid_value(de::Unexpected::Float(v), &self))
-                }
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<LaxInt, E> {
-                v.trim()
-                    .parse()
-                    .map(LaxInt)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
-            }
-        }
-        d.deserialize_any(V)
+        d.deserialize_any(Lax("an integer", crate::coerce::int))
+            .map(LaxInt)
     }
 }
 
-/// A boolean, also accepted as `yes/no/on/off/true/false/1/0` strings (YAML 1.1 spellings).
+/// A boolean, by the lax rule every file of a config folder follows ([`crate::coerce`]):
+/// also 0 or 1, and the strings `yes/no`, `on/off`, `true/false`, `y/n`, `t/f`, `1/0` in any
+/// case.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct LaxBool(pub(super) bool);
 
 impl<'de> Deserialize<'de> for LaxBool {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = LaxBool;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a boolean")
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<LaxBool, E> {
-                Ok(LaxBool(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LaxBool, E> {
-                match v {
-                    0 => Ok(LaxBool(false)),
-                    1 => Ok(LaxBool(true)),
-                    _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
-                }
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<LaxBool, E> {
-                match v.to_ascii_lowercase().as_str() {
-                    "yes" | "on" | "true" | "y" | "1" => Ok(LaxBool(true)),
-                    "no" | "off" | "false" | "n" | "0" => Ok(LaxBool(false)),
-                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
-                }
-            }
+        d.deserialize_any(Lax("a boolean", crate::coerce::bool))
+            .map(LaxBool)
+    }
+}
+
+/// Reads one YAML scalar with a lax rule of [`crate::coerce`], inside the visitor so that
+/// a refused value is reported at its own line. `.0` is what the field expects.
+struct Lax<T>(
+    &'static str,
+    fn(&serde_json::Value) -> Result<T, crate::coerce::LaxError>,
+);
+
+impl<T> Lax<T> {
+    fn read<E: de::Error>(&self, v: serde_json::Value) -> Result<T, E> {
+        (self.1)(&v).map_err(|e| E::custom(format!("{v}: {e}")))
+    }
+}
+
+impl<T> Visitor<'_> for Lax<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.0)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
+        self.read(v.into())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        self.read(v.into())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        self.read(v.into())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        // NaN and the infinities have no JSON form: neither is an integer nor a boolean.
+        match serde_json::Number::from_f64(v) {
+            Some(n) => self.read(serde_json::Value::Number(n)),
+            None => Err(E::invalid_value(de::Unexpected::Float(v), &self)),
         }
-        d.deserialize_any(V)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        self.read(v.into())
     }
 }
 

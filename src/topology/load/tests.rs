@@ -113,3 +113,48 @@ fn yaml_problem_has_line_and_no_duplicate_position() {
     assert!(!p.message.contains("at line"), "{}", p.message);
     assert!(p.to_string().starts_with("r1.yaml:3: u_height"), "{p}");
 }
+
+/// One rule for lax scalars in every file of a config folder (`crate::coerce`): each
+/// spelling is the same integer, or the same boolean, in a topology file as in app.yaml,
+/// or is refused by both.
+#[test]
+fn lax_scalars_read_alike_in_the_topology_and_in_app_yaml() {
+    let app_yaml = |section: &str, key: &str, spelling: &str| {
+        let text = format!(
+            "paths: {{topology: t, templates: t, checks: c}}\n{section}: {{{key}: {spelling}}}\n"
+        );
+        let doc: serde_json::Value = serde_norway::from_str(&text).unwrap();
+        crate::config::validate::validate(&doc)
+    };
+    for spelling in [
+        "7", "'7'", "7.0", "'7.0'", "' 7 '", "'+7'", "1_000", "'1_000'", "true", "7.5", "'7.5'",
+        "abc", "'1__0'", "null", "[1]",
+    ] {
+        let topo = serde_norway::from_str::<LaxInt>(spelling).map(|LaxInt(i)| i);
+        let app = app_yaml("planner", "cache_ttl_seconds", spelling)
+            .map(|cfg| cfg.planner.cache_ttl_seconds);
+        assert_eq!(
+            topo.is_ok(),
+            app.is_ok(),
+            "integer {spelling}: {topo:?} / {app:?}"
+        );
+        if let (Ok(t), Ok(a)) = (topo, app) {
+            assert_eq!(t, a, "integer {spelling}");
+        }
+    }
+    for spelling in [
+        "true", "false", "yes", "no", "on", "off", "y", "n", "t", "f", "'T'", "'1'", "'0'", "1",
+        "0", "1.0", "2", "maybe", "'true '", "null",
+    ] {
+        let topo = serde_norway::from_str::<LaxBool>(spelling).map(|LaxBool(b)| b);
+        let app = app_yaml("features", "wizard", spelling).map(|cfg| cfg.features.wizard);
+        assert_eq!(
+            topo.is_ok(),
+            app.is_ok(),
+            "boolean {spelling}: {topo:?} / {app:?}"
+        );
+        if let (Ok(t), Ok(a)) = (topo, app) {
+            assert_eq!(t, a, "boolean {spelling}");
+        }
+    }
+}

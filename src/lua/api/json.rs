@@ -1,50 +1,49 @@
-//! `rackscope.json.raw(value)`: a JSON document encoded once and sent many times.
+//! `rackscope.json.encode/decode(...)` and `rackscope.json.raw(value)`: JSON text, and a
+//! JSON document encoded once and sent many times.
 //!
 //! A handler that returns the same large answer to many requests (a list of 14,000 nodes
 //! that changes once per cache period) would otherwise encode it again for every request.
 //! `raw(value)` encodes a Lua value (or checks a JSON text) once and returns a
 //! [`RawJson`] userdata; a handler that returns it as its body has it sent as is, which
 //! costs a reference-count increment. Nested inside a table it is still valid (it is
-//! re-encoded then, so the fast path is the top level).
-//!
-//! `tostring(raw)` gives the text and `#raw` its length in bytes.
+//! re-encoded then, so the fast path is the top level). `tostring(raw)` gives the text and
+//! `#raw` its length in bytes. Decoding bad text returns `nil, err`; encoding a value that
+//! has no JSON form (a function) raises.
+
+use std::rc::Rc;
 
 use bytes::Bytes;
-use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
+use mlua::{Lua, Table, Value};
 
+use super::support::encode_decode;
+use crate::lua::convert::RawJson;
 use crate::lua::errors;
+use crate::lua::host::HostCtx;
 
-/// Pre-encoded JSON text, known to be valid.
-#[derive(Debug, Clone)]
-pub struct RawJson(pub Bytes);
-
-impl UserData for RawJson {
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
-            Ok(String::from_utf8_lossy(&this.0).into_owned())
-        });
-        methods.add_meta_method(MetaMethod::Len, |_, this, ()| Ok(this.0.len()));
-    }
+pub fn register(lua: &Lua, root: &Table, _ctx: &Rc<HostCtx>) -> mlua::Result<()> {
+    root.set("json", namespace(lua)?)
 }
 
-impl serde::Serialize for RawJson {
-    /// Nested use: the text is parsed back into a document (the top level needs no such
-    /// step; see [`RawJson::from_value`]).
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let doc: serde_json::Value =
-            serde_json::from_slice(&self.0).map_err(serde::ser::Error::custom)?;
-        doc.serialize(s)
-    }
-}
-
-impl RawJson {
-    /// The bytes of `v` when it is a `RawJson` userdata.
-    pub fn from_value(v: &Value) -> Option<Bytes> {
-        match v {
-            Value::UserData(ud) => ud.borrow::<RawJson>().ok().map(|r| r.0.clone()),
-            _ => None,
-        }
-    }
+/// The `rackscope.json` table (it needs no host).
+fn namespace(lua: &Lua) -> mlua::Result<Table> {
+    let ns = lua.create_table()?;
+    encode_decode(
+        lua,
+        &ns,
+        "json",
+        "JSON",
+        |v| serde_json::to_string(v).map_err(|e| e.to_string()),
+        |s| serde_json::from_str(s).map_err(|e| e.to_string()),
+    )?;
+    ns.set(
+        "raw",
+        lua.create_function(|lua, v: Value| {
+            let bytes =
+                encode(&v).map_err(|e| errors::bad_argument(lua, "rackscope.json.raw", 1, e))?;
+            lua.create_ser_userdata(RawJson(bytes))
+        })?,
+    )?;
+    Ok(ns)
 }
 
 /// Encodes `v` (a JSON text is checked and kept as is).
@@ -65,19 +64,6 @@ fn encode(v: &Value) -> Result<Bytes, String> {
     }
 }
 
-/// Adds `raw` to the `rackscope.json` table (registered by the codec module first).
-pub fn register(lua: &Lua, root: &Table) -> mlua::Result<()> {
-    let json: Table = root.get("json")?;
-    json.set(
-        "raw",
-        lua.create_function(|lua, v: Value| {
-            let bytes =
-                encode(&v).map_err(|e| errors::bad_argument(lua, "rackscope.json.raw", 1, e))?;
-            lua.create_ser_userdata(RawJson(bytes))
-        })?,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,8 +71,7 @@ mod tests {
     fn lua() -> Lua {
         let lua = Lua::new();
         let root = lua.create_table().unwrap();
-        root.set("json", lua.create_table().unwrap()).unwrap();
-        register(&lua, &root).unwrap();
+        root.set("json", namespace(&lua).unwrap()).unwrap();
         lua.globals().set("rackscope", root).unwrap();
         lua
     }
@@ -143,5 +128,29 @@ mod tests {
             err.contains("bad argument #1 to 'rackscope.json.raw'"),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn encode_and_decode() {
+        let h = super::super::testing::TestHost::new(&[super::register]);
+        let (doc, back): (String, i64) = h
+            .eval(
+                r#"return rackscope.json.encode({ list = rackscope.array(), n = 1 }),
+                          rackscope.json.decode('{"x": [1, 2]}').x[2]"#,
+            )
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        assert_eq!(doc, serde_json::json!({"list": [], "n": 1}));
+        assert_eq!(back, 2);
+        let (bad, err): (mlua::Value, String) =
+            h.eval("return rackscope.json.decode('{')").unwrap();
+        assert!(bad.is_nil() && err.starts_with("invalid JSON: "), "{err}");
+        let err = h.error("rackscope.json.encode({ f = print })");
+        assert!(
+            err.contains("bad argument #1 to 'rackscope.json.encode'"),
+            "{err}"
+        );
+        let err = h.error("rackscope.json.decode(5)");
+        assert!(err.contains("(string expected, got number)"), "{err}");
     }
 }

@@ -1,5 +1,5 @@
----@meta rackscope.codec
--- LuaCATS definitions of `rackscope.json and yaml` (see rackscope.lua in this folder for the
+---@meta rackscope.json
+-- LuaCATS definitions of `rackscope.json` (see rackscope.lua in this folder for the
 -- conventions and the core API). Never executed by the server.
 
 ---A JSON document encoded once (`rackscope.json.raw`); returned from a handler it is sent
@@ -7,7 +7,7 @@
 ---@class rackscope.RawJson
 
 ---------------------------------------------------------------------------------------
--- rackscope.json / rackscope.yaml
+-- rackscope.json
 ---------------------------------------------------------------------------------------
 
 ---@class rackscope.json
@@ -39,17 +39,3 @@ function rackscope.json.raw(value) end
 ---@return any|nil value
 ---@return string|nil err
 function rackscope.json.decode(text) end
-
----@class rackscope.yaml
-rackscope.yaml = {}
-
----Encodes a value as YAML text. Raises on values with no YAML form.
----@param value any
----@return string
-function rackscope.yaml.encode(value) end
-
----Decodes YAML text (an empty document gives `{}`). Returns `nil, err` on bad text.
----@param text string
----@return any|nil value
----@return string|nil err
-function rackscope.yaml.decode(text) end

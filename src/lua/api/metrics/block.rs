@@ -11,45 +11,29 @@
 //!   false removes), `:fill(v)` (every row to `v`, or all removed with `false`),
 //!   `:remove(i)` and `:size()` (rows, present rows). Rows are absent from scrapes until
 //!   they get a value.
-//! - `rackscope.metrics.listening()`: the address of this plugin's open scrape listener,
-//!   or nil (not asked for, not yet open, or it could not be bound).
 //!
 //! One `label_table` of 14,000 rows and fifty blocks over it cost a few milliseconds;
 //! the per-series Lua tables and calls of `family:series(labels)` are what made large
 //! registrations take seconds.
 
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use mlua::{Lua, MultiValue, Table, UserData, UserDataMethods, Value};
 
-use super::{arg_table, metrics::label_value};
+use super::labels::label_value;
+use crate::lua::api::support::arg_table;
 use crate::lua::errors;
-use crate::lua::host::HostCtx;
 use crate::metrics::block::{ColumnInput, LabelTable};
 use crate::metrics::MetricsRegistry;
 
-/// Adds `label_table` and `listening` to the `rackscope.metrics` table.
-pub fn register(lua: &Lua, metrics: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
-    metrics.set(
-        "label_table",
-        lua.create_function(|lua, columns: Value| {
-            const F: &str = "rackscope.metrics.label_table";
-            let t = arg_table(lua, F, 1, &columns)?;
-            let table = LabelTable::new(read_columns(lua, F, &t)?)
-                .map_err(|e| errors::bad_argument(lua, F, 1, e))?;
-            Ok(LuaLabelTable(Arc::new(table)))
-        })?,
-    )?;
-    let c = ctx.clone();
-    metrics.set(
-        "listening",
-        lua.create_function(move |_, ()| {
-            Ok(c.runtime.listener_addr(&c.folder).map(|a| a.to_string()))
-        })?,
-    )?;
-    Ok(())
+/// `rackscope.metrics.label_table(columns)`.
+pub fn label_table(lua: &Lua, columns: Value) -> mlua::Result<LuaLabelTable> {
+    const F: &str = "rackscope.metrics.label_table";
+    let t = arg_table(lua, F, 1, &columns)?;
+    let table = LabelTable::new(read_columns(lua, F, &t)?)
+        .map_err(|e| errors::bad_argument(lua, F, 1, e))?;
+    Ok(LuaLabelTable(Arc::new(table)))
 }
 
 fn read_columns(lua: &Lua, f: &str, t: &Table) -> mlua::Result<Vec<(String, ColumnInput)>> {

@@ -1,0 +1,62 @@
+-- lib/mapping.lua: Slurm node names to topology instances, in both of the file's forms.
+
+local mapping = require("lib.mapping")
+
+describe("the list form", function()
+  it("maps wildcards, ranges and exact names; the first matching entry wins", function()
+    local m = assert(mapping.from_document({ mappings = {
+      { node = "slurmctl", instance = "ctl01" },
+      { node = "n*", instance = "compute*" },
+      { node = "login[1-2]", instance = "frontend[01-02]" },
+      { node = "nx1", instance = "never" },
+    } }))
+    assert.equal(m.resolve("slurmctl"), "ctl01")
+    assert.equal(m.resolve("n042"), "compute042")
+    assert.equal(m.resolve("login2"), "frontend02")
+    assert.equal(m.resolve("nx1"), "computex1", "the wildcard comes first in the file")
+    assert.equal(m.resolve("other"), "other", "an unmatched name keeps its Slurm name")
+  end)
+  it("maps a range onto one instance", function()
+    local m = assert(mapping.from_document({ mappings = { { node = "gpu[1-3]", instance = "gpubox" } } }))
+    assert.equal(m.resolve("gpu3"), "gpubox")
+  end)
+  it("refuses malformed entries, naming them", function()
+    local _, why = mapping.from_document({ mappings = { { node = "", instance = "x" } } })
+    assert.equal(why, "mappings[0]: 'node' must be a non-empty string")
+    _, why = mapping.from_document({ mappings = { { node = "a[1-3]", instance = "b[1-2]" } } })
+    assert.truthy(why:find("gives 3 names but instance 'b[1-2]' gives 2", 1, true), why)
+    _, why = mapping.from_document({ mappings = { node = "a" } })
+    assert.equal(why, "'mappings' must be a list of {node, instance} objects")
+  end)
+end)
+
+describe("the nodeset form", function()
+  it("maps node patterns to instance patterns", function()
+    local m = assert(mapping.from_document({ mapping = { ["n[001-003]"] = "compute[001-003]" } }))
+    assert.equal(m.resolve("n002"), "compute002")
+    assert.same(m.entries, { { node = "n[001-003]", instance = "compute[001-003]" } })
+  end)
+  it("refuses a name two keys claim, and wildcards", function()
+    local _, why = mapping.from_document({ mapping = { ["n[1-2]"] = "a[1-2]", ["n2"] = "b" } })
+    assert.truthy(why:find("node 'n2' is already mapped", 1, true), why)
+    _, why = mapping.from_document({ mapping = { ["n*"] = "c*" } })
+    assert.truthy(why:find("wildcards go in the 'mappings' list form", 1, true), why)
+  end)
+end)
+
+describe("check_entries", function()
+  it("keeps node and instance only, and names the first bad entry", function()
+    local clean = mapping.check_entries({ { node = "a", instance = "b", extra = 1 } })
+    assert.same(clean, { { node = "a", instance = "b" } })
+    local none, why, index = mapping.check_entries({ { node = "a", instance = "b" }, { node = 5 } })
+    assert.same({ none, why, index }, { nil, "entries[1]: 'node' must be a non-empty string", 1 })
+  end)
+end)
+
+describe("identity", function()
+  it("maps nothing", function()
+    local m = mapping.identity()
+    assert.truthy(m.empty)
+    assert.equal(m.resolve("n1"), "n1")
+  end)
+end)
