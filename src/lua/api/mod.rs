@@ -22,6 +22,7 @@
 //! | `metrics` (`serve`, `listening`, `gauge`, `counter`, `clear`, `label_table`) | [`metrics`] |
 //! | `spawn`, `single_flight` | [`task`] |
 //! | `publish`, `unpublish` | [`publish`] |
+//! | `health` (`rooms`, `room`, `rack`, `node`, `alerts`, `summary`) | [`health`] |
 //!
 //! What the modules share is in [`support`] (argument checks, `nil, err`), which is no
 //! namespace. Conventions (Kong's): misuse raises an error located at the caller's line,
@@ -32,6 +33,7 @@
 pub mod config;
 pub mod core;
 pub mod fs;
+pub mod health;
 pub mod json;
 pub mod log;
 pub mod metrics;
@@ -139,6 +141,11 @@ pub const PARTS: &[Part] = &[
         module: "publish",
         keys: &["publish", "unpublish"],
         register: publish::register,
+    },
+    Part {
+        module: "health",
+        keys: &["health"],
+        register: health::register,
     },
 ];
 
