@@ -1,7 +1,8 @@
 //! Embedding Lua for plugins: sandboxed states ([`sandbox`]), per-call instruction
 //! budgets ([`budget`]), error helpers that point at the plugin author's line
 //! ([`errors`]), host values as Lua values ([`convert`]), what a plugin registers
-//! ([`registry`], with route patterns in [`routes`]), the host a plugin's API is built
+//! ([`registry`], with route patterns in [`routes`] and route descriptions for the API
+//! document in [`route_doc`]), the host a plugin's API is built
 //! from ([`host`]), the `rackscope.*` host API, one module per namespace ([`api`]), and
 //! the runner of plugins' Lua unit tests ([`testkit`]).
 //!
@@ -20,6 +21,7 @@ pub mod convert;
 pub mod errors;
 pub mod host;
 pub mod registry;
+pub mod route_doc;
 pub mod routes;
 pub mod sandbox;
 pub mod testkit;

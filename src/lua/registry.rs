@@ -1,15 +1,17 @@
 //! What a plugin registers while it loads, and the shapes the host serves from it: routes
-//! ([`RouteDef`]), sidebar menu sections, status maps, the metrics listener, and the
-//! plugin's own description ([`PluginMeta`]). The Lua API ([`super::api`]) writes into a
+//! ([`RouteDef`], with their description for the API document), sidebar menu sections,
+//! status maps, the metrics listener, and the plugin's own description ([`PluginMeta`]). The Lua API ([`super::api`]) writes into a
 //! [`Registrar`]; the plugin runtime reads it once `setup` has returned and seals it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use mlua::{Function, Lua, LuaSerdeExt, Value};
 use serde::Serialize;
 
 use super::errors;
+use super::route_doc::RouteDoc;
 use super::routes::PathPattern;
 
 /// A status map: lower-cased status -> severity (and `default`).
@@ -60,6 +62,9 @@ fn default_order() -> i64 {
 pub struct RouteDef {
     pub method: String,
     pub pattern: PathPattern,
+    /// What the plugin says about the route for the API document (the optional fourth
+    /// argument of `rackscope.route`), checked at registration.
+    pub doc: Option<Arc<RouteDoc>>,
 }
 
 /// What the plugin registered during `setup`, sealed afterwards.

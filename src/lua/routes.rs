@@ -100,6 +100,14 @@ impl PathPattern {
         &self.raw
     }
 
+    /// The names of the path's parameters, in order.
+    pub fn params(&self) -> impl Iterator<Item = &str> + '_ {
+        self.segments.iter().filter_map(|s| match s {
+            Segment::Param(name) => Some(name.as_str()),
+            Segment::Literal(_) => None,
+        })
+    }
+
     /// Matches `path`, returning the parameters (percent-decoded).
     pub fn matches(&self, path: &str) -> Option<BTreeMap<String, String>> {
         let mut params = BTreeMap::new();

@@ -12,6 +12,7 @@ use crate::lua::budget::{Budget, Budgeted};
 use crate::lua::errors::{self, HttpError};
 use crate::lua::host::HostCtx;
 use crate::lua::registry::{parse_sections, RouteDef};
+use crate::lua::route_doc;
 use crate::lua::routes::{PathPattern, METHODS};
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
@@ -27,9 +28,11 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
     Ok(())
 }
 
-/// `rackscope.route(method, path, handler)`: registers a route (only during setup).
-fn route(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value, Value)) -> mlua::Result<()> {
-    move |lua, (method, path, handler)| {
+/// `rackscope.route(method, path, handler [, description])`: registers a route (only
+/// during setup). The description (summary, parameters, body and answers as JSON Schema)
+/// goes into the API document; a malformed one raises, naming the route.
+fn route(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value, Value, Value)) -> mlua::Result<()> {
+    move |lua, (method, path, handler, description)| {
         const F: &str = "rackscope.route";
         let method = arg_string(lua, F, 1, &method)?.to_ascii_uppercase();
         if !METHODS.contains(&method.as_str()) {
@@ -48,6 +51,15 @@ fn route(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value, Value)) -> mlua::Result
         let Value::Function(handler) = handler else {
             return Err(errors::type_error(lua, F, 3, "function", &handler));
         };
+        let doc = match &description {
+            Value::Nil => None,
+            Value::Table(t) => Some(std::sync::Arc::new(
+                route_doc::parse(lua, t, &pattern).map_err(|e| {
+                    errors::bad_argument(lua, F, 4, format!("{method} {path}: {e}"))
+                })?,
+            )),
+            other => return Err(errors::type_error(lua, F, 4, "table or nil", other)),
+        };
         let mut reg = c.registrar.borrow_mut();
         check_open(lua, F, reg.sealed)?;
         if reg.routes.iter().any(|r| {
@@ -60,7 +72,11 @@ fn route(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value, Value)) -> mlua::Result
                 format!("{F}: {method} {path} is already registered"),
             ));
         }
-        reg.routes.push(RouteDef { method, pattern });
+        reg.routes.push(RouteDef {
+            method,
+            pattern,
+            doc,
+        });
         reg.handlers.push(handler);
         Ok(())
     }
@@ -239,6 +255,21 @@ mod tests {
             err.contains("GET /api/probe/{other} is already registered"),
             "{err}"
         );
+        h.eval::<()>(
+            "rackscope.route('POST', '/api/probe', function() end, { summary = 'Probe', body = { type = 'object' } })",
+        )
+        .unwrap();
+        let doc = h.ctx.registrar.borrow().routes[1].doc.clone().unwrap();
+        assert_eq!(doc.summary.as_deref(), Some("Probe"));
+        let err = h.error(
+            "rackscope.route('GET', '/api/described', function() end, { responses = { [200] = { type = 'strng' } } })",
+        );
+        assert!(
+            err.contains("test:1: bad argument #4 to 'rackscope.route' (GET /api/described: responses[200].type: 'strng' is not a JSON Schema type"),
+            "{err}"
+        );
+        let err = h.error("rackscope.route('GET', '/api/described', function() end, 'x')");
+        assert!(err.contains("(table or nil expected, got string)"), "{err}");
         h.seal();
         let err = h.error("rackscope.route('GET', '/api/late', function() end)");
         assert!(
