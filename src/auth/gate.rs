@@ -1,7 +1,7 @@
 //! The global auth gate (docs/architecture.md, compatibility C4): while `auth.enabled` is true, every request needs
 //! `Authorization: Bearer <token>` with a valid token, whatever its path or method (core
 //! routes, plugin routes reached through the fallback, unknown paths, OPTIONS), except
-//! the paths in [`PUBLIC_PATHS`].
+//! the paths in [`PUBLIC_PATHS`] and the docs page's assets ([`is_public`]).
 //!
 //! A valid token puts [`AuthUser`] in the request's extensions, which `/api/auth/me` and the
 //! admin check read. With auth disabled the gate passes everything and sets no user.
@@ -23,9 +23,24 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub String);
 
-/// Paths served without a token: logging in, the login page's status probe, and the
-/// health check that supervisors and container runtimes poll.
-pub const PUBLIC_PATHS: [&str; 3] = ["/api/auth/login", "/api/auth/status", "/healthz"];
+/// Paths served without a token: logging in, the login page's status probe, the health
+/// check that supervisors and container runtimes poll, and the API description and its
+/// page, which hold no data (as Rackscope serves its own).
+pub const PUBLIC_PATHS: [&str; 5] = [
+    "/api/auth/login",
+    "/api/auth/status",
+    "/healthz",
+    "/api/openapi.json",
+    "/api/docs",
+];
+
+/// The docs page's assets (scripts, styles), public like the page.
+pub const PUBLIC_PREFIX: &str = "/api/docs/";
+
+/// Whether `path` is served without a token (see [`PUBLIC_PATHS`]).
+pub fn is_public(path: &str) -> bool {
+    PUBLIC_PATHS.contains(&path) || path.starts_with(PUBLIC_PREFIX)
+}
 
 /// 401 for a missing header or one that does not start with `Bearer ` (case-sensitive).
 pub const NOT_AUTHENTICATED: &str = "Not authenticated";
@@ -36,7 +51,7 @@ pub const INVALID_TOKEN: &str = "Invalid or expired token";
 pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let snapshot = state.snapshot();
     let auth = &snapshot.config.auth;
-    if !auth.enabled || PUBLIC_PATHS.contains(&req.uri().path()) {
+    if !auth.enabled || is_public(req.uri().path()) {
         return next.run(req).await;
     }
     let Some(token) = req

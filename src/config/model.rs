@@ -3,10 +3,11 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 /// The whole application config. Only `paths.topology`, `.templates` and `.checks` are
 /// required; every other section has a full default (see [`AppConfig::with_paths`]).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct AppConfig {
     pub app: AppSection,
     pub paths: Paths,
@@ -19,6 +20,7 @@ pub struct AppConfig {
     pub map: MapConfig,
     pub playlist: Playlist,
     /// Plugin id -> free-form object. The host reads only `enabled` (truthiness).
+    #[schema(value_type = HashMap<String, Object>)]
     pub plugins: IndexMap<String, Map<String, Value>>,
     /// Deprecated legacy section, read only by plugins as a fallback. Dumped as `null` when absent.
     pub simulator: Option<LegacySimulator>,
@@ -26,13 +28,13 @@ pub struct AppConfig {
     pub slurm: Option<LegacySlurm>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct AppSection {
     pub name: String,
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct Paths {
     pub topology: String,
     pub templates: String,
@@ -42,13 +44,13 @@ pub struct Paths {
     pub plugins: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct Refresh {
     pub room_state_seconds: i64,
     pub rack_state_seconds: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct Cache {
     pub ttl_seconds: i64,
     pub health_checks_ttl_seconds: i64,
@@ -56,7 +58,7 @@ pub struct Cache {
     pub service_ttl_seconds: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct Telemetry {
     pub prometheus_url: Option<String>,
     pub prometheus_timeout_seconds: f64,
@@ -76,14 +78,14 @@ pub struct Telemetry {
     pub tls_key_file: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct Planner {
     pub unknown_state: String,
     pub cache_ttl_seconds: i64,
     pub max_ids_per_query: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct Features {
     pub notifications: bool,
     pub notifications_max_visible: i64,
@@ -96,7 +98,7 @@ pub struct Features {
     pub maintenances: bool,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct Auth {
     pub enabled: bool,
     pub username: String,
@@ -113,7 +115,7 @@ pub struct Auth {
     pub trusted_proxies: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct PasswordPolicy {
     pub min_length: i64,
     pub max_length: i64,
@@ -121,7 +123,7 @@ pub struct PasswordPolicy {
     pub require_symbol: bool,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct MapConfig {
     pub default_view: Option<String>,
     pub default_zoom: Option<i64>,
@@ -131,19 +133,19 @@ pub struct MapConfig {
     pub center: MapCenter,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct MapCenter {
     pub lat: f64,
     pub lon: f64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct Playlist {
     pub interval_seconds: i64,
     pub views: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct LegacySimulator {
     pub update_interval_seconds: i64,
     pub seed: Option<i64>,
@@ -153,14 +155,14 @@ pub struct LegacySimulator {
     pub metrics_catalogs: Vec<CatalogRef>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct CatalogRef {
     pub id: String,
     pub path: String,
     pub enabled: bool,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct LegacySlurm {
     pub metric: String,
     pub label_node: String,
@@ -172,7 +174,7 @@ pub struct LegacySlurm {
     pub mapping_path: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct SlurmStatusMap {
     pub ok: Vec<String>,
     pub warn: Vec<String>,

@@ -20,13 +20,18 @@ use axum::http::header::CACHE_CONTROL;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde_json::{json, Value};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{require_object, JsonBody};
 use super::guard::{client_ip, Admin};
+use super::shapes::{
+    AuthStatus, Avatar, ChangePassword, ChangeUsername, Login, Me, Ok as OkAnswer, Token,
+    UsernameChanged,
+};
 use super::{AppState, AuthUser};
 use crate::app::App;
 use crate::auth::avatar::{self, AvatarError};
@@ -36,26 +41,18 @@ use crate::auth::ratelimit::{LoginLimiter, TOO_MANY_ATTEMPTS};
 use crate::auth::{token, write_credential, CredentialField, CredentialWriteError};
 use crate::config::{FieldError, Loc};
 
-/// The routes, with a login rate limiter of their own (one per application).
-pub fn router() -> Router<App> {
+/// The routes, with a login rate limiter of their own (one per application). The limiter
+/// belongs to the login route alone, so it rides on that route's own layer rather than in
+/// the state every handler shares.
+pub fn router() -> OpenApiRouter<App> {
     let limiter = Arc::new(LoginLimiter::new());
-    Router::new()
-        .route("/api/auth/status", get(status))
-        .route(
-            "/api/auth/login",
-            post(
-                move |state: State<AppState>, addr: ClientAddr, body: JsonBody| {
-                    login(state, Arc::clone(&limiter), addr, body)
-                },
-            ),
-        )
-        .route("/api/auth/me", get(me))
-        .route("/api/auth/change-password", post(change_password))
-        .route("/api/auth/change-username", post(change_username))
-        .route(
-            "/api/auth/avatar",
-            get(get_avatar).put(put_avatar).delete(delete_avatar),
-        )
+    OpenApiRouter::new()
+        .routes(routes!(status))
+        .routes(routes!(login).layer(Extension(limiter)))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(change_username))
+        .routes(routes!(get_avatar, put_avatar, delete_avatar))
 }
 
 /// Errors of these routes: an [`ApiError`], or a 500 whose message is worth showing (the
@@ -124,6 +121,9 @@ where
 }
 
 /// `GET /api/auth/status` (public).
+#[utoipa::path(get, path = "/api/auth/status", tag = "auth", summary = "Whether auth is on",
+    description = "Served without a token: the login page asks it first.",
+    responses((status = 200, description = "Auth settings and the password policy", body = AuthStatus)))]
 async fn status(State(state): State<AppState>) -> Json<Value> {
     let snapshot = state.snapshot();
     let auth = &snapshot.config.auth;
@@ -141,9 +141,19 @@ async fn status(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// `POST /api/auth/login` (public): body check, rate limit, then the credentials.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", summary = "Log in",
+    description = "Served without a token. Attempts are limited per username and client address; a success clears the count.",
+    request_body(content = Login, example = json!({"username": "admin", "password": "secret"})),
+    responses(
+        (status = 200, description = "A session token", body = Token),
+        (status = 400, description = "Authentication is not enabled"),
+        (status = 401, description = "Invalid credentials, or no password configured"),
+        (status = 422, description = "`username` or `password` missing or not a string"),
+        (status = 429, description = "Too many attempts; wait and retry"),
+    ))]
 async fn login(
     State(state): State<AppState>,
-    limiter: Arc<LoginLimiter>,
+    Extension(limiter): Extension<Arc<LoginLimiter>>,
     ClientAddr(addr): ClientAddr,
     JsonBody(body): JsonBody,
 ) -> AuthResult<Response> {
@@ -189,6 +199,11 @@ async fn login(
 }
 
 /// `GET /api/auth/me`: the user the gate authenticated (none while auth is disabled).
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth", summary = "Who is logged in",
+    responses(
+        (status = 200, description = "The user of the token", body = Me),
+        (status = 401, description = "No user: auth is off, or no valid token"),
+    ))]
 async fn me(user: Option<Extension<AuthUser>>) -> AuthResult<Json<Value>> {
     match user {
         Some(Extension(AuthUser(name))) if !name.is_empty() => {
@@ -201,6 +216,17 @@ async fn me(user: Option<Extension<AuthUser>>) -> AuthResult<Json<Value>> {
 /// `POST /api/auth/change-password`. With a password set: the current one must verify.
 /// With none set yet: `current_password` is ignored and the caller must pass the admin
 /// check; this is how a first password is set over the API.
+#[utoipa::path(post, path = "/api/auth/change-password", tag = "auth", summary = "Change the password",
+    description = "Checks the current password, writes the new bcrypt hash to app.yaml and applies it at once: \
+        tokens issued before stop working. While no password is set, this sets the first one and needs the admin check instead.",
+    request_body(content = ChangePassword, example = json!({"current_password": "old-password", "new_password": "new-secure-password"})),
+    responses(
+        (status = 200, description = "Changed", body = OkAnswer),
+        (status = 401, description = "`current_password` does not match"),
+        (status = 403, description = "No password is set yet and the client is not allowed to set one (auth.trusted_networks)"),
+        (status = 422, description = "A field is missing, or the new password breaks `auth.policy`"),
+        (status = 500, description = "The password could not be hashed or app.yaml written"),
+    ))]
 async fn change_password(
     State(state): State<AppState>,
     admin: Result<Admin, ApiError>,
@@ -230,6 +256,16 @@ async fn change_password(
 
 /// `POST /api/auth/change-username`. The password must verify when one is set; when none
 /// is, the caller must pass the admin check instead.
+#[utoipa::path(post, path = "/api/auth/change-username", tag = "auth", summary = "Change the username",
+    description = "Checks the password, writes the new username to app.yaml and applies it at once: tokens issued before stop working.",
+    request_body(content = ChangeUsername, example = json!({"new_username": "newname", "password": "current-password"})),
+    responses(
+        (status = 200, description = "Changed", body = UsernameChanged),
+        (status = 401, description = "`password` does not match"),
+        (status = 403, description = "No password is set and the client is not allowed to change the server (auth.trusted_networks)"),
+        (status = 422, description = "A field is missing, or the username is empty or has control characters"),
+        (status = 500, description = "app.yaml could not be written"),
+    ))]
 async fn change_username(
     State(state): State<AppState>,
     admin: Result<Admin, ApiError>,
@@ -269,6 +305,8 @@ fn credential_error(e: CredentialWriteError, wrong_password: &str) -> AuthError 
 }
 
 /// `GET /api/auth/avatar`: `{"avatar": <data URL or null>}`.
+#[utoipa::path(get, path = "/api/auth/avatar", tag = "auth", summary = "The user's avatar",
+    responses((status = 200, description = "A data URL, or null", body = Avatar)))]
 async fn get_avatar(State(state): State<AppState>) -> Json<Value> {
     let path = avatar::avatar_path(state.config_path());
     let url = match tokio::fs::read(&path).await {
@@ -279,6 +317,16 @@ async fn get_avatar(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// `PUT /api/auth/avatar` with `{"avatar": "<data URL>"}`; null, "" or no key deletes it.
+#[utoipa::path(put, path = "/api/auth/avatar", tag = "auth", summary = "Set the avatar",
+    description = "A `data:` URL of a JPEG, PNG or WebP image of at most 512 KiB; null, `\"\"` or no `avatar` removes it.",
+    request_body(content = Avatar, example = json!({"avatar": null})),
+    responses(
+        (status = 200, description = "Saved (or removed)", body = OkAnswer),
+        (status = 400, description = "Not a data URL of a supported image, or too large"),
+        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        (status = 422, description = "The body is not an object, or `avatar` is not a string"),
+        (status = 500, description = "The file could not be written"),
+    ))]
 async fn put_avatar(
     State(state): State<AppState>,
     _admin: Admin,
@@ -320,6 +368,11 @@ async fn put_avatar(
 }
 
 /// `DELETE /api/auth/avatar`: always `{"ok": true}`.
+#[utoipa::path(delete, path = "/api/auth/avatar", tag = "auth", summary = "Remove the avatar",
+    responses(
+        (status = 200, description = "Removed (or there was none)", body = OkAnswer),
+        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+    ))]
 async fn delete_avatar(State(state): State<AppState>, _admin: Admin) -> Json<Value> {
     remove_avatar(&avatar::avatar_path(state.config_path())).await;
     Json(json!({ "ok": true }))

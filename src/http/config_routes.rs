@@ -1,25 +1,31 @@
 //! `GET/PUT /api/config` and `GET /api/env`.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
 use super::guard::Admin;
+use super::shapes::{AppConfigUpdate, AppConfigView, Env};
 use super::AppState;
 use crate::app::App;
 use crate::config::{self, FieldError, Loc};
 use crate::state::{fallback_prometheus_url, ApplyError, BuildError};
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/config", get(get_config).put(put_config))
-        .route("/api/env", get(get_env))
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(get_config, put_config))
+        .routes(routes!(get_env))
 }
 
 /// The running config, secrets omitted.
+#[utoipa::path(get, path = "/api/config", tag = "config", summary = "The running config",
+    description = "The whole config model in app.yaml's order, defaults and nulls included; \
+        the secrets (`auth.password_hash`, `auth.secret_key`, `telemetry.basic_auth_password`) are never sent.",
+    responses((status = 200, description = "The running config", body = AppConfigView)))]
 async fn get_config(State(state): State<AppState>) -> Json<Value> {
     Json(config::view::redacted_json(&state.snapshot().config))
 }
@@ -29,6 +35,18 @@ async fn get_config(State(state): State<AppState>) -> Json<Value> {
 /// result, keeps the stored secrets the body leaves empty, loads what it names, edits
 /// app.yaml atomically (only what changed), then swaps the running state. A refused
 /// request changes nothing, on disk or in memory.
+#[utoipa::path(put, path = "/api/config", tag = "config", summary = "Change the config",
+    description = "Merges the body over the running config at every depth, validates the result, \
+        writes app.yaml (only what changed) and applies it at once, plugins included. \
+        Secrets left out or empty keep their stored values. A refused request changes nothing.",
+    request_body(content = AppConfigUpdate, example = json!({"app": {"name": "Kestrel Bay HPC"}})),
+    responses(
+        (status = 200, description = "The config now running (secrets omitted)", body = AppConfigView),
+        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        (status = 422, description = "The merged config is invalid (each problem with its `loc` under `body`), \
+            names a topology that cannot be loaded, or a plugin refused its new settings"),
+        (status = 500, description = "app.yaml could not be written"),
+    ))]
 async fn put_config(
     State(app): State<App>,
     _admin: Admin,
@@ -116,6 +134,8 @@ fn strip_secret_keys(v: &mut Value) {
 
 /// The environment variables that shape this server, with effective values where the
 /// contract asks for them (the config path and the Prometheus URL).
+#[utoipa::path(get, path = "/api/env", tag = "config", summary = "Environment variables",
+    responses((status = 200, description = "The variables (null when unset)", body = Env)))]
 async fn get_env(State(state): State<AppState>) -> Json<Value> {
     let var = |name: &str| {
         std::env::var(name)

@@ -13,31 +13,33 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::PathParam;
 use super::query::QueryParams;
+use super::shapes::health::{
+    ActiveAlerts, DeviceMetrics, GlobalStats, PrometheusStats, RackState, RoomState, TelemetryStats,
+};
 use super::views_routes::json_bytes;
 use super::AppState;
 use crate::app::App;
 use crate::health::HealthView;
+use crate::library::checks::Severity;
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/rooms/states", get(rooms_states))
-        .route("/api/rooms/{room_id}/state", get(room_state))
-        .route("/api/racks/{rack_id}/state", get(rack_state))
-        .route("/api/alerts/active", get(alerts))
-        .route("/api/stats/global", get(global))
-        .route("/api/stats/prometheus", get(prometheus))
-        .route("/api/stats/telemetry", get(telemetry))
-        .route(
-            "/api/devices/{rack_id}/{device_id}/metrics",
-            get(device_metrics),
-        )
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(rooms_states))
+        .routes(routes!(room_state))
+        .routes(routes!(rack_state))
+        .routes(routes!(alerts))
+        .routes(routes!(global))
+        .routes(routes!(prometheus))
+        .routes(routes!(telemetry))
+        .routes(routes!(device_metrics))
 }
 
 /// How long a request waits for the first snapshot after the server starts.
@@ -52,10 +54,18 @@ async fn view(state: &AppState) -> Arc<HealthView> {
     state.health().placeholder(state.snapshot().health.clone())
 }
 
+#[utoipa::path(get, path = "/api/rooms/states", tag = "health", summary = "Every room's state",
+    responses((status = 200, description = "Room id to state", body = std::collections::HashMap<String, Severity>)))]
 async fn rooms_states(State(state): State<AppState>) -> Response {
     json_bytes(view(&state).await.rooms_states.clone())
 }
 
+#[utoipa::path(get, path = "/api/rooms/{room_id}/state", tag = "health", summary = "A room's state and its racks'",
+    params(("room_id" = String, Path, description = "The room's id")),
+    responses(
+        (status = 200, description = "The room's state", body = RoomState),
+        (status = 404, description = "No room with that id"),
+    ))]
 async fn room_state(
     State(state): State<AppState>,
     PathParam(room_id): PathParam<String>,
@@ -80,6 +90,16 @@ async fn room_state(
     Err(ApiError::NotFound(format!("Room {room_id} not found")))
 }
 
+#[utoipa::path(get, path = "/api/racks/{rack_id}/state", tag = "health", summary = "A rack's state, checks and nodes",
+    params(
+        ("rack_id" = String, Path, description = "The rack's id"),
+        ("include_metrics" = Option<bool>, Query, description = "Add node temperature and power (default false)"),
+    ),
+    responses(
+        (status = 200, description = "The rack's state", body = RackState),
+        (status = 404, description = "No rack with that id"),
+        (status = 422, description = "`include_metrics` is not a boolean"),
+    ))]
 async fn rack_state(
     State(state): State<AppState>,
     PathParam(rack_id): PathParam<String>,
@@ -106,10 +126,15 @@ async fn rack_state(
     Err(ApiError::NotFound(format!("Rack {rack_id} not found")))
 }
 
+#[utoipa::path(get, path = "/api/alerts/active", tag = "health", summary = "Nodes and racks with WARN or CRIT checks",
+    description = "Maintenances apply: `hide` drops what they cover, `badge` marks it.",
+    responses((status = 200, description = "The alerts", body = ActiveAlerts)))]
 async fn alerts(State(state): State<AppState>) -> Response {
     json_bytes(view(&state).await.alerts.clone())
 }
 
+#[utoipa::path(get, path = "/api/stats/global", tag = "health", summary = "Racks by state",
+    responses((status = 200, description = "Counts and the overall state", body = GlobalStats)))]
 async fn global(State(state): State<AppState>) -> Response {
     json_bytes(view(&state).await.global.clone())
 }
@@ -117,6 +142,8 @@ async fn global(State(state): State<AppState>) -> Response {
 /// Latency of the last answers, the heartbeat period and when the next one is due; while
 /// Prometheus fails (its latest request failed), `status: "down"` with the error, and no
 /// `last_ts` (the reference kept the time of failed queries, so it looked connected).
+#[utoipa::path(get, path = "/api/stats/prometheus", tag = "health", summary = "Prometheus latency and heartbeat",
+    responses((status = 200, description = "Latency, heartbeat, and whether Prometheus is failing", body = PrometheusStats)))]
 async fn prometheus(State(state): State<AppState>) -> Json<Value> {
     let stats = state.prometheus().stats();
     let heartbeat = state
@@ -153,6 +180,8 @@ async fn prometheus(State(state): State<AppState>) -> Json<Value> {
 
 /// The client's counters and latency, the planner's last batch, and how the last
 /// recompute went.
+#[utoipa::path(get, path = "/api/stats/telemetry", tag = "health", summary = "Prometheus client and planner counters",
+    responses((status = 200, description = "The counters", body = TelemetryStats)))]
 async fn telemetry(State(state): State<AppState>) -> Json<Value> {
     let mut out: Map<String, Value> = match state.prometheus().stats() {
         Value::Object(m) => m,
@@ -168,6 +197,17 @@ async fn telemetry(State(state): State<AppState>) -> Json<Value> {
 /// template lists, from the metrics library, for each instance of the device. Unlike the
 /// reference (raw metric names, an empty answer for an unknown id), library definitions
 /// are queried and an unknown rack or device is a 404.
+#[utoipa::path(get, path = "/api/devices/{rack_id}/{device_id}/metrics", tag = "health", summary = "A device's metrics now",
+    description = "Each metric of the device's template (from the metrics library), for each of its instances.",
+    params(
+        ("rack_id" = String, Path, description = "The rack's id"),
+        ("device_id" = String, Path, description = "The device's id in that rack"),
+    ),
+    responses(
+        (status = 200, description = "Instance to metric id to value", body = DeviceMetrics),
+        (status = 404, description = "No such rack, or no such device in it"),
+        (status = 503, description = "Prometheus could not be queried"),
+    ))]
 async fn device_metrics(
     State(state): State<AppState>,
     PathParam((rack_id, device_id)): PathParam<(String, String)>,

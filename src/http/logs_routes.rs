@@ -16,15 +16,18 @@ use std::time::Duration;
 use axum::http::{header, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use futures::stream::{self, Stream};
 use serde_json::{json, Value};
 use tokio::time::Instant;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult};
 use super::guard::Admin;
 use super::query::QueryParams;
+use super::shapes::health::{LogRecord, Logs};
+use super::shapes::OkMessage;
 use super::views_routes::json_bytes;
 use crate::app::App;
 use crate::logs::{self, Entry, Filter};
@@ -39,13 +42,25 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 /// Live streams open now.
 static STREAMS: AtomicUsize = AtomicUsize::new(0);
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/logs", get(list).delete(clear))
-        .route("/api/logs/stream", get(stream_logs))
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list, clear))
+        .routes(routes!(stream_logs))
 }
 
 /// `?n=200&level=&search=&since_seq=0`: filters first, then the last `n` (1..=1000).
+#[utoipa::path(get, path = "/api/logs", tag = "logs", summary = "The server's recent log",
+    params(
+        ("n" = Option<i64>, Query, description = "How many of the newest matching records (default 200, kept within 1..1000)"),
+        ("level" = Option<String>, Query, description = "Only this level (`INFO`, `WARNING`, ...; any case)"),
+        ("search" = Option<String>, Query, description = "Only records whose message or logger contains this (any case)"),
+        ("since_seq" = Option<i64>, Query, description = "Only records after this `_seq` (0: all)"),
+    ),
+    responses(
+        (status = 200, description = "The records, oldest first", body = Logs),
+        (status = 403, description = "Not allowed to read the log (auth.trusted_networks)"),
+        (status = 422, description = "`n` or `since_seq` is not an integer"),
+    ))]
 async fn list(_admin: Admin, mut q: QueryParams) -> ApiResult<Response> {
     let n = q.int("n");
     let since = q.int("since_seq");
@@ -62,6 +77,11 @@ async fn list(_admin: Admin, mut q: QueryParams) -> ApiResult<Response> {
     Ok(json_bytes(body.into()))
 }
 
+#[utoipa::path(delete, path = "/api/logs", tag = "logs", summary = "Empty the log",
+    responses(
+        (status = 200, description = "Emptied", body = OkMessage),
+        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+    ))]
 async fn clear(_admin: Admin) -> Json<Value> {
     logs::buffer().clear();
     Json(json!({ "ok": true, "message": "Log buffer cleared" }))
@@ -97,6 +117,18 @@ struct Tail {
 }
 
 /// `?level=&search=`: new records from the moment of connection, one `data:` event each.
+#[utoipa::path(get, path = "/api/logs/stream", tag = "logs", summary = "The log as it is written (Server-Sent Events)",
+    description = "Every new matching record from the moment of connection, one `data:` event each (a log record as JSON), \
+        a ` ping` comment every 30 s; the stream ends after 10 minutes. At most 5 streams at once.",
+    params(
+        ("level" = Option<String>, Query, description = "Only this level (any case)"),
+        ("search" = Option<String>, Query, description = "Only records whose message or logger contains this (any case)"),
+    ),
+    responses(
+        (status = 200, description = "An event stream of log records", content_type = "text/event-stream", body = LogRecord),
+        (status = 403, description = "Not allowed to read the log (auth.trusted_networks)"),
+        (status = 429, description = "All 5 stream slots are taken"),
+    ))]
 async fn stream_logs(_admin: Admin, q: QueryParams) -> ApiResult<Response> {
     let slot = Slot::take().ok_or_else(|| {
         ApiError::TooManyRequests(format!(

@@ -5,24 +5,26 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, PathParam};
 use super::guard::Admin;
+use super::shapes::health::{Maintenance, MaintenanceChange, Maintenances, NewMaintenance};
 use super::AppState;
 use crate::app::App;
 use crate::config::{FieldError, Loc};
 use crate::health::maintenance::MaintenanceError;
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/maintenances", get(list).post(create))
-        .route("/api/maintenances/{id}", put(update).delete(remove))
-        .route("/api/maintenances/{id}/stop", post(stop))
-        .route("/api/maintenances/{id}/reactivate", post(reactivate))
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(update, remove))
+        .routes(routes!(stop))
+        .routes(routes!(reactivate))
 }
 
 fn api_error(e: MaintenanceError) -> ApiError {
@@ -40,10 +42,21 @@ fn api_error(e: MaintenanceError) -> ApiError {
     }
 }
 
+#[utoipa::path(get, path = "/api/maintenances", tag = "maintenances", summary = "The maintenances",
+    responses((status = 200, description = "Every maintenance, in file order, with its status now", body = Maintenances)))]
 async fn list(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "maintenances": state.health().maintenances().list() }))
 }
 
+#[utoipa::path(post, path = "/api/maintenances", tag = "maintenances", summary = "Start or schedule a maintenance",
+    request_body(content = NewMaintenance, example = json!({"target_type": "rack", "target_id": "r01-01", "reason": "PDU swap", "effect": "badge"})),
+    responses(
+        (status = 201, description = "Created", body = Maintenance),
+        (status = 400, description = "`target_id` or `reason` blank"),
+        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        (status = 422, description = "A field missing or of the wrong type, an unknown `target_type` or `effect`, a time that does not parse"),
+        (status = 500, description = "The maintenances file could not be written"),
+    ))]
 async fn create(
     State(state): State<AppState>,
     _admin: Admin,
@@ -59,6 +72,17 @@ async fn create(
     Ok((StatusCode::CREATED, Json(entry)).into_response())
 }
 
+#[utoipa::path(put, path = "/api/maintenances/{id}", tag = "maintenances", summary = "Change a maintenance",
+    params(("id" = String, Path, description = "The maintenance's id")),
+    request_body(content = MaintenanceChange, example = json!({"reason": "PDU swap, part 2"})),
+    responses(
+        (status = 200, description = "Changed", body = Maintenance),
+        (status = 400, description = "`reason` blank"),
+        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        (status = 404, description = "No maintenance with that id"),
+        (status = 422, description = "A field of the wrong type, an unknown `effect`, a time that does not parse"),
+        (status = 500, description = "The maintenances file could not be written"),
+    ))]
 async fn update(
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,
@@ -75,6 +99,15 @@ async fn update(
     Ok(Json(entry))
 }
 
+#[utoipa::path(post, path = "/api/maintenances/{id}/stop", tag = "maintenances", summary = "End a maintenance now",
+    params(("id" = String, Path, description = "The maintenance's id")),
+    responses(
+        (status = 200, description = "Ended", body = Maintenance),
+        (status = 400, description = "Already ended"),
+        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        (status = 404, description = "No maintenance with that id"),
+        (status = 500, description = "The maintenances file could not be written"),
+    ))]
 async fn stop(
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,
@@ -90,6 +123,15 @@ async fn stop(
     Ok(Json(entry))
 }
 
+#[utoipa::path(post, path = "/api/maintenances/{id}/reactivate", tag = "maintenances", summary = "Undo the end of a maintenance",
+    params(("id" = String, Path, description = "The maintenance's id")),
+    responses(
+        (status = 200, description = "Reactivated (still EXPIRED if its expiry is past)", body = Maintenance),
+        (status = 400, description = "Not ended"),
+        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        (status = 404, description = "No maintenance with that id"),
+        (status = 500, description = "The maintenances file could not be written"),
+    ))]
 async fn reactivate(
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,
@@ -105,6 +147,14 @@ async fn reactivate(
     Ok(Json(entry))
 }
 
+#[utoipa::path(delete, path = "/api/maintenances/{id}", tag = "maintenances", summary = "Delete a maintenance",
+    params(("id" = String, Path, description = "The maintenance's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        (status = 404, description = "No maintenance with that id"),
+        (status = 500, description = "The maintenances file could not be written"),
+    ))]
 async fn remove(
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,

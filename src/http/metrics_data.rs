@@ -8,12 +8,14 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult};
 use super::query::QueryParams;
+use super::shapes::health::MetricData;
 use super::AppState;
 use crate::app::App;
 use crate::library::query::{
@@ -24,10 +26,29 @@ use crate::prometheus::PromError;
 /// Prometheus refuses more points than this per series.
 const MAX_POINTS: u64 = 11_000;
 
-pub fn router() -> Router<App> {
-    Router::new().route("/api/metrics/data", get(data))
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(data))
 }
 
+#[utoipa::path(get, path = "/api/metrics/data", tag = "metrics", summary = "A library metric's series",
+    description = "A range query over the last `time_range` for one library metric and one target, through the server's Prometheus client.",
+    params(
+        ("metric_id" = String, Query, description = "A metric id of the library"),
+        ("target_id" = String, Query, description = "The instance, rack, chassis or PDU the metric is about"),
+        ("time_range" = Option<String>, Query, description = "`<n><m|h|d|w>` or plain seconds (default `24h`)"),
+        ("step" = Option<String>, Query, description = "Prometheus step (default: from the range, 1m to 6h)"),
+        ("aggregation" = Option<String>, Query, description = "How series are combined (default: the metric's own)"),
+        ("pduid" = Option<String>, Query, description = "Replaces `{pduid}` in the query"),
+        ("inletid" = Option<String>, Query, description = "Replaces `{inletid}` in the query"),
+    ),
+    responses(
+        (status = 200, description = "The series", body = MetricData),
+        (status = 400, description = "Bad `time_range`, `step` or `aggregation`"),
+        (status = 404, description = "No metric with that id"),
+        (status = 422, description = "`metric_id` or `target_id` missing"),
+        (status = 502, description = "Prometheus answered with an error"),
+        (status = 503, description = "Prometheus cannot be reached or did not answer in time"),
+    ))]
 async fn data(State(state): State<AppState>, mut q: QueryParams) -> ApiResult<Json<Value>> {
     let metric_id = q.required("metric_id");
     let target_id = q.required("target_id");

@@ -1,9 +1,12 @@
-//! The HTTP application: one composition root ([`app`]) that merges each feature's router,
-//! plus the middleware every request passes (request id and access log, the auth gate,
-//! then the body size check) and the JSON answers for unknown routes and wrong methods.
+//! The HTTP application: one composition root ([`app`]) that merges each feature's router
+//! (through [`openapi::core_routes`], which describes every route in the API document as
+//! it registers it), plus the middleware every request passes (request id and access log,
+//! the auth gate, then the body size check) and the JSON answers for unknown routes and
+//! wrong methods.
 
 pub mod auth_routes;
 pub mod config_routes;
+pub mod docs_routes;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -11,8 +14,10 @@ pub mod health_routes;
 pub mod logs_routes;
 pub mod maintenance_routes;
 pub mod metrics_data;
+pub mod openapi;
 pub mod plugin_routes;
 pub mod query;
+pub mod shapes;
 pub mod system;
 pub mod views_routes;
 
@@ -46,16 +51,8 @@ pub use error::{ApiError, ApiResult};
 /// including its fallbacks, so every route, unknown paths and anything dispatched through
 /// the fallback (plugin routes) pass the gate.
 pub fn app(app: App) -> Router {
-    let router = Router::new()
-        .merge(config_routes::router())
-        .merge(system::router())
-        .merge(auth_routes::router())
-        .merge(plugin_routes::router())
-        .merge(views_routes::router())
-        .merge(metrics_data::router())
-        .merge(logs_routes::router())
-        .merge(health_routes::router())
-        .merge(maintenance_routes::router())
+    let (core, _) = openapi::core_routes().split_for_parts();
+    let router = core
         .fallback(plugin_routes::dispatch)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(refuse_large_bodies))

@@ -11,27 +11,27 @@ use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{parse_json, JsonBody, PathParam};
 use super::guard::Admin;
+use super::shapes::{PluginConfig, PluginConfigSaved, PluginConfigUpdate, PluginSummary};
 use super::AuthUser;
 use crate::app::App;
+use crate::lua::registry::MenuSection;
 use crate::plugin::manager::{ConfigUpdateError, PluginSlot};
 use crate::plugin::{CallError, RequestData};
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/plugins", get(list))
-        .route("/api/plugins/menu", get(menu))
-        .route("/api/plugins/{id}", get(detail))
-        .route(
-            "/api/plugins/{id}/config",
-            get(get_config).post(post_config),
-        )
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(menu))
+        .routes(routes!(detail))
+        .routes(routes!(get_config, post_config))
 }
 
 fn summary(slot: &PluginSlot) -> Value {
@@ -77,13 +77,19 @@ fn summary(slot: &PluginSlot) -> Value {
 }
 
 /// How long a request that may need a plugin waits for the plugins loading at startup.
-const LOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+pub const LOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
+#[utoipa::path(get, path = "/api/plugins", tag = "plugins", summary = "The plugins",
+    description = "Every enabled plugin folder, loaded or not, in folder order.",
+    responses((status = 200, description = "The plugins", body = Vec<PluginSummary>)))]
 async fn list(State(app): State<App>) -> Json<Value> {
     let set = app.plugins.loaded(LOAD_WAIT).await;
     Json(Value::Array(set.slots.iter().map(summary).collect()))
 }
 
+#[utoipa::path(get, path = "/api/plugins/menu", tag = "plugins", summary = "The plugins' sidebar sections",
+    description = "Sorted by `order`, then `id`.",
+    responses((status = 200, description = "Sidebar sections", body = Vec<MenuSection>)))]
 async fn menu(State(app): State<App>) -> Json<Value> {
     let set = app.plugins.loaded(LOAD_WAIT).await;
     Json(json!(set.menu().await))
@@ -93,6 +99,12 @@ fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("Plugin '{id}' not found"))
 }
 
+#[utoipa::path(get, path = "/api/plugins/{id}", tag = "plugins", summary = "One plugin",
+    params(("id" = String, Path, description = "The plugin's id (its folder while it never loaded)")),
+    responses(
+        (status = 200, description = "The plugin", body = PluginSummary),
+        (status = 404, description = "No such plugin"),
+    ))]
 async fn detail(
     State(app): State<App>,
     PathParam(id): PathParam<String>,
@@ -102,6 +114,13 @@ async fn detail(
     Ok(Json(summary(slot)))
 }
 
+#[utoipa::path(get, path = "/api/plugins/{id}/config", tag = "plugins", summary = "A plugin's config file",
+    params(("id" = String, Path, description = "The plugin's id")),
+    responses(
+        (status = 200, description = "The file's content", body = PluginConfig),
+        (status = 404, description = "No such plugin"),
+        (status = 500, description = "The file could not be read"),
+    ))]
 async fn get_config(
     State(app): State<App>,
     PathParam(id): PathParam<String>,
@@ -120,6 +139,19 @@ async fn get_config(
 
 /// Merges `{"config": {...}}` into the plugin's file; the plugin is loaded with the
 /// result aside first, and a refusal (422) changes nothing.
+#[utoipa::path(post, path = "/api/plugins/{id}/config", tag = "plugins", summary = "Change a plugin's config",
+    description = "Merges the given top-level keys into the plugin's config file (a key set to null is removed), \
+        loads the plugin with the result aside, and only if it loads writes the file and swaps the new instance in.",
+    params(("id" = String, Path, description = "The plugin's id")),
+    request_body(content = PluginConfigUpdate, example = json!({"config": {"incident_mode": "light"}})),
+    responses(
+        (status = 200, description = "Saved and reloaded", body = PluginConfigSaved),
+        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        (status = 404, description = "No such plugin"),
+        (status = 409, description = "The file kept changing under other writers; retry"),
+        (status = 422, description = "`config` missing or not an object, too large, or refused by the plugin"),
+        (status = 500, description = "The file could not be read or written"),
+    ))]
 async fn post_config(
     State(app): State<App>,
     PathParam(id): PathParam<String>,
@@ -206,11 +238,14 @@ async fn dispatch_inner(app: App, req: Request) -> ApiResult<Response> {
     let m = match set.find_route(method.as_str(), &path) {
         Ok(m) => m,
         Err(true) => {
+            // RFC 9110: a 405 says which methods the path has.
+            let allow = set.allowed_methods(&path).join(",");
             return Ok((
                 StatusCode::METHOD_NOT_ALLOWED,
+                [(axum::http::header::ALLOW, allow)],
                 Json(json!({"detail": "Method Not Allowed"})),
             )
-                .into_response())
+                .into_response());
         }
         // An action on a plugin that is off cannot be carried out (503, decision D4); a
         // read finds nothing, as for any unknown path.

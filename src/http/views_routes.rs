@@ -14,38 +14,44 @@ use std::path::{Path, PathBuf};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use bytes::Bytes;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::PathParam;
 use super::query::QueryParams;
+use super::shapes::views::{
+    CatalogAnswer, Categories, CheckFiles, ChecksAnswer, DeviceContext, FileContent, Files,
+    MetricsAnswer, RoomSummary, Tags,
+};
 use super::AppState;
 use crate::app::App;
-use crate::library::{files, FileError, Origin};
+use crate::library::{files, FileError, MetricDefinition, Origin};
 use crate::topology::is_safe_id;
+use crate::topology::model::{Rack, Room, Site};
 use crate::views::DeviceMissing;
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/sites", get(sites))
-        .route("/api/rooms", get(rooms))
-        .route("/api/rooms/{room_id}/layout", get(room_layout))
-        .route("/api/racks/{rack_id}", get(rack))
-        .route("/api/racks/{rack_id}/devices/{device_id}", get(device))
-        .route("/api/catalog", get(catalog))
-        .route("/api/checks", get(checks))
-        .route("/api/checks/files", get(check_files))
-        .route("/api/checks/files/{name}", get(check_file))
-        .route("/api/metrics/library", get(metrics_library))
-        .route("/api/metrics/library/files", get(metric_files))
-        .route("/api/metrics/library/files/{*name}", get(metric_file))
-        .route("/api/metrics/library/{metric_id}", get(metric))
-        .route("/api/metrics/files", get(metrics_catalog_files))
-        .route("/api/metrics/categories", get(categories))
-        .route("/api/metrics/tags", get(tags))
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(sites))
+        .routes(routes!(rooms))
+        .routes(routes!(room_layout))
+        .routes(routes!(rack))
+        .routes(routes!(device))
+        .routes(routes!(catalog))
+        .routes(routes!(checks))
+        .routes(routes!(check_files))
+        .routes(routes!(check_file))
+        .routes(routes!(metrics_library))
+        .routes(routes!(metric_files))
+        .routes(routes!(metric_file))
+        .routes(routes!(metric))
+        .routes(routes!(metrics_catalog_files))
+        .routes(routes!(categories))
+        .routes(routes!(tags))
 }
 
 /// A pre-encoded JSON answer.
@@ -82,6 +88,10 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 /// `GET /api/sites`: the whole tree; the gzip body (encoded once per state generation)
 /// for clients that accept it. Sets its own `Content-Encoding`, which the compression
 /// layer then leaves alone.
+#[utoipa::path(get, path = "/api/sites", tag = "topology", summary = "The whole topology",
+    description = "Every site with its rooms, aisles, racks and devices, in load order. \
+        Sent gzipped to clients that accept it.",
+    responses((status = 200, description = "The sites", body = Vec<Site>)))]
 async fn sites(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let views = &state.snapshot().views;
     let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
@@ -103,10 +113,18 @@ async fn sites(State(state): State<AppState>, headers: HeaderMap) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/api/rooms", tag = "topology", summary = "Rooms for the sidebar",
+    responses((status = 200, description = "Every room with its site and its aisles' racks", body = Vec<RoomSummary>)))]
 async fn rooms(State(state): State<AppState>) -> Response {
     json_bytes(state.snapshot().views.rooms())
 }
 
+#[utoipa::path(get, path = "/api/rooms/{room_id}/layout", tag = "topology", summary = "One room",
+    params(("room_id" = String, Path, description = "The room's id (the first room of that id)")),
+    responses(
+        (status = 200, description = "The room with its layout, aisles and racks", body = Room),
+        (status = 404, description = "No room with that id"),
+    ))]
 async fn room_layout(
     State(state): State<AppState>,
     PathParam(room_id): PathParam<String>,
@@ -118,6 +136,12 @@ async fn room_layout(
         .ok_or_else(|| ApiError::NotFound(format!("Room {room_id} not found")))
 }
 
+#[utoipa::path(get, path = "/api/racks/{rack_id}", tag = "topology", summary = "One rack",
+    params(("rack_id" = String, Path, description = "The rack's id")),
+    responses(
+        (status = 200, description = "The rack with its devices", body = Rack),
+        (status = 404, description = "No rack with that id"),
+    ))]
 async fn rack(
     State(state): State<AppState>,
     PathParam(rack_id): PathParam<String>,
@@ -129,6 +153,17 @@ async fn rack(
         .ok_or_else(|| ApiError::NotFound(format!("Rack {rack_id} not found")))
 }
 
+#[utoipa::path(get, path = "/api/racks/{rack_id}/devices/{device_id}", tag = "topology",
+    summary = "One device with its context",
+    params(
+        ("rack_id" = String, Path, description = "The rack's id: lowercase letters, digits, `.`, `-`, `_`, at most 128 characters"),
+        ("device_id" = String, Path, description = "The device's id in that rack"),
+    ),
+    responses(
+        (status = 200, description = "The device, its template, its rack, room, site and aisle", body = DeviceContext),
+        (status = 400, description = "The rack id has characters an id may not have"),
+        (status = 404, description = "No such rack, or no such device in it"),
+    ))]
 async fn device(
     State(state): State<AppState>,
     PathParam((rack_id, device_id)): PathParam<(String, String)>,
@@ -151,14 +186,20 @@ async fn device(
     }
 }
 
+#[utoipa::path(get, path = "/api/catalog", tag = "catalog", summary = "The templates",
+    responses((status = 200, description = "Device, rack and rack component templates", body = CatalogAnswer)))]
 async fn catalog(State(state): State<AppState>) -> Response {
     json_bytes(state.snapshot().views.catalog())
 }
 
+#[utoipa::path(get, path = "/api/checks", tag = "checks", summary = "The checks library",
+    responses((status = 200, description = "Every check, in load order", body = ChecksAnswer)))]
 async fn checks(State(state): State<AppState>) -> Response {
     json_bytes(state.snapshot().views.checks())
 }
 
+#[utoipa::path(get, path = "/api/checks/files", tag = "checks", summary = "The checks library's files",
+    responses((status = 200, description = "The files the loader read, in its order", body = CheckFiles)))]
 async fn check_files(State(state): State<AppState>) -> Response {
     json_bytes(state.snapshot().views.check_files())
 }
@@ -182,6 +223,14 @@ async fn read_library_file(
     }
 }
 
+#[utoipa::path(get, path = "/api/checks/files/{name}", tag = "checks", summary = "One checks file",
+    params(("name" = String, Path, description = "A file name of `GET /api/checks/files`")),
+    responses(
+        (status = 200, description = "The file's text", body = FileContent),
+        (status = 400, description = "An empty name, or one with `..` or starting with a slash"),
+        (status = 403, description = "The name leads outside the library's folder"),
+        (status = 404, description = "No such file"),
+    ))]
 async fn check_file(
     State(state): State<AppState>,
     PathParam(name): PathParam<String>,
@@ -190,6 +239,12 @@ async fn check_file(
     read_library_file(origin, name, false, "Checks file not found".into()).await
 }
 
+#[utoipa::path(get, path = "/api/metrics/library", tag = "metrics", summary = "The metrics library",
+    params(
+        ("category" = Option<String>, Query, description = "Only this category (exact match; empty: all)"),
+        ("tag" = Option<String>, Query, description = "Only metrics with this tag (empty: all)"),
+    ),
+    responses((status = 200, description = "The matching definitions, in load order", body = MetricsAnswer)))]
 async fn metrics_library(State(state): State<AppState>, q: QueryParams) -> Response {
     json_bytes(
         state
@@ -199,6 +254,12 @@ async fn metrics_library(State(state): State<AppState>, q: QueryParams) -> Respo
     )
 }
 
+#[utoipa::path(get, path = "/api/metrics/library/{metric_id}", tag = "metrics", summary = "One library metric",
+    params(("metric_id" = String, Path, description = "The metric's id")),
+    responses(
+        (status = 200, description = "Its definition", body = MetricDefinition),
+        (status = 404, description = "No metric with that id"),
+    ))]
 async fn metric(
     State(state): State<AppState>,
     PathParam(metric_id): PathParam<String>,
@@ -211,10 +272,20 @@ async fn metric(
         .ok_or_else(|| ApiError::NotFound(format!("Metric '{metric_id}' not found")))
 }
 
+#[utoipa::path(get, path = "/api/metrics/library/files", tag = "metrics", summary = "The metrics library's files",
+    responses((status = 200, description = "The files the loader read", body = Files)))]
 async fn metric_files(State(state): State<AppState>) -> Response {
     json_bytes(state.snapshot().views.metric_files())
 }
 
+#[utoipa::path(get, path = "/api/metrics/library/files/{*name}", tag = "metrics", summary = "One metrics library file",
+    params(("name" = String, Path, description = "A file name of `GET /api/metrics/library/files` (`<sub>/<name>` for a sub-folder)")),
+    responses(
+        (status = 200, description = "The file's text", body = FileContent),
+        (status = 400, description = "An empty name, or one with `..` or starting with a slash"),
+        (status = 403, description = "The name leads outside the library's folder"),
+        (status = 404, description = "No such file"),
+    ))]
 async fn metric_file(
     State(state): State<AppState>,
     PathParam(name): PathParam<String>,
@@ -224,10 +295,14 @@ async fn metric_file(
     read_library_file(origin, name, true, not_found).await
 }
 
+#[utoipa::path(get, path = "/api/metrics/categories", tag = "metrics", summary = "The library's categories",
+    responses((status = 200, description = "Sorted, distinct", body = Categories)))]
 async fn categories(State(state): State<AppState>) -> Response {
     json_bytes(state.snapshot().views.metric_categories())
 }
 
+#[utoipa::path(get, path = "/api/metrics/tags", tag = "metrics", summary = "The library's tags",
+    responses((status = 200, description = "Sorted, distinct", body = Tags)))]
 async fn tags(State(state): State<AppState>) -> Response {
     json_bytes(state.snapshot().views.metric_tags())
 }
@@ -237,6 +312,12 @@ async fn tags(State(state): State<AppState>) -> Response {
 /// simulator's catalog folder (`<dir of app.yaml>/plugins/simulator/metrics`, else
 /// `config/plugins/simulator/metrics` from the working directory); the first file of a
 /// name wins. Read at request time: the simulator's folder is not part of the state.
+#[utoipa::path(get, path = "/api/metrics/files", tag = "metrics", summary = "The simulator's metric catalogs",
+    description = "`metrics_*.yaml` files of `paths.metrics`, its parent and the simulator's catalog folder; the first of a name wins.",
+    responses(
+        (status = 200, description = "The catalog files", body = Files),
+        (status = 500, description = "The folders could not be listed"),
+    ))]
 async fn metrics_catalog_files(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let snap = state.snapshot();
     let metrics = PathBuf::from(&snap.paths.metrics);

@@ -15,13 +15,14 @@ use std::path::Path;
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 use serde_norway::Value;
+use utoipa::ToSchema;
 
 use super::files::{self, item_lines, problem, Origin};
 use super::yaml::{id_hint, type_name, Fields};
 use crate::topology::Problem;
 
 /// Which id a check's result is keyed by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Node,
@@ -30,7 +31,7 @@ pub enum Scope {
 }
 
 /// What the expression returns; informational only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Output {
     Bool,
@@ -38,7 +39,7 @@ pub enum Output {
 }
 
 /// A state, ordered by how bad it is for roll-ups: OK < UNKNOWN < WARN < CRIT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
     Ok,
@@ -115,6 +116,18 @@ impl Op {
     }
 }
 
+/// In the API document: the comparison as written (`==`, `!=`, `>`, `>=`, `<`, `<=`).
+impl utoipa::PartialSchema for Op {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Op::ALL.iter().map(|(text, _)| *text)))
+            .into()
+    }
+}
+
+impl ToSchema for Op {}
+
 impl Serialize for Op {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
@@ -130,6 +143,20 @@ pub enum RuleValue {
     Str(String),
 }
 
+/// In the API document: a number or a string (an integer is a number too, so the three
+/// forms are not exclusive alternatives).
+impl utoipa::PartialSchema for RuleValue {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Number, Type::String]))
+            .description(Some("The threshold as written: a number or a string"))
+            .into()
+    }
+}
+
+impl ToSchema for RuleValue {}
+
 impl RuleValue {
     /// The number to compare samples with; `None` for a string (which never matches).
     pub fn as_f64(&self) -> Option<f64> {
@@ -142,7 +169,7 @@ impl RuleValue {
 }
 
 /// `{op, value, severity}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Rule {
     pub op: Op,
     pub value: RuleValue,
@@ -160,7 +187,7 @@ impl Rule {
 
 /// One check. Serialises as Rackscope's `CheckDefinition`, fields in its order, `for`
 /// under its YAML name.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, ToSchema)]
 pub struct CheckDefinition {
     pub id: String,
     pub name: String,
@@ -178,6 +205,7 @@ pub struct CheckDefinition {
     pub expand_absent_state: Option<String>,
     pub expand_crit_threshold: Option<i64>,
     /// `for:` (also read as `for_duration:`), `^\d+[smhdwy]$`.
+    #[schema(rename = "for")]
     pub for_duration: Option<String>,
 }
 

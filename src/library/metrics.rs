@@ -14,13 +14,14 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde_norway::Value;
+use utoipa::ToSchema;
 
 use super::files::{self, item_lines, problem, Origin};
 use super::yaml::{id_hint, type_name, Fields};
 use crate::topology::Problem;
 
 /// How a metric is drawn.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct MetricDisplay {
     pub unit: String,
     /// `line` by default.
@@ -39,7 +40,7 @@ pub struct MetricDisplay {
 }
 
 /// One library metric, in Rackscope's `MetricDefinition` shape and field order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct MetricDefinition {
     pub id: String,
     pub name: String,

@@ -31,7 +31,7 @@ pub struct PluginMeta {
 }
 
 /// A sidebar menu item (`GET /api/plugins/menu`).
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct MenuItem {
     pub id: String,
     pub label: String,
@@ -41,7 +41,7 @@ pub struct MenuItem {
 }
 
 /// A sidebar menu section.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct MenuSection {
     pub id: String,
     pub label: String,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 pub const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// Core path prefixes no plugin may register under.
-const CORE_PREFIXES: [&str; 16] = [
+const CORE_PREFIXES: [&str; 18] = [
     "/api/config",
     "/api/env",
     "/api/system",
@@ -25,6 +25,9 @@ const CORE_PREFIXES: [&str; 16] = [
     "/api/alerts",
     "/api/stats",
     "/api/maintenances",
+    // The API description and its page.
+    "/api/openapi.json",
+    "/api/docs",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,10 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use bytes::Bytes;
 
 use super::instance::PluginHandle;
 use crate::lua::registry::MenuSection;
@@ -75,6 +77,10 @@ pub struct PluginSet {
     pub slots: Vec<PluginSlot>,
     /// (method, pattern, slot index, route index), most specific first.
     routes: Vec<(String, PathPattern, usize, usize)>,
+    /// The API document with this set's routes (`GET /api/openapi.json`), encoded by the
+    /// HTTP layer the first time it is asked for: once per published set, and always the
+    /// document of the set that serves.
+    pub api_document: OnceLock<Bytes>,
 }
 
 /// Where a request goes.
@@ -95,7 +101,11 @@ impl PluginSet {
             }
         }
         routes.sort_by_key(|r| std::cmp::Reverse(r.1.specificity()));
-        PluginSet { slots, routes }
+        PluginSet {
+            slots,
+            routes,
+            api_document: OnceLock::new(),
+        }
     }
 
     pub fn slot(&self, id: &str) -> Option<&PluginSlot> {
@@ -134,6 +144,23 @@ impl PluginSet {
             }
         }
         Err(other_method)
+    }
+
+    /// The methods some route answers `path` with (HEAD with GET), for the `Allow` header
+    /// of a 405.
+    pub fn allowed_methods(&self, path: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for (m, pattern, si, _) in &self.routes {
+            if self.slots[*si].serving().is_some() && pattern.matches(path).is_some() {
+                out.push(m);
+                if m == "GET" {
+                    out.push("HEAD");
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Every loaded plugin's menu sections, sorted by `order` then id. Plugins are asked

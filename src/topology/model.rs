@@ -12,6 +12,7 @@ use indexmap::IndexMap;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 // ---------------------------------------------------------------------------------------
 // Topology
@@ -68,7 +69,7 @@ impl Room {
 }
 
 /// A site (a datacenter).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Site {
     pub id: String,
     pub name: String,
@@ -78,7 +79,7 @@ pub struct Site {
 }
 
 /// Map coordinates of a site.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SiteLocation {
     /// Latitude in [-90, 90].
     pub lat: f64,
@@ -88,7 +89,7 @@ pub struct SiteLocation {
 }
 
 /// A machine room.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Room {
     pub id: String,
     pub name: String,
@@ -101,7 +102,7 @@ pub struct Room {
 }
 
 /// A room's floor plan (grid cells / pixels). Every part has a default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct RoomLayout {
     /// `rectangle` or `polygon` (not enforced).
@@ -126,7 +127,7 @@ impl Default for RoomLayout {
 }
 
 /// Room size; both at least 1.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct RoomSize {
     pub width: f64,
@@ -143,7 +144,7 @@ impl Default for RoomSize {
 }
 
 /// Which side of the plan is north (`top|right|bottom|left`, not enforced).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct RoomOrientation {
     pub north: String,
@@ -158,7 +159,7 @@ impl Default for RoomOrientation {
 }
 
 /// The background grid; `cell` is at least 4.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct RoomGrid {
     pub enabled: bool,
@@ -175,7 +176,7 @@ impl Default for RoomGrid {
 }
 
 /// The room entrance; `position` is in [0, 1] along `side`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct RoomDoor {
     pub side: String,
@@ -194,7 +195,7 @@ impl Default for RoomDoor {
 }
 
 /// An aisle: an ordered row of racks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Aisle {
     pub id: String,
     pub name: String,
@@ -202,7 +203,7 @@ pub struct Aisle {
 }
 
 /// A rack.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Rack {
     pub id: String,
     pub name: String,
@@ -218,7 +219,7 @@ pub struct Rack {
 }
 
 /// A device (chassis, switch, storage shelf) mounted in a rack.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Device {
     /// Any string (not validated).
     pub id: String,
@@ -256,6 +257,28 @@ pub enum InstanceSpec {
     /// `instance: {1: a, 2: b}`: slot number to name, in YAML insertion order.
     Map(Vec<(u32, String)>),
 }
+
+/// In the API document: one name or pattern, a list of them, or a slot map with string
+/// keys, as [`InstanceSpec`]'s `Serialize` writes it.
+impl utoipa::PartialSchema for InstanceSpec {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{Array, ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(Array::new(ObjectBuilder::new().schema_type(Type::String)))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String))),
+            )
+            .description(Some(
+                "Node instances as written: one name or pattern (`compute[001-004]`), a list, or a slot map (`{\"1\": \"kb001\"}`)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for InstanceSpec {}
 
 impl Default for InstanceSpec {
     /// The reference default: an empty slot map (serialised as `{}`).
@@ -405,7 +428,7 @@ impl<'de> Deserialize<'de> for InstanceSpec {
 // ---------------------------------------------------------------------------------------
 
 /// A device template (`templates:` items).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DeviceTemplate {
     pub id: String,
     pub name: String,
@@ -463,14 +486,15 @@ impl DeviceTemplate {
 }
 
 /// A UI threshold override for one metric.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DisplayThreshold {
     pub warn: f64,
     pub crit: f64,
 }
 
 /// A grid of slots, rows listed top-first as seen from the front.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = LayoutConfig)]
 pub struct Layout {
     #[serde(rename = "type", default)]
     pub kind: LayoutKind,
@@ -487,7 +511,7 @@ fn one() -> u32 {
 }
 
 /// How a [`Layout`] is drawn.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LayoutKind {
     #[default]
@@ -496,7 +520,7 @@ pub enum LayoutKind {
 }
 
 /// A rear module of a device (PSU, fan, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DeviceRearComponent {
     pub id: String,
     pub name: String,
@@ -509,7 +533,7 @@ pub struct DeviceRearComponent {
 }
 
 /// The kind of a [`DeviceRearComponent`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RearComponentKind {
     Psu,
@@ -520,7 +544,7 @@ pub enum RearComponentKind {
 }
 
 /// A rack template (`rack_templates:` items): frame infrastructure and rack-level checks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RackTemplate {
     pub id: String,
     pub name: String,
@@ -537,7 +561,7 @@ fn default_rack_height() -> u32 {
 }
 
 /// The infrastructure of a rack template.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct RackInfrastructure {
     pub components: Vec<InfrastructureComponent>,
@@ -549,7 +573,7 @@ pub struct RackInfrastructure {
 }
 
 /// A legacy inline infrastructure component.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct InfrastructureComponent {
     pub id: String,
     pub name: String,
@@ -568,7 +592,7 @@ pub struct InfrastructureComponent {
 }
 
 /// The kind of an [`InfrastructureComponent`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum InfrastructureKind {
     Power,
@@ -579,7 +603,7 @@ pub enum InfrastructureKind {
 }
 
 /// Where an [`InfrastructureComponent`] is mounted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum InfrastructureLocation {
     #[default]
@@ -591,7 +615,7 @@ pub enum InfrastructureLocation {
 }
 
 /// A rack template's reference to a rack component template.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RackComponentRef {
     pub template_id: String,
     #[serde(default = "default_component_position")]
@@ -608,7 +632,7 @@ fn default_component_position() -> i64 {
 }
 
 /// A rack rail side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     Left,
@@ -616,7 +640,7 @@ pub enum Side {
 }
 
 /// A rack component template (`rack_component_templates:` items): PDUs, cooling, ...
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RackComponentTemplate {
     pub id: String,
     pub name: String,
@@ -646,7 +670,7 @@ fn default_component_type() -> String {
 }
 
 /// Where a [`RackComponentTemplate`] is mounted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ComponentLocation {
     Side,

@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::model::*;
 
 /// One element of an error location: a key or a list index.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Loc {
     Key(String),
@@ -50,8 +50,11 @@ impl From<usize> for Loc {
     }
 }
 
-/// One validation failure, serialised as a 422 `detail` item.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One validation failure, serialised as a 422 `detail` item: its kind (pydantic's error
+/// type, e.g. `missing`, `int_parsing`), where (`["body", "auth", "enabled"]`), a
+/// message, the value refused, and sometimes the rule's parameters (`ctx`).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = ValidationError)]
 pub struct FieldError {
     #[serde(rename = "type")]
     pub kind: String,
