@@ -5,6 +5,8 @@
 
 local config = require("lib.config")
 local overrides = require("lib.overrides")
+-- Each route's description for the server's API document (its fourth argument).
+local doc = require("lib.api_doc")
 
 local M = {}
 
@@ -51,7 +53,7 @@ function M.register(sim)
       error = rackscope.null,
       catalogs = M.catalogs(sim.catalogs),
     }
-  end)
+  end, doc.status)
 
   rackscope.route("POST", "/api/simulator/restart", function()
     if not running(sim) then
@@ -61,29 +63,29 @@ function M.register(sim)
     end
     rackscope.plugin.reload()
     return { status = "restarting" }
-  end)
+  end, doc.restart)
 
   rackscope.route("POST", "/api/simulator/incidents", function(req)
     return sim.ov:incident(req.body, rackscope.now())
-  end)
+  end, doc.incidents)
 
   rackscope.route("GET", "/api/simulator/overrides", function()
     return { overrides = sim.ov:api_list(rackscope.now()) }
-  end)
+  end, doc.overrides)
 
   rackscope.route("POST", "/api/simulator/overrides", function(req)
     return sim.ov:add(req.body, rackscope.now())
-  end)
+  end, doc.add_override)
 
   rackscope.route("DELETE", "/api/simulator/overrides", function()
     return sim.ov:clear(rackscope.now())
-  end)
+  end, doc.clear_overrides)
 
   rackscope.route("DELETE", "/api/simulator/overrides/{override_id}", function(req)
     return sim.ov:delete(req.params.override_id, rackscope.now())
-  end)
+  end, doc.delete_override)
 
-  rackscope.route("GET", "/api/simulator/metrics", metrics_list)
+  rackscope.route("GET", "/api/simulator/metrics", metrics_list, doc.metrics)
 
   menu()
 end
@@ -139,17 +141,17 @@ function M.register_down(err, cfg)
       error = tostring(err),
       catalogs = rackscope.array({}),
     }
-  end)
+  end, doc.status)
   rackscope.route("POST", "/api/simulator/restart", function()
     rackscope.plugin.reload()
     return 503, { detail = why .. " (a new load was started: see GET /api/simulator/status)" }
-  end)
-  rackscope.route("GET", "/api/simulator/metrics", metrics_list)
-  rackscope.route("POST", "/api/simulator/incidents", unavailable)
-  rackscope.route("GET", "/api/simulator/overrides", unavailable)
-  rackscope.route("POST", "/api/simulator/overrides", unavailable)
-  rackscope.route("DELETE", "/api/simulator/overrides", unavailable)
-  rackscope.route("DELETE", "/api/simulator/overrides/{override_id}", unavailable)
+  end, doc.restart)
+  rackscope.route("GET", "/api/simulator/metrics", metrics_list, doc.metrics)
+  rackscope.route("POST", "/api/simulator/incidents", unavailable, doc.incidents)
+  rackscope.route("GET", "/api/simulator/overrides", unavailable, doc.overrides)
+  rackscope.route("POST", "/api/simulator/overrides", unavailable, doc.add_override)
+  rackscope.route("DELETE", "/api/simulator/overrides", unavailable, doc.clear_overrides)
+  rackscope.route("DELETE", "/api/simulator/overrides/{override_id}", unavailable, doc.delete_override)
   menu()
 end
 

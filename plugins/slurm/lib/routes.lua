@@ -20,6 +20,8 @@ local topo = require("lib.topo")
 local state = require("lib.state")
 local cache = require("lib.cache")
 local catalog = require("lib.catalog")
+-- Each route's description for the server's API document (its fourth argument).
+local doc = require("lib.api_doc")
 
 local M = {}
 
@@ -287,14 +289,14 @@ function M.register_routes()
     local room = req.params.room_id
     if not current_topo():has_room(room) then http_error(404, "Room not found") end
     return current_state():answer("room_nodes", room)
-  end)
+  end, doc.room_nodes)
 
   for path, view in pairs({ summary = "summary", partitions = "partitions", nodes = "node_list" }) do
     rackscope.route("GET", "/api/slurm/" .. path, function(req)
       local room = req.query.room_id
       check_room(room)
       return current_state():answer(view, room)
-    end)
+    end, doc[path])
   end
 
   rackscope.route("GET", "/api/slurm/mapping", function()
@@ -305,7 +307,7 @@ function M.register_routes()
     }
     if S.mapping_error then out.error = S.mapping_error end
     return out
-  end)
+  end, doc.mapping)
 
   rackscope.route("POST", "/api/slurm/mapping", function(req)
     local body = req.body
@@ -334,14 +336,14 @@ function M.register_routes()
     if not ok then return 500, { detail = "Cannot write the mapping file: " .. tostring(err) } end
     use_mapping(m, text)
     return { ok = true, saved = #clean }
-  end)
+  end, doc.save_mapping)
 
   rackscope.route("GET", "/api/slurm/metrics/catalog", function()
     local problems
     S.catalog, problems = catalog.load(S.cfg)
     M.report_catalog(problems)
     return S.catalog
-  end)
+  end, doc.catalog)
 
   rackscope.route("POST", "/api/slurm/metrics/catalog/config", function(req)
     local files, why = catalog.check_config_body(req.body, S.cfg.metrics_catalogs)
@@ -358,7 +360,7 @@ function M.register_routes()
     S.catalog, problems = catalog.load(S.cfg)
     M.report_catalog(problems)
     return { ok = true, metrics_catalogs = array(files) }
-  end)
+  end, doc.catalog_config)
 
   rackscope.route("GET", "/api/slurm/metrics/data", function(req)
     local id = req.query.metric_id
@@ -380,7 +382,7 @@ function M.register_routes()
       scope = type(m.scope) == "string" and m.scope or "global",
       data = array(type(data.result) == "table" and data.result or {}),
     }
-  end)
+  end, doc.metric_data)
 end
 
 return M

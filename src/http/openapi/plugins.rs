@@ -67,11 +67,15 @@ fn operation(plugin: &str, route: &RouteDef) -> Value {
     if let Some(s) = doc.and_then(|d| d.summary.as_ref()) {
         op.insert("summary".into(), json!(s));
     }
-    let mut description = doc.and_then(|d| d.description.clone()).unwrap_or_default();
-    if doc.is_none() {
-        description = format!("A route of plugin `{plugin}`, which does not describe it.");
+    let description = match doc {
+        None => Some(format!(
+            "A route of plugin `{plugin}`, which does not describe it."
+        )),
+        Some(d) => d.description.clone(),
+    };
+    if let Some(d) = description {
+        op.insert("description".into(), json!(d));
     }
-    op.insert("description".into(), json!(description));
 
     let mut parameters = Vec::new();
     for name in route.pattern.params() {
