@@ -241,7 +241,7 @@ M.catalog_config = {
         description = "File names, or {id, path, enabled} objects",
       },
     },
-    example = { metrics_catalogs = { { id = "slurm", path = "metrics/metrics_slurm.yaml", enabled = true } } },
+    example = { metrics_catalogs = { "metrics.yaml" } },
   },
   responses = {
     [200] = {

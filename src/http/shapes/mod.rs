@@ -175,8 +175,8 @@ pub struct Avatar {
 // Plugins
 // ---------------------------------------------------------------------------------------
 
-/// A plugin as `GET /api/plugins` lists it: the contract's four fields, then what this
-/// server adds (load state, generation, last error, warnings).
+/// A plugin as `GET /api/plugins` lists it: the contract's four fields (the required
+/// ones), then what this server adds (load state, generation, last error, warnings).
 #[derive(ToSchema)]
 pub struct PluginSummary {
     pub plugin_id: String,
@@ -187,8 +187,10 @@ pub struct PluginSummary {
     pub description: Option<String>,
     pub author: Option<String>,
     /// Its folder under `paths.plugins`.
+    #[schema(required = false)]
     pub folder: String,
     /// An instance of it is serving.
+    #[schema(required = false)]
     pub running: bool,
     /// Which load of the plugin serves (null while none does).
     pub generation: Option<u64>,
@@ -197,6 +199,7 @@ pub struct PluginSummary {
     /// The last load error (the previous instance keeps serving).
     pub error: Option<String>,
     /// Problems the plugin runs around, by key (`rackscope.plugin.set_warning`).
+    #[schema(required = false)]
     pub warnings: std::collections::HashMap<String, String>,
 }
 
