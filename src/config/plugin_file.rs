@@ -27,6 +27,9 @@ pub fn config_dir(app_yaml: &Path, folder: &str) -> PathBuf {
 }
 
 /// `^[a-z0-9][a-z0-9._-]{0,127}$`: the safe-id rule for plugin ids and plugin folders.
+/// [`is_safe_id`] as a regular expression, for the API document.
+pub const SAFE_ID_PATTERN: &str = "^[a-z0-9][a-z0-9._-]{0,127}$";
+
 pub fn is_safe_id(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
@@ -96,6 +99,12 @@ pub fn split_plugin_settings(
 ) -> Vec<(String, Map<String, Value>)> {
     let mut out = Vec::new();
     for (folder, entry) in cfg.plugins.iter_mut() {
+        // The settings go to `<config dir>/plugins/<folder>/`: a name that is not a safe
+        // id (`..`, a slash) would write elsewhere. Such a folder is never loaded either
+        // (`plugin::discovery`); its settings stay in app.yaml.
+        if !is_safe_id(folder) {
+            continue;
+        }
         let moved: Map<String, Value> = entry
             .iter()
             .filter(|(k, _)| !HOST_KEYS.contains(&k.as_str()))
@@ -211,6 +220,42 @@ pub fn write(path: &Path, plugin_name: &str, config: &Value) -> Result<(), Plugi
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_safe_id_pattern_says_what_is_safe_id_says() {
+        let re = regex::Regex::new(SAFE_ID_PATTERN).unwrap();
+        for id in [
+            "a",
+            "sim",
+            "0x",
+            "a.b-c_d",
+            "",
+            ".a",
+            "-a",
+            "A",
+            "a/b",
+            "..",
+            "a b",
+            &"a".repeat(128),
+            &"a".repeat(129),
+        ] {
+            assert_eq!(re.is_match(id), is_safe_id(id), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn settings_of_unsafe_folder_names_are_never_split_out() {
+        let mut cfg = crate::config::AppConfig::with_paths("t", "tp", "c");
+        for folder in ["sim", "../../evil", "a/b", "Bad"] {
+            let entry = json!({"enabled": true, "x": 1});
+            cfg.plugins
+                .insert(folder.into(), entry.as_object().unwrap().clone());
+        }
+        let split = split_plugin_settings(&mut cfg);
+        let folders: Vec<&str> = split.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(folders, ["sim"]);
+        assert_eq!(cfg.plugins["../../evil"]["x"], json!(1), "kept in app.yaml");
+    }
 
     #[test]
     fn merge_sets_and_removes_top_level_keys() {

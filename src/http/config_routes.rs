@@ -53,6 +53,7 @@ async fn put_config(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
     super::extract::require_object(&body)?;
+    check_plugin_folders(&body)?;
     let state = &app.state;
     let _guard = state.write_lock().lock().await;
     let current = state.snapshot();
@@ -101,6 +102,31 @@ async fn put_config(
         ApplyError::Write(io) => ApiError::Internal(format!("Failed to write config: {io}")),
     })?;
     Ok(Json(config::view::redacted_json(&snapshot.config)))
+}
+
+/// `plugins.<folder>` names a plugin folder, whose settings are written to
+/// `<config dir>/plugins/<folder>/`: a name that is not a safe id (`..`, a slash, a
+/// control character) is refused (422), or it would write outside that folder.
+fn check_plugin_folders(body: &Value) -> Result<(), ApiError> {
+    let Some(plugins) = body.get("plugins").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    let errors: Vec<FieldError> = plugins
+        .keys()
+        .filter(|folder| !crate::config::plugin_file::is_safe_id(folder))
+        .map(|folder| FieldError {
+            kind: "value_error".into(),
+            loc: keys(&["body", "plugins", folder]),
+            msg: "Value error, a plugin folder name is 1 to 128 lowercase letters, digits, '.', '-' or '_', starting with a letter or digit".into(),
+            input: json!(folder),
+            ctx: None,
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
 }
 
 fn keys(parts: &[&str]) -> Vec<Loc> {

@@ -225,6 +225,9 @@ fn config_schemas(doc: &mut Value) {
     }
     let mut update = inline(&view, schemas, 0);
     strip_required(&mut update);
+    // Settings sent for a plugin go to its folder's config file: its name must be safe.
+    update["properties"]["plugins"]["propertyNames"] =
+        json!({"pattern": crate::config::plugin_file::SAFE_ID_PATTERN});
     update["description"] = json!(
         "Any part of the config: merged over the running config at every depth (null clears a nullable key). \
          Secrets left out or empty keep their stored values."
