@@ -6,7 +6,8 @@
 #
 #   scripts/python-tools.sh          # install if needed, print <repo>/tmp/venv/bin
 #
-# Needs python3 (3.9+) with the venv module and access to PyPI on the first run.
+# Needs python3 (3.9+) and access to PyPI on the first run; without python3-venv's ensurepip,
+# the system's pip fills a venv made without one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="$PWD/tmp/venv"
@@ -20,8 +21,16 @@ flock 9
 if [ ! -f "$stamp" ]; then
     echo "python-tools: installing ${packages[*]} into $venv" >&2
     rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${packages[@]}" >&2
+    pip_args=(install --quiet --disable-pip-version-check "${packages[@]}")
+    if python3 -m venv "$venv" >&2 2>/dev/null; then
+        "$venv/bin/python" -m pip "${pip_args[@]}" >&2
+    else
+        # Debian without python3-venv has no ensurepip: a venv without pip, filled by the
+        # system's pip (22.3 or later can install into another interpreter).
+        rm -rf "$venv"
+        python3 -m venv --without-pip "$venv" >&2
+        python3 -m pip --python "$venv/bin/python" "${pip_args[@]}" >&2
+    fi
     touch "$stamp"
 fi
 echo "$venv/bin"

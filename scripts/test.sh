@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README): installs what the tests need (a real Prometheus and a real
-# VictoriaMetrics, Debian's `prometheus` and `victoria-metrics` packages), then runs every
-# test of the workspace.
+# VictoriaMetrics, Debian's `prometheus` and `victoria-metrics` packages; Python tools from
+# PyPI in tmp/venv, scripts/python-tools.sh), then runs every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,5 +15,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# openapi-spec-validator and schemathesis for tests/openapi.rs and tests/schemathesis.rs,
+# in a virtualenv under tmp/ (the tests run it too; installing first keeps that out of
+# their time).
+bash scripts/python-tools.sh >/dev/null
 
 cargo test --all-targets -- --test-threads="${RACKSCOPE_TEST_THREADS:-4}"

@@ -107,6 +107,43 @@ function Timer.cancel() end
 ---A route handler: return a body (status 200), or a status and a body.
 ---@alias rackscope.Handler fun(req: rackscope.Request): (integer|any, any?)
 
+-- Route descriptions (the API document, GET /api/openapi.json) ------------------------
+
+---A JSON Schema (draft 2020-12, as OpenAPI 3.1 takes it) written as a Lua table:
+---`type`, `properties`, `required`, `items`, `enum`, `additionalProperties`, `anyOf`,
+---`minimum`, `pattern`, `description`, `example`... Unknown keywords and `$ref` are refused.
+---@alias rackscope.Schema table|boolean
+
+---A query parameter: its JSON Schema, plus `required = true` when the route needs it.
+---@class rackscope.QueryParam: table
+---@field required? boolean
+
+---What a route takes and answers, for the API document. Every part is optional; a
+---malformed description fails the load, naming the route.
+---
+---```lua
+---{ summary = "One item",
+---  params = { id = { type = "string", description = "The item's id" } },
+---  query = { verbose = { type = "boolean" }, limit = { type = "integer", required = true } },
+---  body = { type = "object", properties = { name = { type = "string" } }, example = { name = "x" } },
+---  responses = { [200] = { type = "object", properties = { id = { type = "string" } } },
+---                [404] = "No such item" } }
+---```
+---@class rackscope.RouteDoc
+---One line, shown beside the route.
+---@field summary? string
+---@field description? string
+---Path parameters by name (each must be a `{name}` of the path): their schema. Default: a string.
+---@field params? table<string, rackscope.Schema>
+---Query parameters by name.
+---@field query? table<string, rackscope.QueryParam>
+---The JSON body's schema (the body is then required); an `example` in it shows in the docs.
+---@field body? rackscope.Schema
+---Answers by status: a schema (its `description` describes the answer), or a description
+---string for an error answered with the host's `{"detail": ...}`. The host adds the answers
+---every plugin route can get (401, 403 for writes, 404, 413, 415, 422, 500, 503, 504).
+---@field responses? table<integer, rackscope.Schema|string>
+
 ---------------------------------------------------------------------------------------
 -- The rackscope global
 ---------------------------------------------------------------------------------------
@@ -115,10 +152,12 @@ function Timer.cancel() end
 rackscope = {}
 
 ---Registers a route (only during setup). The path is absolute, `{name}` matches one whole
----segment. Paths under /api/config, /api/env, /api/system, /api/plugins, /api/auth and
----/healthz are refused. Non-GET routes pass the same admin check as the core state-changing routes.
+---segment. Paths under the core's prefixes (/api/config, /api/plugins, /api/auth, /api/sites,
+---/api/docs, /api/openapi.json, ... and /healthz) are refused. Non-GET routes pass the same admin check as the core state-changing routes.
 ---
 ---The handler returns `tbl` (200) or `status, tbl`; raise `rackscope.http_error` for an error answer.
+---The optional `description` (summary, parameters, body and answers as JSON Schema) goes into
+---the API document, `GET /api/openapi.json`; a malformed one raises, naming the route.
 ---
 ---```lua
 ---rackscope.route("GET", "/api/hello/{name}", function(req)
@@ -131,7 +170,8 @@ rackscope = {}
 ---@param method rackscope.Method case-insensitive
 ---@param path string e.g. "/api/hello/{name}"
 ---@param handler rackscope.Handler
-function rackscope.route(method, path, handler) end
+---@param description? rackscope.RouteDoc
+function rackscope.route(method, path, handler, description) end
 
 ---Adds sidebar menu sections (only during setup): a section, a list of sections, or a
 ---function returning either, called on each `GET /api/plugins/menu` (a failing function is
