@@ -20,7 +20,7 @@ use rackscope::app::App;
 use rackscope::http::openapi;
 use rackscope::state::AppState;
 use serde_json::{json, Value};
-use support::openapi::{cut, demo_with_plugins, python_tools, Doc, OpKey};
+use support::openapi::{cut, demo_with_plugins, python_tools, slurm_ready, Doc, OpKey};
 use support::prometheus::RealPrometheus;
 use support::server::{project_root, Api, ConfigDir, TestServer};
 use support::wait::until;
@@ -201,10 +201,27 @@ async fn the_core_router_serves_exactly_the_routes_the_document_lists() {
         "served but not in the document: {undescribed:?}\nin the document but not served: {unserved:?}"
     );
     assert!(served.len() >= 50, "{} core routes", served.len());
+    let put_config = doc.op(&OpKey {
+        method: "put".into(),
+        path: "/api/config".into(),
+    });
+    assert_eq!(
+        put_config["responses"]["403"]["content"]["application/json"]["schema"]["$ref"],
+        openapi::DETAIL
+    );
 
-    // Everything behind the auth gate says so; the public routes do not.
+    // Everything behind the auth gate says so; the public routes do not. Every error
+    // answer has its body.
     for key in doc.operations() {
         let op = doc.op(&key);
+        for (status, answer) in op["responses"].as_object().unwrap() {
+            if status.as_str() >= "400" {
+                assert!(
+                    answer["content"]["application/json"]["schema"].is_object(),
+                    "{key} {status} has no body"
+                );
+            }
+        }
         let public = rackscope::auth::gate::is_public(&key.path);
         assert_eq!(
             op.get("security").is_none(),
@@ -760,16 +777,7 @@ async fn every_answer_of_a_run_of_every_route_fits_its_schema() {
     let server = TestServer::start_with_env(&cd.app_yaml(), &[("PROMETHEUS_URL", &prom.url())]);
     let base = format!("http://{}", server.addr);
     let api = Api::new(&server);
-    // The Slurm plugin has data once Prometheus scraped the simulator.
-    until("Slurm node states from Prometheus", 90, || async {
-        let (s, b) = api.get("/api/slurm/summary").await;
-        if s == 200 && b["total_nodes"].as_u64().unwrap_or(0) > 0 {
-            Ok(())
-        } else {
-            Err(format!("{s} {b}"))
-        }
-    })
-    .await;
+    slurm_ready(&api).await;
     let doc = fetch_doc(&base).await;
     let mut c = Checker {
         doc,
@@ -843,16 +851,15 @@ async fn every_answer_of_a_run_of_every_route_fits_its_schema() {
         ),
     )
     .await;
-    c.call("GET", "/api/simulator/overrides", Body::None).await;
+    c.get("/api/simulator/overrides").await;
     c.call("POST", "/api/maintenances", Body::Json(json!({"target_type": "device", "target_id": ids.instance, "reason": "fan", "effect": "badge"}))).await;
-    c.call("GET", "/api/alerts/active", Body::None).await;
-    c.call(
-        "GET",
-        &format!("/api/slurm/rooms/{}/nodes", ids.room),
-        Body::None,
-    )
-    .await;
-    c.call("GET", "/api/slurm/summary", Body::None).await;
+    for path in [
+        "/api/alerts/active".to_string(),
+        format!("/api/slurm/rooms/{}/nodes", ids.room),
+        "/api/slurm/summary".into(),
+    ] {
+        c.get(&path).await;
+    }
 
     // Error answers: unknown ids, bad bodies, bad queries.
     for key in &ops {
@@ -881,36 +888,25 @@ async fn every_answer_of_a_run_of_every_route_fits_its_schema() {
                 .await;
         }
     }
-    c.call("GET", "/api/docs/nope.js", Body::None).await;
-    c.call("GET", "/api/logs?n=abc", Body::None).await;
-    c.call(
-        "GET",
-        &format!("/api/racks/{}/state?include_metrics=maybe", ids.rack),
-        Body::None,
-    )
-    .await;
-    c.call("GET", "/api/metrics/data", Body::None).await;
-    c.call(
-        "GET",
-        &format!(
+    let bad_reads = [
+        "/api/docs/nope.js".to_string(),
+        "/api/logs?n=abc".into(),
+        format!("/api/racks/{}/state?include_metrics=maybe", ids.rack),
+        "/api/metrics/data".into(),
+        format!(
             "/api/metrics/data?metric_id={}&target_id=x&time_range=soon",
             ids.metric
         ),
-        Body::None,
-    )
-    .await;
-    c.call(
-        "GET",
-        "/api/metrics/data?metric_id=nope&target_id=x",
-        Body::None,
-    )
-    .await;
-    c.call("GET", "/api/racks/Not%20Safe/devices/x", Body::None)
-        .await;
-    c.call("GET", "/api/checks/files/a..b", Body::None).await;
-    c.call("GET", "/api/slurm/metrics/data", Body::None).await;
-    c.call("GET", "/api/slurm/summary?room_id=nope", Body::None)
-        .await;
+        "/api/metrics/data?metric_id=nope&target_id=x".into(),
+        "/api/racks/Not%20Safe/devices/x".into(),
+        "/api/checks/files/a..b".into(),
+        "/api/slurm/metrics/data".into(),
+        "/api/slurm/summary?room_id=nope".into(),
+        "/api/auth/me".into(),
+    ];
+    for path in &bad_reads {
+        c.get(path).await;
+    }
     c.call(
         "POST",
         "/api/simulator/overrides",
@@ -929,7 +925,6 @@ async fn every_answer_of_a_run_of_every_route_fits_its_schema() {
         Body::Json(json!({"username": "admin"})),
     )
     .await;
-    c.call("GET", "/api/auth/me", Body::None).await;
 
     // Auth on: a first password (set above by change-password), then every route without
     // a token, then with one.
@@ -960,11 +955,11 @@ async fn every_answer_of_a_run_of_every_route_fits_its_schema() {
         .await;
     assert_eq!(s, 200, "login: {token}");
     c.token = token["access_token"].as_str().map(str::to_string);
-    c.call("GET", "/api/auth/me", Body::None).await;
-    c.call("GET", "/api/config", Body::None).await;
-    c.call("GET", "/api/plugins", Body::None).await;
+    for path in ["/api/auth/me", "/api/config", "/api/plugins"] {
+        c.get(path).await;
+    }
     c.token = Some("not-a-token".into());
-    c.call("GET", "/api/sites", Body::None).await;
+    c.get("/api/sites").await;
 
     let never: Vec<String> = ops
         .iter()

@@ -24,10 +24,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::openapi::{demo_with_plugins, python_tools};
+use support::openapi::{demo_with_plugins, python_tools, slurm_ready};
 use support::prometheus::RealPrometheus;
 use support::server::{Api, ConfigDir, TestServer};
-use support::wait::until;
 
 const PASSWORD: &str = "fuzz-password-1";
 
@@ -108,16 +107,8 @@ async fn schemathesis_finds_nothing_to_report() {
     assert_eq!(s, 200, "{login}");
     let token = login["access_token"].as_str().unwrap().to_string();
     api.token = Some(token.clone());
-    // Slurm answers from Prometheus once it scraped the Simulator: fuzz a working server.
-    until("Slurm node states from Prometheus", 90, || async {
-        let (s, b) = api.get("/api/slurm/summary").await;
-        if s == 200 && b["total_nodes"].as_u64().unwrap_or(0) > 0 {
-            Ok(())
-        } else {
-            Err(format!("{s} {b}"))
-        }
-    })
-    .await;
+    // Fuzz a working server: Slurm answers once Prometheus scraped the Simulator.
+    slurm_ready(&api).await;
 
     let flag = |flag: &str| -> Vec<String> {
         SESSION_ENDERS

@@ -29,8 +29,8 @@ use super::error::ApiError;
 use super::extract::{require_object, JsonBody};
 use super::guard::{client_ip, Admin};
 use super::shapes::{
-    AuthStatus, Avatar, ChangePassword, ChangeUsername, Login, Me, Ok as OkAnswer, Token,
-    UsernameChanged,
+    AdminRefused, AuthStatus, Avatar, ChangePassword, ChangeUsername, Login, Me, Ok as OkAnswer,
+    Token, UsernameChanged,
 };
 use super::{AppState, AuthUser};
 use crate::app::App;
@@ -323,7 +323,7 @@ async fn get_avatar(State(state): State<AppState>) -> Json<Value> {
     responses(
         (status = 200, description = "Saved (or removed)", body = OkAnswer),
         (status = 400, description = "Not a data URL of a supported image, or too large"),
-        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        AdminRefused,
         (status = 422, description = "The body is not an object, or `avatar` is not a string"),
         (status = 500, description = "The file could not be written"),
     ))]
@@ -371,7 +371,7 @@ async fn put_avatar(
 #[utoipa::path(delete, path = "/api/auth/avatar", tag = "auth", summary = "Remove the avatar",
     responses(
         (status = 200, description = "Removed (or there was none)", body = OkAnswer),
-        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        AdminRefused,
     ))]
 async fn delete_avatar(State(state): State<AppState>, _admin: Admin) -> Json<Value> {
     remove_avatar(&avatar::avatar_path(state.config_path())).await;

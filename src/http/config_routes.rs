@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
 use super::guard::Admin;
-use super::shapes::{AppConfigUpdate, AppConfigView, Env};
+use super::shapes::{AdminRefused, AppConfigUpdate, AppConfigView, Env};
 use super::AppState;
 use crate::app::App;
 use crate::config::{self, FieldError, Loc};
@@ -42,7 +42,7 @@ async fn get_config(State(state): State<AppState>) -> Json<Value> {
     request_body(content = AppConfigUpdate, example = json!({"app": {"name": "Kestrel Bay HPC"}})),
     responses(
         (status = 200, description = "The config now running (secrets omitted)", body = AppConfigView),
-        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        AdminRefused,
         (status = 422, description = "The merged config is invalid (each problem with its `loc` under `body`), \
             names a topology that cannot be loaded, or a plugin refused its new settings"),
         (status = 500, description = "app.yaml could not be written"),

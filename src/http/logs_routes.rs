@@ -27,7 +27,7 @@ use super::error::{ApiError, ApiResult};
 use super::guard::Admin;
 use super::query::QueryParams;
 use super::shapes::health::{LogRecord, Logs};
-use super::shapes::OkMessage;
+use super::shapes::{AdminRefused, OkMessage};
 use super::views_routes::json_bytes;
 use crate::app::App;
 use crate::logs::{self, Entry, Filter};
@@ -80,7 +80,7 @@ async fn list(_admin: Admin, mut q: QueryParams) -> ApiResult<Response> {
 #[utoipa::path(delete, path = "/api/logs", tag = "logs", summary = "Empty the log",
     responses(
         (status = 200, description = "Emptied", body = OkMessage),
-        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        AdminRefused,
     ))]
 async fn clear(_admin: Admin) -> Json<Value> {
     logs::buffer().clear();

@@ -14,6 +14,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, PathParam};
 use super::guard::Admin;
 use super::shapes::health::{Maintenance, MaintenanceChange, Maintenances, NewMaintenance};
+use super::shapes::AdminRefused;
 use super::AppState;
 use crate::app::App;
 use crate::config::{FieldError, Loc};
@@ -53,7 +54,7 @@ async fn list(State(state): State<AppState>) -> Json<Value> {
     responses(
         (status = 201, description = "Created", body = Maintenance),
         (status = 400, description = "`target_id` or `reason` blank"),
-        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        AdminRefused,
         (status = 422, description = "A field missing or of the wrong type, an unknown `target_type` or `effect`, a time that does not parse"),
         (status = 500, description = "The maintenances file could not be written"),
     ))]
@@ -78,7 +79,7 @@ async fn create(
     responses(
         (status = 200, description = "Changed", body = Maintenance),
         (status = 400, description = "`reason` blank"),
-        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        AdminRefused,
         (status = 404, description = "No maintenance with that id"),
         (status = 422, description = "A field of the wrong type, an unknown `effect`, a time that does not parse"),
         (status = 500, description = "The maintenances file could not be written"),
@@ -104,7 +105,7 @@ async fn update(
     responses(
         (status = 200, description = "Ended", body = Maintenance),
         (status = 400, description = "Already ended"),
-        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        AdminRefused,
         (status = 404, description = "No maintenance with that id"),
         (status = 500, description = "The maintenances file could not be written"),
     ))]
@@ -128,7 +129,7 @@ async fn stop(
     responses(
         (status = 200, description = "Reactivated (still EXPIRED if its expiry is past)", body = Maintenance),
         (status = 400, description = "Not ended"),
-        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        AdminRefused,
         (status = 404, description = "No maintenance with that id"),
         (status = 500, description = "The maintenances file could not be written"),
     ))]
@@ -151,7 +152,7 @@ async fn reactivate(
     params(("id" = String, Path, description = "The maintenance's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        AdminRefused,
         (status = 404, description = "No maintenance with that id"),
         (status = 500, description = "The maintenances file could not be written"),
     ))]

@@ -19,7 +19,9 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ApiResult};
 use super::extract::{parse_json, JsonBody, PathParam};
 use super::guard::Admin;
-use super::shapes::{PluginConfig, PluginConfigSaved, PluginConfigUpdate, PluginSummary};
+use super::shapes::{
+    AdminRefused, PluginConfig, PluginConfigSaved, PluginConfigUpdate, PluginSummary,
+};
 use super::AuthUser;
 use crate::app::App;
 use crate::lua::registry::MenuSection;
@@ -146,7 +148,7 @@ async fn get_config(
     request_body(content = PluginConfigUpdate, example = json!({"config": {"incident_mode": "light"}})),
     responses(
         (status = 200, description = "Saved and reloaded", body = PluginConfigSaved),
-        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        AdminRefused,
         (status = 404, description = "No such plugin"),
         (status = 409, description = "The file kept changing under other writers; retry"),
         (status = 422, description = "`config` missing or not an object, too large, or refused by the plugin"),

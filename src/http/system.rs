@@ -8,7 +8,7 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult};
 use super::guard::Admin;
-use super::shapes::{Healthz, Restarted, SystemStatus};
+use super::shapes::{AdminRefused, Healthz, Restarted, SystemStatus};
 use crate::app::App;
 use crate::state::BuildError;
 
@@ -40,7 +40,7 @@ async fn healthz() -> Json<Value> {
         and swaps them in at once. If the files do not load, the running state is kept.",
     responses(
         (status = 200, description = "Rebuilt", body = Restarted),
-        (status = 403, description = "Not allowed to change the server (auth.trusted_networks)"),
+        AdminRefused,
         (status = 409, description = "The files on disk do not load; the running state is kept"),
         (status = 500, description = "The rebuild failed unexpectedly"),
     ))]

@@ -4,14 +4,14 @@
 //! (`scripts/python-tools.sh`: openapi-spec-validator, schemathesis). Also a private copy
 //! of the demo config with both seed plugins running, for tests that call every route.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::{json, Value};
 
-use super::server::{copy_dir, free_port, project_root, ConfigDir};
+use super::server::{copy_dir, free_port, project_root, Api, ConfigDir};
+use super::wait::until;
 
 /// The HTTP methods an OpenAPI path item may hold.
 pub const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
@@ -202,9 +202,9 @@ pub fn python_tools() -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
-/// The demo config with both seed plugins (the Simulator on a free scrape port, no
-/// random incident, a fresh overrides file; the Slurm plugin), and the Simulator's
-/// listen address, for a Prometheus to scrape.
+/// The demo config with both seed plugins (the Simulator on a free scrape port, ticking
+/// every 2 s, with a fresh overrides file; the Slurm plugin), and the Simulator's listen
+/// address, for a Prometheus to scrape.
 pub fn demo_with_plugins() -> (ConfigDir, String) {
     let cd = ConfigDir::demo();
     for p in ["simulator", "slurm"] {
@@ -235,8 +235,15 @@ pub fn demo_with_plugins() -> (ConfigDir, String) {
     (cd, listen)
 }
 
-/// Counts how many times each operation was called, to prove every one was.
-#[derive(Default)]
-pub struct Coverage {
-    pub calls: BTreeMap<OpKey, usize>,
+/// Waits until the Slurm plugin answers with nodes: Prometheus has scraped the Simulator.
+pub async fn slurm_ready(api: &Api) {
+    until("Slurm node states from Prometheus", 90, || async {
+        let (s, b) = api.get("/api/slurm/summary").await;
+        if s == 200 && b["total_nodes"].as_u64().unwrap_or(0) > 0 {
+            Ok(())
+        } else {
+            Err(format!("{s} {b}"))
+        }
+    })
+    .await;
 }

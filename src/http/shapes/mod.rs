@@ -38,6 +38,15 @@ pub enum DetailOrProblems {
     Problems(Vec<FieldError>),
 }
 
+/// The 403 of the admin check (`http::guard::Admin`), which every state-changing route
+/// passes: auth off and the client outside `auth.trusted_networks`.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 403,
+    description = "Not allowed to change the server (auth.trusted_networks)"
+)]
+pub struct AdminRefused;
+
 /// An error answered by a plugin route: `detail` is whatever the plugin raised with
 /// `rackscope.http_error` (usually a message), or the host's message.
 #[derive(ToSchema)]
