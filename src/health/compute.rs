@@ -239,12 +239,14 @@ fn merge(list: &mut Vec<(u16, Severity)>, check: u16, s: Severity) {
     }
 }
 
-/// Runs one recompute of `inputs` against `prom`, advancing `timers`.
+/// Runs one recompute of `inputs` against `prom` with `timers`, and hands them back. The
+/// answers are read on the blocking pool: turning tens of thousands of series into
+/// states is CPU work that must not hold an async worker.
 pub async fn compute(
     inputs: Arc<Inputs>,
     prom: &PromClient,
-    timers: &mut ForTimers,
-) -> HealthSnapshot {
+    mut timers: ForTimers,
+) -> (HealthSnapshot, ForTimers) {
     let started = Instant::now();
     let computed_at = SystemTime::now();
     let s = &inputs.settings;
@@ -258,12 +260,25 @@ pub async fn compute(
     );
     let answers = run(&plan, prom, s.concurrency, started + s.deadline).await;
     let queried = Instant::now();
-    let mut snapshot = assemble(inputs, &plan, &answers, timers, queried);
+    let fallback = inputs.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let s = assemble(inputs, &plan, &answers, &mut timers, queried);
+        (s, timers)
+    })
+    .await;
+    let (mut snapshot, timers) = match read {
+        Ok(done) => done,
+        Err(e) => {
+            // A panic while reading the answers: a bug, reported as an unmeasured snapshot.
+            tracing::error!(error = %e, "reading the health answers failed");
+            (HealthSnapshot::unmeasured(fallback), ForTimers::default())
+        }
+    };
     snapshot.computed_at = computed_at;
     snapshot.took = started.elapsed();
     snapshot.report.queries_took = queried - started;
     snapshot.report.assemble_took = queried.elapsed();
-    snapshot
+    (snapshot, timers)
 }
 
 /// The snapshot of `inputs` from the `answers` to its `plan` (one per query, in order),

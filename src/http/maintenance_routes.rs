@@ -55,7 +55,7 @@ async fn create(
         .create(&body)
         .await
         .map_err(api_error)?;
-    state.health().maintenances_changed();
+    state.health().maintenances_changed().await;
     Ok((StatusCode::CREATED, Json(entry)).into_response())
 }
 
@@ -71,7 +71,7 @@ async fn update(
         .update(&id, &body)
         .await
         .map_err(api_error)?;
-    state.health().maintenances_changed();
+    state.health().maintenances_changed().await;
     Ok(Json(entry))
 }
 
@@ -86,7 +86,7 @@ async fn stop(
         .stop(&id)
         .await
         .map_err(api_error)?;
-    state.health().maintenances_changed();
+    state.health().maintenances_changed().await;
     Ok(Json(entry))
 }
 
@@ -101,7 +101,7 @@ async fn reactivate(
         .reactivate(&id)
         .await
         .map_err(api_error)?;
-    state.health().maintenances_changed();
+    state.health().maintenances_changed().await;
     Ok(Json(entry))
 }
 
@@ -116,6 +116,6 @@ async fn remove(
         .delete(&id)
         .await
         .map_err(api_error)?;
-    state.health().maintenances_changed();
+    state.health().maintenances_changed().await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
