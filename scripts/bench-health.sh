@@ -65,44 +65,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# run_wrk NAME URL: prints "NAME<TAB>req/s<TAB>p50<TAB>p99(ms)".
-run_wrk() {
-    local name=$1 url=$2 out
-    if [ "$WARMUP" != "0" ]; then
-        wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$url" >/dev/null
-    fi
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$url")
-    if grep -q 'Non-2xx or 3xx responses' <<<"$out"; then
-        printf '%s\n' "$out" >&2
-        die "$url answered errors under load"
-    fi
-    awk -v name="$name" '
-        function ms(v) {
-            if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-            if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-            if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
-            return v
-        }
-        $1 == "Requests/sec:" { rps = $2 }
-        $1 == "50%" { p50 = ms($2) }
-        $1 == "99%" { p99 = ms($2) }
-        END { printf "%s\t%.0f\t%.2f\t%.2f\n", name, rps, p50, p99 }
-    ' <<<"$out"
-}
-
-# summarize NAME ROWS: "NAME rps_median rps_min rps_max p99_median p99_min p99_max".
-summarize() {
-    awk -F'\t' -v name="$1" '
-        $1 == name { n++; rps[n] = $2; p99[n] = $4 }
-        function sort(a, k,   i, j, t) { for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } }
-        END {
-            sort(rps, n); sort(p99, n)
-            m = int((n + 1) / 2)
-            printf "%s\t%d\t%d\t%d\t%.2f\t%.2f\t%.2f\n", name, rps[m], rps[1], rps[n], p99[m], p99[1], p99[n]
-        }
-    ' <<<"$2"
-}
-
 # --- config ------------------------------------------------------------------------
 dir=$TMP/run
 mkdir -p "$dir/plugins"

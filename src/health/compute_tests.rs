@@ -61,6 +61,17 @@ fn inputs(checks: Vec<Check>) -> (tempfile::TempDir, Arc<Inputs>) {
     (dir, Arc::new(inputs))
 }
 
+fn plan_of(inputs: &Inputs) -> Vec<Query> {
+    query::plan(
+        &inputs.checks,
+        &inputs.layout,
+        &inputs.node_metrics,
+        inputs.settings.keys(),
+        ".*",
+        200,
+    )
+}
+
 fn library() -> Vec<Check> {
     vec![
         check(
@@ -129,14 +140,7 @@ fn check_of(s: &HealthSnapshot, name: &str, check: &str) -> Option<Severity> {
 #[test]
 fn results_chassis_virtual_nodes_and_failures() {
     let (_dir, inputs) = inputs(library());
-    let plan = query::plan(
-        &inputs.checks,
-        &inputs.layout,
-        &inputs.node_metrics,
-        inputs.settings.keys(),
-        ".*",
-        200,
-    );
+    let plan = plan_of(&inputs);
     let good = |id: &str| match id {
         "up" => vector(&[
             (&[("instance", "n1")], "1"),
@@ -194,14 +198,7 @@ fn results_chassis_virtual_nodes_and_failures() {
 #[test]
 fn for_delays_hold_a_state_and_never_flip_back_while_it_lasts() {
     let (_dir, inputs) = inputs(library());
-    let plan = query::plan(
-        &inputs.checks,
-        &inputs.layout,
-        &inputs.node_metrics,
-        inputs.settings.keys(),
-        ".*",
-        200,
-    );
+    let plan = plan_of(&inputs);
     let mut timers = ForTimers::default();
     let t0 = Instant::now();
     let run = |timers: &mut ForTimers, temp: &'static str, at: u64| {
@@ -235,14 +232,7 @@ fn for_delays_hold_a_state_and_never_flip_back_while_it_lasts() {
 #[test]
 fn nothing_measured_when_every_query_fails() {
     let (_dir, inputs) = inputs(library());
-    let plan = query::plan(
-        &inputs.checks,
-        &inputs.layout,
-        &inputs.node_metrics,
-        inputs.settings.keys(),
-        ".*",
-        200,
-    );
+    let plan = plan_of(&inputs);
     let all_fail: Vec<_> = plan.iter().map(|_| Err("refused".to_string())).collect();
     let s = assemble(
         inputs.clone(),

@@ -44,18 +44,23 @@ async fn list(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "maintenances": state.health().maintenances().list() }))
 }
 
+/// Runs one change of the maintenances, then rebuilds the health answers so the next
+/// request shows it.
+async fn changed<T>(
+    state: &AppState,
+    change: impl std::future::Future<Output = Result<T, MaintenanceError>>,
+) -> ApiResult<T> {
+    let out = change.await.map_err(api_error)?;
+    state.health().maintenances_changed().await;
+    Ok(out)
+}
+
 async fn create(
     State(state): State<AppState>,
     _admin: Admin,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let entry = state
-        .health()
-        .maintenances()
-        .create(&body)
-        .await
-        .map_err(api_error)?;
-    state.health().maintenances_changed().await;
+    let entry = changed(&state, state.health().maintenances().create(&body)).await?;
     Ok((StatusCode::CREATED, Json(entry)).into_response())
 }
 
@@ -65,14 +70,8 @@ async fn update(
     _admin: Admin,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
-    let entry = state
-        .health()
-        .maintenances()
-        .update(&id, &body)
-        .await
-        .map_err(api_error)?;
-    state.health().maintenances_changed().await;
-    Ok(Json(entry))
+    let m = state.health().maintenances();
+    changed(&state, m.update(&id, &body)).await.map(Json)
 }
 
 async fn stop(
@@ -80,14 +79,9 @@ async fn stop(
     PathParam(id): PathParam<String>,
     _admin: Admin,
 ) -> ApiResult<Json<Value>> {
-    let entry = state
-        .health()
-        .maintenances()
-        .stop(&id)
+    changed(&state, state.health().maintenances().stop(&id))
         .await
-        .map_err(api_error)?;
-    state.health().maintenances_changed().await;
-    Ok(Json(entry))
+        .map(Json)
 }
 
 async fn reactivate(
@@ -95,14 +89,9 @@ async fn reactivate(
     PathParam(id): PathParam<String>,
     _admin: Admin,
 ) -> ApiResult<Json<Value>> {
-    let entry = state
-        .health()
-        .maintenances()
-        .reactivate(&id)
+    changed(&state, state.health().maintenances().reactivate(&id))
         .await
-        .map_err(api_error)?;
-    state.health().maintenances_changed().await;
-    Ok(Json(entry))
+        .map(Json)
 }
 
 async fn remove(
@@ -110,12 +99,6 @@ async fn remove(
     PathParam(id): PathParam<String>,
     _admin: Admin,
 ) -> ApiResult<Response> {
-    state
-        .health()
-        .maintenances()
-        .delete(&id)
-        .await
-        .map_err(api_error)?;
-    state.health().maintenances_changed().await;
+    changed(&state, state.health().maintenances().delete(&id)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
