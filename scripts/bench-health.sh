@@ -125,10 +125,10 @@ telemetry() { curl -fsS "$BASE/api/stats/telemetry" | python3 -c "import json, s
 samples=""
 last=""
 for _ in $(seq 1 $(( (RECOMPUTES + 3) * (TTL + 5) * 2 ))); do
-    line=$(telemetry 't["planner"]["recomputes"], t["planner"]["last_took_ms"], t["last_batch"]["query_count"], t["planner"]["discovery_queries"], t["planner"]["failed_queries"], t["last_batch"]["total_ids"], round(t["planner"]["last_queries_ms"]), round(t["planner"]["last_assemble_ms"]), round(t["planner"]["last_answers_ms"])')
+    line=$(telemetry 't["planner"]["recomputes"], t["planner"]["last_took_ms"], t["last_batch"]["query_count"], t["planner"]["discovery_queries"], t["planner"]["failed_queries"], t["last_batch"]["total_ids"], round(t["planner"]["last_queries_ms"]), round(t["planner"]["last_assemble_ms"]), round(t["planner"]["last_answers_ms"]), t["planner"]["metric_queries"]')
     set -- $line
     if [ "$1" != "$last" ] && [ "$1" -ge 2 ] && [ "$5" = "0" ]; then
-        samples+="$2 $3 $4 $6 $7 $8 $9"$'\n'
+        samples+="$2 $3 $4 $6 $7 $8 $9 ${10}"$'\n'
         last=$1
         [ "$(printf '%s' "$samples" | grep -c .)" -ge "$RECOMPUTES" ] && break
     fi
@@ -138,12 +138,12 @@ done
 echo
 echo "== health engine, generated topology of $NODES nodes; planner TTL ${TTL}s; wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds =="
 printf '%s' "$samples" | awk '
-    NF { n++; t[n] = $1; q = $2; d = $3; ids = $4; qm[n] = $5; am[n] = $6; vm[n] = $7 }
+    NF { n++; t[n] = $1; q = $2; d = $3; ids = $4; qm[n] = $5; am[n] = $6; vm[n] = $7; mq = $8 }
     END {
         if (n == 0) { print "no complete recompute measured"; exit }
         for (i = 2; i <= n; i++) for (j = i; j > 1 && t[j - 1] > t[j]; j--) { x = t[j]; t[j] = t[j - 1]; t[j - 1] = x }
         printf "recompute (wall time, Prometheus included): %.0f-%.0f ms (median %.0f) over %d recomputes; target < 1000 ms\n", t[1], t[n], t[int((n + 1) / 2)], n
-        printf "queries per recompute: %d main + %d discovery, concurrent (8 at once), for %d target ids\n", q, d, ids
+        printf "queries per recompute: %d checks + %d discovery + %d node metrics (include_metrics), 8 at once, for %d target ids\n", q, d, mq, ids
         for (i = 1; i <= n; i++) { split_q = split_q sep qm[i]; split_a = split_a sep am[i]; split_v = split_v sep vm[i]; sep = " " }
         printf "of which: waiting for the answers %s ms; states from the answers %s ms; then the answers built in %s ms\n", split_q, split_a, split_v
     }'

@@ -100,6 +100,8 @@ pub struct QueryReport {
     /// Main queries (discovery excluded), as `last_batch.query_count` counts them.
     pub main: usize,
     pub discovery: usize,
+    /// Node metric queries (temperature, power); their failures are not health failures.
+    pub metrics: usize,
     pub failed: usize,
     /// The distinct reasons of the failures (at most a few).
     pub errors: Vec<String>,
@@ -368,6 +370,10 @@ pub fn assemble(
         list.sort_by_key(|(c, _)| *c);
     }
     let (node_temperature, node_power) = read_node_metrics(&inputs, plan, answers);
+    report.metrics = plan
+        .iter()
+        .filter(|q| q.uses.iter().all(|u| u.purpose == Purpose::Metric))
+        .count();
     HealthSnapshot {
         inputs: inputs.clone(),
         computed_at: SystemTime::now(),

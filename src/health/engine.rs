@@ -68,6 +68,7 @@ struct Report {
     last_took: Option<Duration>,
     last_main: usize,
     last_discovery: usize,
+    last_metrics: usize,
     last_failed: usize,
     total_ids: usize,
     max_ids: usize,
@@ -252,6 +253,7 @@ impl HealthEngine {
             r.last_took = Some(snapshot.took);
             r.last_main = snapshot.report.main;
             r.last_discovery = snapshot.report.discovery;
+            r.last_metrics = snapshot.report.metrics;
             r.last_failed = snapshot.report.failed;
             r.errors = snapshot.report.errors.clone();
             r.queries_ms = snapshot.report.queries_took.as_secs_f64() * 1000.0;
@@ -329,6 +331,7 @@ impl HealthEngine {
                 "last_assemble_ms": r.assemble_ms,
                 "last_answers_ms": r.answers_ms,
                 "discovery_queries": r.last_discovery,
+                "metric_queries": r.last_metrics,
                 "failed_queries": r.last_failed,
                 "errors": r.errors,
                 "stale": self.inner.view.load().as_ref().is_some_and(|v| v.stale.is_some()),
