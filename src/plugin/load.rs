@@ -280,7 +280,7 @@ async fn fallback(spec: &LoadSpec, declared: Declared, error: &str) -> Result<Lo
 
 /// Under a test host, `os.time()` and `os.date(fmt)` without a time of their own read the
 /// test's clock, as `rackscope.now()` does.
-fn follow_test_clock(lua: &Lua, hooks: Arc<dyn TestHooks>) -> mlua::Result<()> {
+pub fn follow_test_clock(lua: &Lua, hooks: Arc<dyn TestHooks>) -> mlua::Result<()> {
     let now = lua.create_function(move |_, ()| Ok(hooks.now()))?;
     lua.load(
         r#"
