@@ -616,5 +616,6 @@ return {
   },
   names = names,
   run = run,
-  show = show,
+  -- The methods of testing.plugin()'s objects (tests/lua_meta.rs reads them).
+  Plugin = Plugin,
 }

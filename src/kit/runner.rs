@@ -30,7 +30,7 @@ use crate::lua::{api, sandbox};
 use crate::state::AppState;
 
 /// The test API, loaded into every test file's state.
-const PRELUDE: &str = include_str!("prelude.lua");
+pub const PRELUDE: &str = include_str!("prelude.lua");
 
 /// Where a plugin's test files are, inside its folder.
 pub const TEST_DIR: &str = "tests";

@@ -603,7 +603,7 @@ fn config_file_in_use(slot: Option<&PluginSlot>, paths: &PluginPaths) -> PathBuf
 
 /// Limits from `plugins.<folder>.memory_limit_mb`, `.instruction_limit` and
 /// `.request_timeout_seconds`, else defaults.
-fn limits_for(state: &AppState, folder: &str) -> Limits {
+pub fn limits_for(state: &AppState, folder: &str) -> Limits {
     let snap = state.snapshot();
     let mut l = Limits::default();
     if let Some(m) = snap.config.plugins.get(folder) {
