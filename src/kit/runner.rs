@@ -243,6 +243,21 @@ async fn run_tests(
         .set_name("=testing")
         .call(internal)
         .map_err(|e| e.to_string())?;
+    // A test file's `print` is for the person running it: standard error, at once.
+    let print = lua
+        .create_function(|_, args: mlua::MultiValue| {
+            let line: Vec<String> = args
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => s.to_string_lossy(),
+                    other => other.to_string().unwrap_or_else(|_| errors::type_name(other).into()),
+                })
+                .collect();
+            eprintln!("{}", line.join("\t"));
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    lua.globals().raw_set("print", print).map_err(|e| e.to_string())?;
     let globals: Table = prelude.get("globals").map_err(|e| e.to_string())?;
     for pair in globals.pairs::<String, Value>() {
         let (k, v) = pair.map_err(|e| e.to_string())?;
