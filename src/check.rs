@@ -195,7 +195,9 @@ pub fn check_plugins(state: &AppState) -> Vec<PluginCheck> {
                     check.id = Some(id.clone());
                     seen.push((id, folder.clone(), routes));
                 }
-                Err(e) => check.problems.push(e),
+                // The first line, without Lua's `runtime error: ` (the traceback is for
+                // the server's log).
+                Err(e) => check.problems.push(manager::headline(&e)),
             }
         }
         out.push(check);

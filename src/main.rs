@@ -121,7 +121,12 @@ fn main() -> ExitCode {
         ),
         Command::Check { config } => rackscope::check::run(&config),
         Command::Plugin {
-            command: PluginCommand::Test { folders, filter, tap },
+            command:
+                PluginCommand::Test {
+                    folders,
+                    filter,
+                    tap,
+                },
         } => plugin_test(folders, filter.as_deref(), tap),
         Command::Plugin {
             command: PluginCommand::New { name, dir, config },

@@ -366,7 +366,14 @@ impl UserData for BenchUd {
         // request(method, target, headers, body) -> status, headers, text | nil, err
         m.add_async_method(
             "request",
-            |lua, this, (method, target, headers, body): (String, String, Option<Table>, Option<mlua::String>)| {
+            |lua,
+             this,
+             (method, target, headers, body): (
+                String,
+                String,
+                Option<Table>,
+                Option<mlua::String>,
+            )| {
                 let bench = this.0.clone();
                 drop(this);
                 async move {
@@ -444,7 +451,10 @@ impl UserData for BenchUd {
         });
         m.add_method("read", |lua, this, rel: String| {
             let Some(rel) = crate::config::plugin_file::safe_relative(&rel) else {
-                return fail(lua, format!("'{rel}' is not a path inside the config folder"));
+                return fail(
+                    lua,
+                    format!("'{rel}' is not a path inside the config folder"),
+                );
             };
             match std::fs::read_to_string(this.0.workspace.config_dir.join(rel)) {
                 Ok(text) => ok(Value::String(lua.create_string(text)?)),
@@ -453,7 +463,10 @@ impl UserData for BenchUd {
         });
         m.add_method("write", |lua, this, (rel, text): (String, mlua::String)| {
             let Some(rel) = crate::config::plugin_file::safe_relative(&rel) else {
-                return fail(lua, format!("'{rel}' is not a path inside the config folder"));
+                return fail(
+                    lua,
+                    format!("'{rel}' is not a path inside the config folder"),
+                );
             };
             let path = this.0.workspace.config_dir.join(rel);
             if let Some(parent) = path.parent() {

@@ -73,7 +73,8 @@ pub struct Workspace {
 impl Workspace {
     /// Writes the config folder for `plugin` with `opts`.
     pub fn create(plugin: &PluginUnderTest, opts: &Options) -> Result<Workspace, String> {
-        let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+        let dir =
+            tempfile::tempdir().map_err(|e| format!("cannot create a temporary folder: {e}"))?;
         let root = dir.path();
         let write = |path: &Path, text: &str| -> Result<(), String> {
             if let Some(parent) = path.parent() {
@@ -225,7 +226,11 @@ impl Bench {
 
     /// The plugin's slot: its running instance (or fallback) and its load error.
     pub fn slot(&self) -> Option<PluginSlot> {
-        self.app.plugins.current().slot_by_folder(&self.folder).cloned()
+        self.app
+            .plugins
+            .current()
+            .slot_by_folder(&self.folder)
+            .cloned()
     }
 
     /// Sends a request through the server's HTTP application.
@@ -268,7 +273,10 @@ impl Bench {
 
     /// Reloads the plugin from disk as an edit of its files would (transactional).
     pub async fn reload(&self) {
-        self.app.plugins.reload_forced(&self.app.state, &self.folder).await;
+        self.app
+            .plugins
+            .reload_forced(&self.app.state, &self.folder)
+            .await;
     }
 
     /// Stops the plugin (its in-flight calls, then `shutdown()`).
@@ -292,7 +300,12 @@ async fn config_file_of(state: &AppState, folder: &str, fakes: Arc<Fakes>) -> Op
     let local = tokio::task::LocalSet::new();
     let main = tokio::runtime::Handle::current();
     local
-        .run_until(load::declare(&spec, state.clone(), Arc::new(NoRuntime), main))
+        .run_until(load::declare(
+            &spec,
+            state.clone(),
+            Arc::new(NoRuntime),
+            main,
+        ))
         .await
         .ok()
         .map(|d| d.config_path)

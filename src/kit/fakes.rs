@@ -58,7 +58,10 @@ pub enum Outcome {
     Data(Arc<Json>),
     /// A failure of this kind (`unreachable`, `timeout`, `http`, `query`, `malformed`)
     /// with this message (None: a message of the kind's own).
-    Fail { kind: FailKind, message: Option<String> },
+    Fail {
+        kind: FailKind,
+        message: Option<String>,
+    },
 }
 
 /// The failures a test can set up, as the client reports them.
@@ -294,14 +297,21 @@ mod tests {
         let started = tokio::time::Instant::now();
         let err = f.prometheus(call("up")).await.unwrap_err();
         assert_eq!(err.kind(), "timeout");
-        assert_eq!(started.elapsed(), Duration::from_secs(5), "on the test clock");
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(5),
+            "on the test clock"
+        );
         assert_eq!(f.prometheus(call("up{a}")).await.unwrap()["n"], 1);
         assert_eq!(f.received().len(), 2);
         f.forget(7);
         f.enter(0);
         assert_eq!(f.prometheus(call("up")).await.unwrap()["n"], 1);
         let none = f.prometheus(call("down")).await.unwrap_err();
-        assert!(none.to_string().contains("no answer for this query"), "{none}");
+        assert!(
+            none.to_string().contains("no answer for this query"),
+            "{none}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -23,7 +23,12 @@ const MAX_LOG_LINES: usize = 12;
 
 impl<W: Write> Reporter for Human<W> {
     fn plugin(&mut self, plugin: &PluginUnderTest) {
-        let _ = writeln!(self.out, "{} ({})", plugin.folder, plugin.code_dir.display());
+        let _ = writeln!(
+            self.out,
+            "{} ({})",
+            plugin.folder,
+            plugin.code_dir.display()
+        );
     }
 
     fn file(&mut self, _plugin: &PluginUnderTest, file: &str) {
@@ -133,7 +138,12 @@ impl<W: Write> Tap<W> {
 
 impl<W: Write> Reporter for Tap<W> {
     fn plugin(&mut self, plugin: &PluginUnderTest) {
-        let _ = writeln!(self.out, "# {} ({})", plugin.folder, plugin.code_dir.display());
+        let _ = writeln!(
+            self.out,
+            "# {} ({})",
+            plugin.folder,
+            plugin.code_dir.display()
+        );
     }
 
     fn file(&mut self, _plugin: &PluginUnderTest, file: &str) {

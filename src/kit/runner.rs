@@ -143,7 +143,11 @@ pub fn test_files(code_dir: &Path) -> Vec<String> {
 
 /// Runs the tests of every plugin in `plugins` whose name or file contains `filter` (all
 /// of them without one).
-pub fn run(plugins: &[PluginUnderTest], filter: Option<&str>, reporter: &mut dyn Reporter) -> Totals {
+pub fn run(
+    plugins: &[PluginUnderTest],
+    filter: Option<&str>,
+    reporter: &mut dyn Reporter,
+) -> Totals {
     let started = Instant::now();
     let mut totals = Totals::default();
     for plugin in plugins {
@@ -154,7 +158,10 @@ pub fn run(plugins: &[PluginUnderTest], filter: Option<&str>, reporter: &mut dyn
             reporter.broken(
                 plugin,
                 TEST_DIR,
-                &format!("no test files ({TEST_DIR}/*_test.lua) in {}", plugin.code_dir.display()),
+                &format!(
+                    "no test files ({TEST_DIR}/*_test.lua) in {}",
+                    plugin.code_dir.display()
+                ),
             );
         }
         for file in files {
@@ -250,14 +257,18 @@ async fn run_tests(
                 .iter()
                 .map(|v| match v {
                     Value::String(s) => s.to_string_lossy(),
-                    other => other.to_string().unwrap_or_else(|_| errors::type_name(other).into()),
+                    other => other
+                        .to_string()
+                        .unwrap_or_else(|_| errors::type_name(other).into()),
                 })
                 .collect();
             eprintln!("{}", line.join("\t"));
             Ok(())
         })
         .map_err(|e| e.to_string())?;
-    lua.globals().raw_set("print", print).map_err(|e| e.to_string())?;
+    lua.globals()
+        .raw_set("print", print)
+        .map_err(|e| e.to_string())?;
     let globals: Table = prelude.get("globals").map_err(|e| e.to_string())?;
     for pair in globals.pairs::<String, Value>() {
         let (k, v) = pair.map_err(|e| e.to_string())?;
@@ -332,4 +343,3 @@ fn message(e: &mlua::Error) -> String {
         errors::Failure::Memory => "out of memory (the plugin's memory limit was reached)".into(),
     }
 }
-

@@ -24,13 +24,28 @@ const META_FILES: &[(&str, &str)] = &[
     ("health.lua", include_str!("../../plugins/_meta/health.lua")),
     ("json.lua", include_str!("../../plugins/_meta/json.lua")),
     ("log.lua", include_str!("../../plugins/_meta/log.lua")),
-    ("metrics.lua", include_str!("../../plugins/_meta/metrics.lua")),
+    (
+        "metrics.lua",
+        include_str!("../../plugins/_meta/metrics.lua"),
+    ),
     ("plugin.lua", include_str!("../../plugins/_meta/plugin.lua")),
-    ("prometheus.lua", include_str!("../../plugins/_meta/prometheus.lua")),
-    ("rackscope.lua", include_str!("../../plugins/_meta/rackscope.lua")),
+    (
+        "prometheus.lua",
+        include_str!("../../plugins/_meta/prometheus.lua"),
+    ),
+    (
+        "rackscope.lua",
+        include_str!("../../plugins/_meta/rackscope.lua"),
+    ),
     ("status.lua", include_str!("../../plugins/_meta/status.lua")),
-    ("testing.lua", include_str!("../../plugins/_meta/testing.lua")),
-    ("topology.lua", include_str!("../../plugins/_meta/topology.lua")),
+    (
+        "testing.lua",
+        include_str!("../../plugins/_meta/testing.lua"),
+    ),
+    (
+        "topology.lua",
+        include_str!("../../plugins/_meta/topology.lua"),
+    ),
     ("yaml.lua", include_str!("../../plugins/_meta/yaml.lua")),
 ];
 
@@ -51,7 +66,10 @@ pub fn run(name: &str, dir: Option<&Path>, config: &Path) -> ExitCode {
                 println!("  {f}");
             }
             if let Some(meta) = &created.meta_written {
-                println!("wrote the API definitions for editors to {}", meta.display());
+                println!(
+                    "wrote the API definitions for editors to {}",
+                    meta.display()
+                );
             }
             println!();
             println!("next:");
@@ -114,12 +132,7 @@ pub fn create(name: &str, dir: Option<&Path>, config: &Path) -> Result<Created, 
     let dir = match (dir, &state) {
         (Some(d), _) => d.to_path_buf(),
         (None, Some(s)) => crate::plugin::discovery::code_root(s),
-        (None, None) => {
-            return Err(format!(
-                "{} does not load: give --dir",
-                config.display()
-            ))
-        }
+        (None, None) => return Err(format!("{} does not load: give --dir", config.display())),
     };
     let folder = dir.join(name);
     if folder.exists() {
@@ -408,8 +421,12 @@ mod tests {
     fn names_and_titles() {
         assert_eq!(title("pdu-report"), "Pdu report");
         assert_eq!(title("x"), "X");
-        let e = create("Bad", Some(Path::new("/nonexistent")), Path::new("/nonexistent/app.yaml"))
-            .unwrap_err();
+        let e = create(
+            "Bad",
+            Some(Path::new("/nonexistent")),
+            Path::new("/nonexistent/app.yaml"),
+        )
+        .unwrap_err();
         assert!(e.contains("cannot be a plugin id"), "{e}");
     }
 }

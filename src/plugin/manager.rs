@@ -586,7 +586,7 @@ impl<'a> Attempt<'a> {
 
 /// The first line of a load error, without Lua's `runtime error: ` prefix: what a
 /// plugin's `on_load_error` gets to show its users (the log has the traceback).
-fn headline(error: &str) -> String {
+pub fn headline(error: &str) -> String {
     let first = error.lines().next().unwrap_or_default();
     first
         .strip_prefix("runtime error: ")
