@@ -256,7 +256,7 @@ return {{
     rackscope.route("GET", "/api/{name}/targets", function()
       local data, err = rackscope.prometheus.query(s.up_query)
       if not data then
-        error(rackscope.http_error(503, "Prometheus: " .. tostring(err)))
+        error(rackscope.http_error(503, tostring(err)))
       end
       local up, down = 0, 0
       for _, series in ipairs(data.result) do
