@@ -242,7 +242,9 @@ fn real_test_api() -> BTreeSet<String> {
                 }
                 Value::Table(t) => {
                     // `assert` is a table you can call.
-                    if t.metatable().is_some_and(|m| m.contains_key("__call").unwrap()) {
+                    if t.metatable()
+                        .is_some_and(|m| m.contains_key("__call").unwrap())
+                    {
                         out.insert(path.clone());
                     }
                     out.insert(format!("{path}."));
@@ -254,7 +256,11 @@ fn real_test_api() -> BTreeSet<String> {
     }
     let mut out = BTreeSet::new();
     walk(&prelude.get::<Table>("globals").unwrap(), "", &mut out);
-    for pair in prelude.get::<Table>("Plugin").unwrap().pairs::<String, Value>() {
+    for pair in prelude
+        .get::<Table>("Plugin")
+        .unwrap()
+        .pairs::<String, Value>()
+    {
         let (k, v) = pair.unwrap();
         if matches!(v, Value::Function(_)) && !k.starts_with('_') {
             out.insert(format!("Plugin:{k}"));
@@ -294,8 +300,12 @@ fn declared_test_api(text: &str) -> BTreeSet<String> {
 #[test]
 fn the_test_api_definitions_match_the_prelude() {
     let real = real_test_api();
-    assert!(real.contains("testing.prometheus.answer") && real.contains("Plugin:get"), "{real:?}");
-    let text = std::fs::read_to_string(project_root().join("plugins/_meta").join(TEST_API)).unwrap();
+    assert!(
+        real.contains("testing.prometheus.answer") && real.contains("Plugin:get"),
+        "{real:?}"
+    );
+    let text =
+        std::fs::read_to_string(project_root().join("plugins/_meta").join(TEST_API)).unwrap();
     let declared = declared_test_api(&text);
     let missing: Vec<&String> = real.difference(&declared).collect();
     let extra: Vec<&String> = declared.difference(&real).collect();
@@ -304,7 +314,9 @@ fn the_test_api_definitions_match_the_prelude() {
         "in the prelude but not in plugins/_meta/testing.lua: {missing:?}; declared there but not in the prelude: {extra:?}"
     );
     assert!(
-        !text.lines().any(|l| l.starts_with("rackscope.") || l.starts_with("function rackscope.")),
+        !text
+            .lines()
+            .any(|l| l.starts_with("rackscope.") || l.starts_with("function rackscope.")),
         "testing.lua declares nothing of the rackscope table"
     );
 }

@@ -240,9 +240,11 @@ fn plugin_new_refuses_a_folder_that_exists_and_an_id_in_use() {
     assert!(plugins.join("racks/init.lua").is_file());
 }
 
-/// `rackscope check` on the demo config with these plugin folders (name, init.lua, files
-/// of `lib/`) written and enabled.
-fn check_with(plugins: &[(&str, &str, &[(&str, &str)])]) -> (i32, String) {
+/// A plugin folder to write: its name, its `init.lua`, and files of its `lib/`.
+type Folder<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+/// `rackscope check` on the demo config with these plugin folders written and enabled.
+fn check_with(plugins: &[Folder]) -> (i32, String) {
     let cd = ConfigDir::demo();
     let mut enabled = serde_json::Map::new();
     for (name, init, libs) in plugins {
