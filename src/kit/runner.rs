@@ -35,6 +35,11 @@ pub const PRELUDE: &str = include_str!("prelude.lua");
 /// Where a plugin's test files are, inside its folder.
 pub const TEST_DIR: &str = "tests";
 
+/// How long a test may take on the test clock. With the clock paused, a test that waits
+/// for something that never comes (no timer left to reach) gets here at once and fails,
+/// instead of hanging the run; a test that moves the clock on purpose stays far below.
+const TEST_CLOCK_LIMIT: Duration = Duration::from_secs(10 * 365 * 86_400);
+
 /// What became of one test.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -253,16 +258,7 @@ async fn run_tests(
     // A test file's `print` is for the person running it: standard error, at once.
     let print = lua
         .create_function(|_, args: mlua::MultiValue| {
-            let line: Vec<String> = args
-                .iter()
-                .map(|v| match v {
-                    Value::String(s) => s.to_string_lossy(),
-                    other => other
-                        .to_string()
-                        .unwrap_or_else(|_| errors::type_name(other).into()),
-                })
-                .collect();
-            eprintln!("{}", line.join("\t"));
+            eprintln!("{}", api::log::joined(&args, "\t"));
             Ok(())
         })
         .map_err(|e| e.to_string())?;
@@ -294,11 +290,20 @@ async fn run_tests(
         } else {
             let scope = i as u64 + 1;
             kit.begin(scope);
-            let result = Budgeted::new(
-                Budget::new(limits.instructions, name.as_str()),
-                run.call_async::<Value>(scope),
+            let result = tokio::time::timeout(
+                TEST_CLOCK_LIMIT,
+                Budgeted::new(
+                    Budget::new(limits.instructions, name.as_str()),
+                    run.call_async::<Value>(scope),
+                ),
             )
-            .await;
+            .await
+            .unwrap_or_else(|_| {
+                Err(mlua::Error::runtime(
+                    "the test never finished: it waits for something that never comes \
+                     (no timer is left for the test clock to reach)",
+                ))
+            });
             let logs = kit.finish(scope).await;
             match result {
                 Ok(Value::Nil) => Outcome::Passed,

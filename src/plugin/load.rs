@@ -85,14 +85,11 @@ pub async fn load(
         return fallback(spec, declared, error).await;
     }
     let (config, source, config_value) = validated_config(spec, &declared).await?;
-    let Declared {
-        lua,
-        ctx,
-        module,
-        meta,
-        config_path,
-    } = declared;
-    match module.get::<Value>("setup").map_err(script_error)? {
+    match declared
+        .module
+        .get::<Value>("setup")
+        .map_err(script_error)?
+    {
         Value::Function(setup) => {
             let b = Budget::new(spec.limits.instructions, "setup");
             Budgeted::new(b, setup.call_async::<()>(config_value))
@@ -108,15 +105,22 @@ pub async fn load(
             )))
         }
     }
-    Ok(Loaded {
-        lua,
-        ctx,
-        module,
-        meta,
-        config_path,
-        config,
-        source,
-    })
+    Ok(declared.loaded(config, source))
+}
+
+impl Declared {
+    /// The loaded plugin, with the config it got and where that came from.
+    fn loaded(self, config: Json, source: &'static str) -> Loaded {
+        Loaded {
+            lua: self.lua,
+            ctx: self.ctx,
+            module: self.module,
+            meta: self.meta,
+            config_path: self.config_path,
+            config,
+            source,
+        }
+    }
 }
 
 /// The first steps of a load: a sandboxed state with the `rackscope` API over the
@@ -244,38 +248,29 @@ pub async fn validated_config(
 /// The plugin's fallback for the load error `error`: `on_load_error(error, config)` with
 /// registration open, instead of `validate_config` and `setup`.
 async fn fallback(spec: &LoadSpec, declared: Declared, error: &str) -> Result<Loaded, LoadError> {
-    let Declared {
-        lua,
-        ctx,
-        module,
-        meta,
-        config_path,
-    } = declared;
-    let config = plugin_file::read(&config_path).ok().map(|l| l.config);
-    *ctx.config.borrow_mut() = config.clone().unwrap_or(Json::Null);
-    let Value::Function(hook) = module.get::<Value>("on_load_error").map_err(script_error)? else {
+    let config = plugin_file::read(&declared.config_path)
+        .ok()
+        .map(|l| l.config);
+    *declared.ctx.config.borrow_mut() = config.clone().unwrap_or(Json::Null);
+    let Value::Function(hook) = declared
+        .module
+        .get::<Value>("on_load_error")
+        .map_err(script_error)?
+    else {
         return Err(LoadError::Plugin(format!(
             "plugins/{}/init.lua has no on_load_error",
             spec.folder
         )));
     };
     let config_value = match &config {
-        Some(c) => to_lua(&lua, c).map_err(script_error)?,
+        Some(c) => to_lua(&declared.lua, c).map_err(script_error)?,
         None => Value::Nil,
     };
     let b = Budget::new(spec.limits.instructions, "on_load_error");
     Budgeted::new(b, hook.call_async::<()>((error, config_value)))
         .await
         .map_err(script_error)?;
-    Ok(Loaded {
-        lua,
-        ctx,
-        module,
-        meta,
-        config_path,
-        config: config.unwrap_or(Json::Null),
-        source: "file",
-    })
+    Ok(declared.loaded(config.unwrap_or(Json::Null), "file"))
 }
 
 /// Under a test host, `os.time()` and `os.date(fmt)` without a time of their own read the
