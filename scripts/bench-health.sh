@@ -65,44 +65,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# run_wrk NAME URL: prints "NAME<TAB>req/s<TAB>p50<TAB>p99(ms)".
-run_wrk() {
-    local name=$1 url=$2 out
-    if [ "$WARMUP" != "0" ]; then
-        wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$url" >/dev/null
-    fi
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$url")
-    if grep -q 'Non-2xx or 3xx responses' <<<"$out"; then
-        printf '%s\n' "$out" >&2
-        die "$url answered errors under load"
-    fi
-    awk -v name="$name" '
-        function ms(v) {
-            if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-            if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-            if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
-            return v
-        }
-        $1 == "Requests/sec:" { rps = $2 }
-        $1 == "50%" { p50 = ms($2) }
-        $1 == "99%" { p99 = ms($2) }
-        END { printf "%s\t%.0f\t%.2f\t%.2f\n", name, rps, p50, p99 }
-    ' <<<"$out"
-}
-
-# summarize NAME ROWS: "NAME rps_median rps_min rps_max p99_median p99_min p99_max".
-summarize() {
-    awk -F'\t' -v name="$1" '
-        $1 == name { n++; rps[n] = $2; p99[n] = $4 }
-        function sort(a, k,   i, j, t) { for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } }
-        END {
-            sort(rps, n); sort(p99, n)
-            m = int((n + 1) / 2)
-            printf "%s\t%d\t%d\t%d\t%.2f\t%.2f\t%.2f\n", name, rps[m], rps[1], rps[n], p99[m], p99[1], p99[n]
-        }
-    ' <<<"$2"
-}
-
 # --- config ------------------------------------------------------------------------
 dir=$TMP/run
 mkdir -p "$dir/plugins"
@@ -163,10 +125,10 @@ telemetry() { curl -fsS "$BASE/api/stats/telemetry" | python3 -c "import json, s
 samples=""
 last=""
 for _ in $(seq 1 $(( (RECOMPUTES + 3) * (TTL + 5) * 2 ))); do
-    line=$(telemetry 't["planner"]["recomputes"], t["planner"]["last_took_ms"], t["last_batch"]["query_count"], t["planner"]["discovery_queries"], t["planner"]["failed_queries"], t["last_batch"]["total_ids"], round(t["planner"]["last_queries_ms"]), round(t["planner"]["last_assemble_ms"]), round(t["planner"]["last_answers_ms"])')
+    line=$(telemetry 't["planner"]["recomputes"], t["planner"]["last_took_ms"], t["last_batch"]["query_count"], t["planner"]["discovery_queries"], t["planner"]["failed_queries"], t["last_batch"]["total_ids"], round(t["planner"]["last_queries_ms"]), round(t["planner"]["last_assemble_ms"]), round(t["planner"]["last_answers_ms"]), t["planner"]["metric_queries"]')
     set -- $line
     if [ "$1" != "$last" ] && [ "$1" -ge 2 ] && [ "$5" = "0" ]; then
-        samples+="$2 $3 $4 $6 $7 $8 $9"$'\n'
+        samples+="$2 $3 $4 $6 $7 $8 $9 ${10}"$'\n'
         last=$1
         [ "$(printf '%s' "$samples" | grep -c .)" -ge "$RECOMPUTES" ] && break
     fi
@@ -176,12 +138,12 @@ done
 echo
 echo "== health engine, generated topology of $NODES nodes; planner TTL ${TTL}s; wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds =="
 printf '%s' "$samples" | awk '
-    NF { n++; t[n] = $1; q = $2; d = $3; ids = $4; qm[n] = $5; am[n] = $6; vm[n] = $7 }
+    NF { n++; t[n] = $1; q = $2; d = $3; ids = $4; qm[n] = $5; am[n] = $6; vm[n] = $7; mq = $8 }
     END {
         if (n == 0) { print "no complete recompute measured"; exit }
         for (i = 2; i <= n; i++) for (j = i; j > 1 && t[j - 1] > t[j]; j--) { x = t[j]; t[j] = t[j - 1]; t[j - 1] = x }
         printf "recompute (wall time, Prometheus included): %.0f-%.0f ms (median %.0f) over %d recomputes; target < 1000 ms\n", t[1], t[n], t[int((n + 1) / 2)], n
-        printf "queries per recompute: %d main + %d discovery, concurrent (8 at once), for %d target ids\n", q, d, ids
+        printf "queries per recompute: %d checks + %d discovery + %d node metrics (include_metrics), 8 at once, for %d target ids\n", q, d, mq, ids
         for (i = 1; i <= n; i++) { split_q = split_q sep qm[i]; split_a = split_a sep am[i]; split_v = split_v sep vm[i]; sep = " " }
         printf "of which: waiting for the answers %s ms; states from the answers %s ms; then the answers built in %s ms\n", split_q, split_a, split_v
     }'

@@ -8,6 +8,8 @@
 #   build_release         cargo build --release unless BENCH_SKIP_BUILD=1; sets BIN
 #                         (BENCH_BIN, default target/release/rackscope)
 #   free_port             print a free TCP port on 127.0.0.1
+#   summarize NAME ROWS   "NAME<TAB>rps median<TAB>min<TAB>max<TAB>p99 median<TAB>min<TAB>max"
+#                         over the run_wrk rows of NAME
 #   run_wrk NAME URL [H]  wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP
 #                         warm-up unless it is 0), with header H if given; prints
 #                         "NAME<TAB>req/s<TAB>p50<TAB>p99" (ms); dies on non-2xx answers
@@ -67,4 +69,17 @@ run_wrk() {
         $1 == "99%" { p99 = ms($2) }
         END { printf "%s\t%.0f\t%.2f\t%.2f\n", name, rps, p50, p99 }
     ' <<<"$out"
+}
+
+summarize() {
+    local name=$1 rows=$2
+    awk -F'\t' -v name="$name" '
+        $1 == name { n++; rps[n] = $2; p99[n] = $4 }
+        function sort(a, k,   i, j, t) { for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } }
+        END {
+            sort(rps, n); sort(p99, n)
+            m = int((n + 1) / 2)
+            printf "%s\t%d\t%d\t%d\t%.2f\t%.2f\t%.2f\n", name, rps[m], rps[1], rps[n], p99[m], p99[1], p99[n]
+        }
+    ' <<<"$rows"
 }

@@ -106,19 +106,6 @@ ms_of() { awk -v t="$1" 'BEGIN { printf "%.0f", t * 1000 }'; }
 timed() { curl -sS -o /dev/null -w '%{http_code} %{time_total}\n' "$1" | awk '{ printf "%s %.0f\n", $1, $2 * 1000 }'; }
 
 
-# summarize NAME ROWS: "median (min-max)" of req/s and p99 over the rows of NAME.
-summarize() {
-    local name=$1 rows=$2
-    awk -F'\t' -v name="$name" '
-        $1 == name { n++; rps[n] = $2; p99[n] = $4 }
-        function sort(a, k,   i, j, t) { for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } }
-        END {
-            sort(rps, n); sort(p99, n)
-            m = int((n + 1) / 2)
-            printf "%s\t%d\t%d\t%d\t%.2f\t%.2f\t%.2f\n", name, rps[m], rps[1], rps[n], p99[m], p99[1], p99[n]
-        }
-    ' <<<"$rows"
-}
 
 # --- one topology ------------------------------------------------------------------
 bench_size() {

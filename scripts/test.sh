@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README): installs what the tests need (a real Prometheus and a real
 # VictoriaMetrics, Debian's `prometheus` and `victoria-metrics` packages; Python tools from
-# PyPI in tmp/venv, scripts/python-tools.sh), then runs every test of the workspace.
+# PyPI in tmp/venv, scripts/python-tools.sh), then runs every test of the workspace, then
+# the seed plugins' own Lua tests as a plugin author runs them (`rackscope plugin test`;
+# the suite runs them too, in tests/plugin_kit.rs, but this prints each test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +24,5 @@ fi
 bash scripts/python-tools.sh >/dev/null
 
 cargo test --all-targets -- --test-threads="${RACKSCOPE_TEST_THREADS:-4}"
+
+cargo run --quiet -- plugin test plugins/simulator plugins/slurm

@@ -29,6 +29,8 @@
 //! - [`app`]: state and plugins together, the operations that change both, the file watcher.
 //! - [`http`]: the axum application: core routes, error type, middleware, plugin dispatch.
 //! - [`check`]: the `rackscope check` command.
+//! - [`kit`]: the kit for plugin authors: `rackscope plugin test` (a plugin's Lua tests
+//!   on the real runtime, with a fake clock and Prometheus) and `rackscope plugin new`.
 //! - [`server`]: `run(listener, state, shutdown)`, the entry point used by `main` and by tests.
 
 pub mod app;
@@ -39,6 +41,7 @@ pub mod config;
 pub mod fsutil;
 pub mod health;
 pub mod http;
+pub mod kit;
 pub mod library;
 pub mod logs;
 pub mod lua;

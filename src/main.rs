@@ -59,9 +59,43 @@ enum Command {
         #[arg(long, env = "RACKSCOPE_APP_CONFIG", default_value = "config/app.yaml")]
         config: PathBuf,
     },
+    /// Write and test plugins: `plugin new NAME`, `plugin test [FOLDER...]`.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Print a bcrypt hash for `auth.password_hash`. The password is read from standard
     /// input when it is not a terminal (one line), else prompted for twice without echo.
     HashPassword,
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Create a plugin folder that loads and passes its own test at once: init.lua
+    /// (metadata, a config with defaults and validate_config, a route, a menu section),
+    /// README.md, a test file and the editor setup (.luarc.json).
+    New {
+        /// The plugin's id and folder name (lower-case letters, digits, '.', '_', '-').
+        name: String,
+        /// Where to create the folder; default: `paths.plugins` of the config.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Path of app.yaml: the plugins it enables may not have this id.
+        #[arg(long, env = "RACKSCOPE_APP_CONFIG", default_value = "config/app.yaml")]
+        config: PathBuf,
+    },
+    /// Run the tests of plugins (`tests/*_test.lua` in each folder) on the real plugin
+    /// runtime, with a fake clock and a fake Prometheus: no server, no network.
+    Test {
+        /// Plugin folders (default: the current folder).
+        folders: Vec<PathBuf>,
+        /// Run only the tests whose name (describe and it names) or file contains this.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Report in TAP (version 13) instead of text.
+        #[arg(long)]
+        tap: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -86,6 +120,17 @@ fn main() -> ExitCode {
             },
         ),
         Command::Check { config } => rackscope::check::run(&config),
+        Command::Plugin {
+            command:
+                PluginCommand::Test {
+                    folders,
+                    filter,
+                    tap,
+                },
+        } => plugin_test(folders, filter.as_deref(), tap),
+        Command::Plugin {
+            command: PluginCommand::New { name, dir, config },
+        } => rackscope::kit::scaffold::run(&name, dir.as_deref(), &config),
         Command::HashPassword => hash_password(),
     }
 }
@@ -156,6 +201,38 @@ fn serve(config: PathBuf, listen: SocketAddr, options: rackscope::server::Option
             }
         }
     })
+}
+
+/// `rackscope plugin test`: exit status 1 when a test failed, a file did not run, or no
+/// test ran; 2 when a folder is not a plugin.
+fn plugin_test(folders: Vec<PathBuf>, filter: Option<&str>, tap: bool) -> ExitCode {
+    use rackscope::kit::{report, runner};
+    let folders = if folders.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        folders
+    };
+    let mut plugins = Vec::new();
+    for f in &folders {
+        match runner::find(f) {
+            Ok(p) => plugins.push(p),
+            Err(e) => {
+                eprintln!("rackscope plugin test: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let out = std::io::stdout().lock();
+    let totals = if tap {
+        runner::run(&plugins, filter, &mut report::Tap::new(out))
+    } else {
+        runner::run(&plugins, filter, &mut report::Human::new(out))
+    };
+    if totals.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// `rackscope hash-password`: reads a password, refuses empty and over-long ones, prints

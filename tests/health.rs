@@ -53,12 +53,16 @@ impl Demo {
             )
             .unwrap();
         }
+        // A plugin reading the states (rackscope.health).
+        let probe = cd.root().join("plugins/probe");
+        fs::create_dir_all(&probe).unwrap();
+        fs::write(probe.join("init.lua"), PROBE).unwrap();
         Demo { cd, listen }
     }
 
     fn start(&self, prometheus_url: &str, timeout_seconds: f64) -> (TestServer, Api) {
         self.cd.edit_app_yaml(|d| {
-            d["plugins"] = json!({"simulator": {"enabled": true}});
+            d["plugins"] = json!({"simulator": {"enabled": true}, "probe": {"enabled": true}});
             d["planner"]["cache_ttl_seconds"] = json!(1);
             d["telemetry"]["prometheus_url"] = json!(prometheus_url);
             d["telemetry"]["prometheus_timeout_seconds"] = json!(timeout_seconds);
@@ -68,6 +72,25 @@ impl Demo {
         (server, api)
     }
 }
+
+const PROBE: &str = r#"
+return {
+  id = "probe",
+  setup = function()
+    rackscope.route("GET", "/api/probe/node/{name}", function(req)
+      local n = rackscope.health.node(req.params.name)
+      if not n then return 404, { detail = "no such node" } end
+      local alerts = 0
+      for _, a in ipairs(rackscope.health.alerts()) do
+        if a.node_id == req.params.name then alerts = alerts + 1 end
+      end
+      return { state = n.state, rack = n.rack_id, alerts = alerts,
+               room = rackscope.health.rooms()[n.room_id],
+               summary = rackscope.health.summary().status }
+    end)
+  end,
+}
+"#;
 
 async fn get_ok(api: &Api, path: &str) -> Value {
     let (status, body) = api.get(path).await;
@@ -184,6 +207,11 @@ async fn a_simulator_incident_shows_in_states_alerts_and_maintenances() {
         .contains(&json!({"id": "node_up", "severity": "CRIT"})));
     let global = get_ok(&api, "/api/stats/global").await;
     assert_eq!(global["status"], "CRIT", "{global}");
+    // A plugin reads the same states.
+    assert_eq!(
+        get_ok(&api, "/api/probe/node/cn0001").await,
+        json!({"state": "CRIT", "rack": "h1-a01", "alerts": 1, "room": "CRIT", "summary": "CRIT"})
+    );
     assert!(global["crit_count"].as_u64().unwrap() >= 1);
 
     // A maintenance (badge) on the rack: the alert is marked, the rack no longer turns the

@@ -3,10 +3,14 @@
 //! is compared, both ways, with the functions, namespaces and fields the definitions
 //! declare. A function added or renamed in Rust without its stub, or a stub left behind,
 //! fails here.
+//!
+//! The test API (`plugins/_meta/testing.lua`: the globals a plugin's test files get from
+//! `rackscope plugin test`) is held the same way against the kit's prelude, apart from
+//! the `rackscope` table, which it does not touch.
 
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -135,12 +139,17 @@ fn declared_api(files: &[(String, String)]) -> Api {
     out
 }
 
+/// The test API's definitions: not part of the `rackscope` table the server registers.
+const TEST_API: &str = "testing.lua";
+
+/// The definitions of the `rackscope` API (every file of `plugins/_meta` but the test API's).
 fn meta_files() -> Vec<(String, String)> {
     let dir = project_root().join("plugins/_meta");
     let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "lua"))
+        .filter(|p| name_of(p) != TEST_API)
         .map(|p| (name_of(&p), std::fs::read_to_string(&p).unwrap()))
         .collect();
     files.sort();
@@ -211,5 +220,103 @@ fn a_removed_stub_or_an_undeclared_function_is_found() {
     assert_eq!(
         diff,
         vec!["rackscope.fs.gone (Function) is declared in plugins/_meta but not registered"]
+    );
+}
+
+/// What the kit's prelude gives test files: `describe`, `it`, ... as names, namespaces
+/// (`testing.prometheus`) with a trailing `.`, and the methods of `testing.plugin()`'s
+/// objects as `Plugin:<name>`.
+fn real_test_api() -> BTreeSet<String> {
+    let lua = Lua::new();
+    let prelude: Table = lua
+        .load(rackscope::kit::runner::PRELUDE)
+        .call(lua.create_table().unwrap())
+        .unwrap();
+    fn walk(t: &Table, prefix: &str, out: &mut BTreeSet<String>) {
+        for pair in t.pairs::<String, Value>() {
+            let (k, v) = pair.unwrap();
+            let path = format!("{prefix}{k}");
+            match v {
+                Value::Function(_) => {
+                    out.insert(path);
+                }
+                Value::Table(t) => {
+                    // `assert` is a table you can call.
+                    if t.metatable()
+                        .is_some_and(|m| m.contains_key("__call").unwrap())
+                    {
+                        out.insert(path.clone());
+                    }
+                    out.insert(format!("{path}."));
+                    walk(&t, &format!("{path}."), out);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(&prelude.get::<Table>("globals").unwrap(), "", &mut out);
+    for pair in prelude
+        .get::<Table>("Plugin")
+        .unwrap()
+        .pairs::<String, Value>()
+    {
+        let (k, v) = pair.unwrap();
+        if matches!(v, Value::Function(_)) && !k.starts_with('_') {
+            out.insert(format!("Plugin:{k}"));
+        }
+    }
+    out
+}
+
+/// What `testing.lua` declares, in the same form: `function a.b(` and `function
+/// Plugin:c(`, `x = {}` (a namespace), and `---@overload` over a namespace (callable).
+fn declared_test_api(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut callable = false;
+    for line in text.lines() {
+        if line.starts_with("---@overload") {
+            callable = true;
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("function ") {
+            let name = rest.split('(').next().unwrap_or_default().trim();
+            out.insert(name.to_string());
+        } else if let Some((name, value)) = line.split_once(" = ") {
+            if value.trim() == "{}" && !name.starts_with("local ") && !name.starts_with('-') {
+                out.insert(format!("{}.", name.trim()));
+                if callable {
+                    out.insert(name.trim().to_string());
+                }
+            }
+        }
+        if !line.starts_with("---") {
+            callable = false;
+        }
+    }
+    out
+}
+
+#[test]
+fn the_test_api_definitions_match_the_prelude() {
+    let real = real_test_api();
+    assert!(
+        real.contains("testing.prometheus.answer") && real.contains("Plugin:get"),
+        "{real:?}"
+    );
+    let text =
+        std::fs::read_to_string(project_root().join("plugins/_meta").join(TEST_API)).unwrap();
+    let declared = declared_test_api(&text);
+    let missing: Vec<&String> = real.difference(&declared).collect();
+    let extra: Vec<&String> = declared.difference(&real).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "in the prelude but not in plugins/_meta/testing.lua: {missing:?}; declared there but not in the prelude: {extra:?}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("rackscope.") || l.starts_with("function rackscope.")),
+        "testing.lua declares nothing of the rackscope table"
     );
 }

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 
-use super::check::{is_alert, Check};
+use super::check::Check;
 use super::layout::Layout;
 use super::query::{self, KeyLabels, Purpose, Query};
+pub use super::timers::ForTimers;
 use super::Severity;
 use crate::library::checks::Scope;
 use crate::prometheus::vector::{Sample, Vector};
@@ -99,6 +100,8 @@ pub struct QueryReport {
     /// Main queries (discovery excluded), as `last_batch.query_count` counts them.
     pub main: usize,
     pub discovery: usize,
+    /// Node metric queries (temperature, power); their failures are not health failures.
+    pub metrics: usize,
     pub failed: usize,
     /// The distinct reasons of the failures (at most a few).
     pub errors: Vec<String>,
@@ -162,67 +165,6 @@ impl HealthSnapshot {
     }
 }
 
-/// `for:` timers, kept across recomputes and state generations (a reload does not reset
-/// them), keyed by (check id, result key).
-#[derive(Debug, Default)]
-pub struct ForTimers {
-    map: HashMap<(Arc<str>, Arc<str>), Timer>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Timer {
-    /// Since when the result is WARN or CRIT without a break; None while it is not.
-    bad_since: Option<Instant>,
-    /// What showed before it turned bad: shown again while the delay runs.
-    before: Severity,
-    /// What showed last.
-    shown: Severity,
-    touched: Instant,
-}
-
-impl ForTimers {
-    /// The severity to show for `raw`, the state a check's rules give `key` now (D7): a
-    /// WARN or CRIT result shows once it has lasted the check's `for:`, and then for as
-    /// long as it lasts, escalating or easing at once; while the delay runs, what showed
-    /// before it turned bad shows (OK for a key never seen).
-    fn apply(&mut self, check: &Check, key: &str, raw: Severity, now: Instant) -> Severity {
-        let Some(delay) = check.for_duration else {
-            return raw;
-        };
-        let t = self
-            .map
-            .entry((Arc::from(check.id()), Arc::from(key)))
-            .or_insert(Timer {
-                bad_since: None,
-                before: Severity::Ok,
-                shown: Severity::Ok,
-                touched: now,
-            });
-        t.touched = now;
-        if !is_alert(raw) {
-            t.bad_since = None;
-            t.shown = raw;
-            return raw;
-        }
-        let since = *t.bad_since.get_or_insert_with(|| {
-            t.before = t.shown;
-            now
-        });
-        t.shown = if now.duration_since(since) >= delay {
-            raw
-        } else {
-            t.before
-        };
-        t.shown
-    }
-
-    /// Forgets keys not seen for a day (removed nodes, renamed checks).
-    fn prune(&mut self, now: Instant) {
-        self.map
-            .retain(|_, t| now.duration_since(t.touched) < Duration::from_secs(86_400));
-    }
-}
-
 /// Raw results of one recompute, by target, before `for:`.
 struct Raw {
     nodes: Vec<Vec<(u16, Severity)>>,
@@ -239,12 +181,14 @@ fn merge(list: &mut Vec<(u16, Severity)>, check: u16, s: Severity) {
     }
 }
 
-/// Runs one recompute of `inputs` against `prom`, advancing `timers`.
+/// Runs one recompute of `inputs` against `prom` with `timers`, and hands them back. The
+/// answers are read on the blocking pool: turning tens of thousands of series into
+/// states is CPU work that must not hold an async worker.
 pub async fn compute(
     inputs: Arc<Inputs>,
     prom: &PromClient,
-    timers: &mut ForTimers,
-) -> HealthSnapshot {
+    mut timers: ForTimers,
+) -> (HealthSnapshot, ForTimers) {
     let started = Instant::now();
     let computed_at = SystemTime::now();
     let s = &inputs.settings;
@@ -258,12 +202,25 @@ pub async fn compute(
     );
     let answers = run(&plan, prom, s.concurrency, started + s.deadline).await;
     let queried = Instant::now();
-    let mut snapshot = assemble(inputs, &plan, &answers, timers, queried);
+    let fallback = inputs.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let s = assemble(inputs, &plan, &answers, &mut timers, queried);
+        (s, timers)
+    })
+    .await;
+    let (mut snapshot, timers) = match read {
+        Ok(done) => done,
+        Err(e) => {
+            // A panic while reading the answers: a bug, reported as an unmeasured snapshot.
+            tracing::error!(error = %e, "reading the health answers failed");
+            (HealthSnapshot::unmeasured(fallback), ForTimers::default())
+        }
+    };
     snapshot.computed_at = computed_at;
     snapshot.took = started.elapsed();
     snapshot.report.queries_took = queried - started;
     snapshot.report.assemble_took = queried.elapsed();
-    snapshot
+    (snapshot, timers)
 }
 
 /// The snapshot of `inputs` from the `answers` to its `plan` (one per query, in order),
@@ -413,6 +370,10 @@ pub fn assemble(
         list.sort_by_key(|(c, _)| *c);
     }
     let (node_temperature, node_power) = read_node_metrics(&inputs, plan, answers);
+    report.metrics = plan
+        .iter()
+        .filter(|q| q.uses.iter().all(|u| u.purpose == Purpose::Metric))
+        .count();
     HealthSnapshot {
         inputs: inputs.clone(),
         computed_at: SystemTime::now(),
@@ -647,274 +608,5 @@ fn mark_unknown(check: &Check, ci: usize, ids: &[u32], raw: &mut Raw) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::health::check::tests::check;
-    use serde_json::json;
-
-    /// One rack `k1` in room `r1`: a twin `d1` (nodes n1, n2), a switch `d2` without
-    /// instances, an enclosure `d3` (node e1); the rack template runs `power`.
-    fn inputs(checks: Vec<Check>) -> (tempfile::TempDir, Arc<Inputs>) {
-        let dir = tempfile::tempdir().unwrap();
-        let w = |rel: &str, text: &str| {
-            let p = dir.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        };
-        w(
-            "topology/sites.yaml",
-            "sites:\n  - id: s1\n    name: S1\n    rooms:\n      - id: r1\n",
-        );
-        w(
-            "topology/datacenters/s1/rooms/r1/room.yaml",
-            "name: R1\naisles:\n  - id: a1\n    name: A1\n",
-        );
-        w(
-            "topology/datacenters/s1/rooms/r1/aisles/a1/aisle.yaml",
-            "racks: [k1]\n",
-        );
-        w(
-            "topology/datacenters/s1/rooms/r1/aisles/a1/racks/k1.yaml",
-            "id: k1\nname: K1\ntemplate_id: rk\ndevices:\n\
-             - {id: d1, name: D1, template_id: twin, u_position: 1, instance: 'n[1-2]'}\n\
-             - {id: d2, name: D2, template_id: sw, u_position: 3}\n\
-             - {id: d3, name: D3, template_id: encl, u_position: 5, instance: e1}\n",
-        );
-        w(
-            "templates/devices.yaml",
-            "templates:\n\
-             - {id: twin, name: T, type: server, u_height: 1, checks: [up, temp, psu], layout: {type: grid, rows: 1, cols: 2, matrix: [[1, 2]]}}\n\
-             - {id: sw, name: S, type: switch, u_height: 1, checks: [up]}\n\
-             - {id: encl, name: E, type: storage, u_height: 4, checks: [drives]}\n",
-        );
-        w(
-            "templates/racks.yaml",
-            "rack_templates:\n- {id: rk, name: RK, u_height: 42, checks: [power]}\n",
-        );
-        let topology = crate::topology::load_topology(&dir.path().join("topology")).unwrap();
-        let (catalog, _) = crate::topology::load_catalog(&dir.path().join("templates"));
-        let layout = Layout::build(&topology, &catalog, &checks);
-        let cfg: crate::config::AppConfig = crate::config::validate(
-            &json!({"paths": {"topology": "t", "templates": "t", "checks": "c"}}),
-        )
-        .unwrap();
-        let inputs = Inputs {
-            generation: 1,
-            layout: Arc::new(layout),
-            checks: Arc::new(checks),
-            node_metrics: Vec::new(),
-            settings: Settings::from_config(&cfg),
-        };
-        (dir, Arc::new(inputs))
-    }
-
-    fn library() -> Vec<Check> {
-        vec![
-            check(
-                r#"{id: up, name: Up, scope: node, expr: 'up{instance=~"$instances"}', rules: [{op: '==', value: 0, severity: CRIT}]}"#,
-            ),
-            check(
-                r#"{id: temp, name: Temp, scope: node, for: 10s, expr: 't{instance=~"$instances"}', rules: [{op: '>', value: 80, severity: CRIT}]}"#,
-            ),
-            check(
-                r#"{id: psu, name: PSU, scope: chassis, expr: 'p{chassis_id=~"$chassis"}', rules: [{op: '>=', value: 1, severity: WARN}]}"#,
-            ),
-            check(
-                r#"{id: drives, name: Drives, scope: node, expand_by_label: slot, expand_crit_threshold: 2, expr: 'd{instance=~"$instances"}', rules: [{op: '==', value: 1, severity: CRIT}]}"#,
-            ),
-            check(
-                r#"{id: power, name: Power, scope: rack, expr: 'w{rack_id=~"$racks"}', rules: [{op: '>', value: 9000, severity: WARN}]}"#,
-            ),
-        ]
-    }
-
-    type Spec = Result<Vec<(Vec<(&'static str, &'static str)>, &'static str)>, String>;
-
-    fn vector(series: &[(&[(&'static str, &'static str)], &'static str)]) -> Spec {
-        Ok(series.iter().map(|(l, v)| (l.to_vec(), *v)).collect())
-    }
-
-    /// Answers per check id, with the labels each query asks for.
-    fn answers(plan: &[Query], checks: &[Check], by_check: &dyn Fn(&str) -> Spec) -> Vec<Answer> {
-        plan.iter()
-            .map(|q| {
-                by_check(checks[q.uses[0].check].id()).map(|list| {
-                    Vector::Series(
-                        list.into_iter()
-                            .map(|(labels, v)| Sample {
-                                labels: q
-                                    .labels
-                                    .iter()
-                                    .map(|want| {
-                                        labels
-                                            .iter()
-                                            .find(|(k, _)| k == want)
-                                            .map(|(_, v)| v.to_string())
-                                    })
-                                    .collect(),
-                                value: Some(v.to_string()),
-                            })
-                            .collect(),
-                    )
-                })
-            })
-            .collect()
-    }
-
-    fn state_of(s: &HealthSnapshot, name: &str) -> Severity {
-        s.node_state[s.inputs.layout.node(name).unwrap() as usize]
-    }
-
-    fn check_of(s: &HealthSnapshot, name: &str, check: &str) -> Option<Severity> {
-        let n = s.inputs.layout.node(name).unwrap() as usize;
-        s.node_checks[n]
-            .iter()
-            .find(|(c, _)| s.inputs.checks[*c as usize].id() == check)
-            .map(|(_, sev)| *sev)
-    }
-
-    #[test]
-    fn results_chassis_virtual_nodes_and_failures() {
-        let (_dir, inputs) = inputs(library());
-        let plan = query::plan(
-            &inputs.checks,
-            &inputs.layout,
-            &inputs.node_metrics,
-            inputs.settings.keys(),
-            ".*",
-            200,
-        );
-        let good = |id: &str| match id {
-            "up" => vector(&[
-                (&[("instance", "n1")], "1"),
-                (&[("instance", "n2")], "0"),
-                (&[("instance", "d2")], "1"),
-                (&[("instance", "e1")], "1"),
-                // Not a target of the check, and not in the topology: ignored.
-                (&[("instance", "elsewhere")], "0"),
-            ]),
-            "temp" => Err("Prometheus answered HTTP 503: down".into()),
-            "psu" => vector(&[(&[("chassis_id", "d1")], "1")]),
-            "drives" => vector(&[
-                (&[("instance", "e1"), ("slot", "1")], "1"),
-                (&[("instance", "e1"), ("slot", "2")], "0"),
-            ]),
-            "power" => vector(&[(&[("rack_id", "k1")], "100")]),
-            _ => unreachable!(),
-        };
-        let mut timers = ForTimers::default();
-        let s = assemble(
-            inputs.clone(),
-            &plan,
-            &answers(&plan, &inputs.checks, &good),
-            &mut timers,
-            Instant::now(),
-        );
-        // A failed query leaves its targets UNKNOWN for that check, never OK.
-        assert_eq!(check_of(&s, "n1", "temp"), Some(Severity::Unknown));
-        assert_eq!(
-            state_of(&s, "n1"),
-            Severity::Warn,
-            "chassis PSU WARN counts on the device's nodes"
-        );
-        assert_eq!(check_of(&s, "n1", "psu"), Some(Severity::Warn));
-        assert_eq!(state_of(&s, "n2"), Severity::Crit);
-        // The device without instances is a node of its own.
-        assert_eq!(state_of(&s, "d2"), Severity::Ok);
-        assert_eq!(s.inputs.layout.racks[0].nodes.len(), 4);
-        // Virtual nodes: the failed drive CRIT on its slot, WARN on the enclosure (below
-        // the threshold of 2), and listed on the enclosure so it reaches the alerts.
-        let v = &s.virtuals[&s.inputs.layout.node("e1").unwrap()];
-        assert_eq!(
-            v.iter()
-                .map(|v| (v.key.as_str(), v.state))
-                .collect::<Vec<_>>(),
-            [("e1:slot1", Severity::Crit), ("e1:slot2", Severity::Ok)]
-        );
-        assert_eq!(check_of(&s, "e1", "drives"), Some(Severity::Warn));
-        assert_eq!(state_of(&s, "e1"), Severity::Warn);
-        assert_eq!(s.rack_check_state(0), Severity::Ok);
-        assert_eq!((s.report.main, s.report.failed), (5, 1));
-        assert!(!s.nothing_measured());
-    }
-
-    #[test]
-    fn for_delays_hold_a_state_and_never_flip_back_while_it_lasts() {
-        let (_dir, inputs) = inputs(library());
-        let plan = query::plan(
-            &inputs.checks,
-            &inputs.layout,
-            &inputs.node_metrics,
-            inputs.settings.keys(),
-            ".*",
-            200,
-        );
-        let mut timers = ForTimers::default();
-        let t0 = Instant::now();
-        let run = |timers: &mut ForTimers, temp: &'static str, at: u64| {
-            let by = move |id: &str| match id {
-                "temp" => vector(&[(&[("instance", "n1")], temp)]),
-                _ => vector(&[]),
-            };
-            let s = assemble(
-                inputs.clone(),
-                &plan,
-                &answers(&plan, &inputs.checks, &by),
-                timers,
-                t0 + Duration::from_secs(at),
-            );
-            check_of(&s, "n1", "temp").unwrap()
-        };
-        assert_eq!(run(&mut timers, "20", 0), Severity::Ok);
-        // Hot: pending for 10 s, the previous state shows.
-        assert_eq!(run(&mut timers, "90", 1), Severity::Ok);
-        assert_eq!(run(&mut timers, "90", 6), Severity::Ok);
-        assert_eq!(run(&mut timers, "90", 11), Severity::Crit);
-        // Fired: it stays while the condition holds.
-        assert_eq!(run(&mut timers, "95", 30), Severity::Crit);
-        assert_eq!(run(&mut timers, "90", 60), Severity::Crit);
-        // Cleared at once; a new excursion waits again.
-        assert_eq!(run(&mut timers, "20", 61), Severity::Ok);
-        assert_eq!(run(&mut timers, "90", 62), Severity::Ok);
-        assert_eq!(run(&mut timers, "90", 73), Severity::Crit);
-    }
-
-    #[test]
-    fn nothing_measured_when_every_query_fails() {
-        let (_dir, inputs) = inputs(library());
-        let plan = query::plan(
-            &inputs.checks,
-            &inputs.layout,
-            &inputs.node_metrics,
-            inputs.settings.keys(),
-            ".*",
-            200,
-        );
-        let all_fail: Vec<_> = plan.iter().map(|_| Err("refused".to_string())).collect();
-        let s = assemble(
-            inputs.clone(),
-            &plan,
-            &all_fail,
-            &mut ForTimers::default(),
-            Instant::now(),
-        );
-        assert!(s.nothing_measured());
-        for n in ["n1", "n2", "d2", "e1"] {
-            assert_eq!(state_of(&s, n), Severity::Unknown, "{n}");
-        }
-        // A scalar answer is a failure of that query, not a crash.
-        let scalar: Answer = Ok(Vector::Other("scalar".into()));
-        let s = assemble(
-            inputs.clone(),
-            &plan,
-            &plan.iter().map(|_| scalar.clone()).collect::<Vec<_>>(),
-            &mut ForTimers::default(),
-            Instant::now(),
-        );
-        assert!(
-            s.report.errors[0].contains("scalar"),
-            "{:?}",
-            s.report.errors
-        );
-    }
-}
+#[path = "compute_tests.rs"]
+mod tests;

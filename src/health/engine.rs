@@ -68,6 +68,7 @@ struct Report {
     last_took: Option<Duration>,
     last_main: usize,
     last_discovery: usize,
+    last_metrics: usize,
     last_failed: usize,
     total_ids: usize,
     max_ids: usize,
@@ -135,7 +136,9 @@ impl HealthEngine {
     }
 
     /// The current answers, or None before the first snapshot. Maintenances that started,
-    /// ended or changed on disk are applied within a second.
+    /// ended or changed on disk are applied within a second: at most once a second, a
+    /// request checks them, and a change rebuilds the answers off the request (on the
+    /// blocking pool), while this request gets the answers in force.
     pub fn view(&self) -> Option<Arc<HealthView>> {
         let view = self.inner.view.load_full()?;
         let now_ms = unix_ms(SystemTime::now()) as u64;
@@ -147,45 +150,51 @@ impl HealthEngine {
                 .compare_exchange(checked, now_ms, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            return Some(self.refresh_maintenances(view));
+            let me = self.clone();
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn_blocking(move || me.rebuild_if_due(false));
+                }
+                Err(_) => me.rebuild_if_due(false),
+            }
         }
         Some(view)
     }
 
-    /// Rebuilds the answers if the maintenances changed (through the API, on disk, or a
-    /// start or expiry passed). Returns the answers in force.
-    pub fn refresh_maintenances(&self, view: Arc<HealthView>) -> Arc<HealthView> {
+    /// Rebuilds the answers when the maintenances changed (through the API, on disk, or a
+    /// start or expiry passed), or always with `force`. Blocking: the build walks every
+    /// node.
+    fn rebuild_if_due(&self, force: bool) {
+        let Some(view) = self.inner.view.load_full() else {
+            return;
+        };
         let current = self.inner.maintenances.current();
-        let due = current.revision != view.maintenance_revision
+        let now = chrono::Utc::now();
+        let due = force
+            || current.revision != view.maintenance_revision
             || view
                 .maintenances
                 .iter()
-                .any(|m| m.status(&chrono::Utc::now()) != super::maintenance::Status::Active)
+                .any(|m| m.status(&now) != super::maintenance::Status::Active)
             || current.active.len() != view.maintenances.len();
         if !due {
-            return view;
+            return;
         }
-        let Some(_guard) = self.inner.rebuild.try_lock() else {
-            // Another caller is rebuilding: serve what there is.
-            return view;
+        // Builds are serialised; a build that waited uses the latest snapshot.
+        let _guard = self.inner.rebuild.lock();
+        let Some(view) = self.inner.view.load_full() else {
+            return;
         };
-        let fresh = Arc::new(HealthView::build(
-            view.snapshot.clone(),
-            &current,
-            view.stale.clone(),
-        ));
-        self.inner.view.store(Some(fresh.clone()));
-        fresh
+        let current = self.inner.maintenances.current();
+        let fresh = HealthView::build(view.snapshot.clone(), &current, view.stale.clone());
+        self.inner.view.store(Some(Arc::new(fresh)));
     }
 
-    /// After a change through the API: the answers are rebuilt before it returns.
-    pub fn maintenances_changed(&self) {
-        if let Some(view) = self.inner.view.load_full() {
-            let _guard = self.inner.rebuild.lock();
-            let current = self.inner.maintenances.current();
-            let fresh = HealthView::build(view.snapshot.clone(), &current, view.stale.clone());
-            self.inner.view.store(Some(Arc::new(fresh)));
-        }
+    /// After a change through the API: the answers are rebuilt (on the blocking pool)
+    /// before it returns, so the next request shows the change.
+    pub async fn maintenances_changed(&self) {
+        let me = self.clone();
+        let _ = tokio::task::spawn_blocking(move || me.rebuild_if_due(true)).await;
     }
 
     /// Waits at most `limit` for the first answers.
@@ -212,9 +221,14 @@ impl HealthEngine {
         loop {
             let current = inputs();
             let ttl = current.settings.ttl;
-            let snapshot = compute::compute(current, &prom, &mut timers).await;
+            let (snapshot, kept) = compute::compute(current, &prom, timers).await;
+            timers = kept;
             let failed = snapshot.nothing_measured();
-            self.publish(snapshot);
+            // Building every answer walks every node: off the async workers.
+            let me = self.clone();
+            if let Err(e) = tokio::task::spawn_blocking(move || me.publish(snapshot)).await {
+                tracing::error!(error = %e, "building the health answers failed");
+            }
             let pause = if failed {
                 RETRY_AFTER_FAILURE.min(ttl)
             } else {
@@ -239,6 +253,7 @@ impl HealthEngine {
             r.last_took = Some(snapshot.took);
             r.last_main = snapshot.report.main;
             r.last_discovery = snapshot.report.discovery;
+            r.last_metrics = snapshot.report.metrics;
             r.last_failed = snapshot.report.failed;
             r.errors = snapshot.report.errors.clone();
             r.queries_ms = snapshot.report.queries_took.as_secs_f64() * 1000.0;
@@ -316,6 +331,7 @@ impl HealthEngine {
                 "last_assemble_ms": r.assemble_ms,
                 "last_answers_ms": r.answers_ms,
                 "discovery_queries": r.last_discovery,
+                "metric_queries": r.last_metrics,
                 "failed_queries": r.last_failed,
                 "errors": r.errors,
                 "stale": self.inner.view.load().as_ref().is_some_and(|v| v.stale.is_some()),

@@ -5,7 +5,8 @@
 //! Layout: [`check`] (a library check compiled for the planner), [`layout`] (the topology
 //! by index, and each check's targets), [`query`] (placeholders and batches), [`compute`]
 //! (one recompute: queries in parallel, `for:` timers, virtual nodes, a snapshot),
-//! [`node_metrics`] (node temperature and power, measured with the states),
+//! [`node_metrics`] (node temperature and power, measured with the states), [`timers`]
+//! (`for:` delays),
 //! [`answers`] (roll-up and the encoded answers, maintenances applied), [`maintenance`]
 //! (the maintenances file and what each covers), [`engine`] (the background loop and the
 //! answers in force).
@@ -22,6 +23,7 @@ pub mod layout;
 pub mod maintenance;
 pub mod node_metrics;
 pub mod query;
+pub mod timers;
 
 pub use crate::library::checks::Severity;
 pub use answers::HealthView;

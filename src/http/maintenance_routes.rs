@@ -49,6 +49,17 @@ async fn list(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "maintenances": state.health().maintenances().list() }))
 }
 
+/// Runs one change of the maintenances, then rebuilds the health answers so the next
+/// request shows it.
+async fn changed<T>(
+    state: &AppState,
+    change: impl std::future::Future<Output = Result<T, MaintenanceError>>,
+) -> ApiResult<T> {
+    let out = change.await.map_err(api_error)?;
+    state.health().maintenances_changed().await;
+    Ok(out)
+}
+
 #[utoipa::path(post, path = "/api/maintenances", tag = "maintenances", summary = "Start or schedule a maintenance",
     request_body(content = NewMaintenance, example = json!({"target_type": "rack", "target_id": "r01-01", "reason": "PDU swap", "effect": "badge"})),
     responses(
@@ -63,13 +74,7 @@ async fn create(
     _admin: Admin,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let entry = state
-        .health()
-        .maintenances()
-        .create(&body)
-        .await
-        .map_err(api_error)?;
-    state.health().maintenances_changed();
+    let entry = changed(&state, state.health().maintenances().create(&body)).await?;
     Ok((StatusCode::CREATED, Json(entry)).into_response())
 }
 
@@ -90,14 +95,8 @@ async fn update(
     _admin: Admin,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
-    let entry = state
-        .health()
-        .maintenances()
-        .update(&id, &body)
-        .await
-        .map_err(api_error)?;
-    state.health().maintenances_changed();
-    Ok(Json(entry))
+    let m = state.health().maintenances();
+    changed(&state, m.update(&id, &body)).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/api/maintenances/{id}/stop", tag = "maintenances", summary = "End a maintenance now",
@@ -114,14 +113,9 @@ async fn stop(
     PathParam(id): PathParam<String>,
     _admin: Admin,
 ) -> ApiResult<Json<Value>> {
-    let entry = state
-        .health()
-        .maintenances()
-        .stop(&id)
+    changed(&state, state.health().maintenances().stop(&id))
         .await
-        .map_err(api_error)?;
-    state.health().maintenances_changed();
-    Ok(Json(entry))
+        .map(Json)
 }
 
 #[utoipa::path(post, path = "/api/maintenances/{id}/reactivate", tag = "maintenances", summary = "Undo the end of a maintenance",
@@ -138,14 +132,9 @@ async fn reactivate(
     PathParam(id): PathParam<String>,
     _admin: Admin,
 ) -> ApiResult<Json<Value>> {
-    let entry = state
-        .health()
-        .maintenances()
-        .reactivate(&id)
+    changed(&state, state.health().maintenances().reactivate(&id))
         .await
-        .map_err(api_error)?;
-    state.health().maintenances_changed();
-    Ok(Json(entry))
+        .map(Json)
 }
 
 #[utoipa::path(delete, path = "/api/maintenances/{id}", tag = "maintenances", summary = "Delete a maintenance",
@@ -161,12 +150,6 @@ async fn remove(
     PathParam(id): PathParam<String>,
     _admin: Admin,
 ) -> ApiResult<Response> {
-    state
-        .health()
-        .maintenances()
-        .delete(&id)
-        .await
-        .map_err(api_error)?;
-    state.health().maintenances_changed();
+    changed(&state, state.health().maintenances().delete(&id)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

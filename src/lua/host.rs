@@ -7,18 +7,21 @@
 //! ([`AppState`]: config, topology, Prometheus), the main runtime for network IO, the
 //! plugin runtime ([`PluginRuntime`]: other plugins' status maps, reload requests, scrape
 //! listeners), and the instance's own config, limits, metrics registry, warnings and
-//! [`Registrar`].
+//! [`Registrar`]. A test host (`rackscope plugin test`) adds [`TestHooks`]: its clock and
+//! its fake Prometheus stand in for the real ones, and nothing else changes.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use serde_json::Value as Json;
 
 use super::registry::{Registrar, StatusMap};
 use crate::config::plugin_file::PluginPaths;
 use crate::metrics::MetricsRegistry;
+use crate::prometheus::{CacheKind, PromError};
 use crate::state::AppState;
 
 /// Resource limits of one plugin.
@@ -71,6 +74,35 @@ impl PluginRuntime for NoRuntime {
     }
 }
 
+/// What a test host puts in place of the world outside a plugin (docs/architecture.md,
+/// "The plugin test kit"): its clock, its fake Prometheus, and where the runtime's
+/// background work runs. Handed to every instance a test loads; the server has none.
+///
+/// Everything else a plugin reaches (the sandbox, budgets, the API, the loading path, the
+/// job loop, the HTTP dispatch) is the server's own code in a test too.
+pub trait TestHooks: Send + Sync + std::fmt::Debug {
+    /// Unix time in seconds on the test's clock (`rackscope.now()`).
+    fn now(&self) -> f64;
+    /// The fake Prometheus's answer to `call`: the `data` of a success answer, or the
+    /// error the test set up. May wait on the test's clock (a slow answer, a timeout).
+    fn prometheus(&self, call: PromCall) -> BoxFuture<'static, Result<Arc<Json>, PromError>>;
+    /// Runs `task` at the top of the test's thread, outside any plugin instance (a reload
+    /// a plugin asked for must outlive the instance that asked).
+    fn spawn(&self, task: BoxFuture<'static, ()>);
+}
+
+/// One Prometheus call a plugin makes, as a test host's fake Prometheus sees it.
+#[derive(Debug, Clone)]
+pub struct PromCall {
+    pub query: String,
+    /// `(start, end, step)` of a range query; None for an instant query.
+    pub range: Option<(f64, f64, String)>,
+    /// The cache an instant query asked for.
+    pub cache: CacheKind,
+    /// `telemetry.prometheus_timeout_seconds`: how long a timeout takes.
+    pub timeout: Duration,
+}
+
 /// Per-plugin host context the API functions capture.
 pub struct HostCtx {
     pub state: AppState,
@@ -92,6 +124,8 @@ pub struct HostCtx {
     pub warnings: Warnings,
     /// Answers the plugin computed ahead (`rackscope.publish`), served without calling it.
     pub published: Published,
+    /// A test host's clock and fakes; None in the server.
+    pub hooks: Option<Arc<dyn TestHooks>>,
 }
 
 impl HostCtx {
@@ -118,6 +152,18 @@ impl HostCtx {
             runtime,
             warnings: Default::default(),
             published: Default::default(),
+            hooks: None,
+        }
+    }
+
+    /// Unix time in seconds: the test's clock under a test host, else the system's.
+    pub fn now(&self) -> f64 {
+        match &self.hooks {
+            Some(h) => h.now(),
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0),
         }
     }
 
@@ -142,7 +188,8 @@ impl HostCtx {
 pub struct PublishedAnswer {
     /// The JSON body, encoded once.
     pub body: bytes::Bytes,
-    pub expires: std::time::Instant,
+    /// On tokio's clock (the test's clock under a test host).
+    pub expires: tokio::time::Instant,
 }
 
 /// Published answers by request path (with its query string), shared by the plugin thread

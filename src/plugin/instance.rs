@@ -198,6 +198,12 @@ impl PluginHandle {
 
 /// Loads a plugin on a new thread. Resolves once `setup` has finished: with the handle,
 /// or with the load error (file and line included) after the thread has exited.
+///
+/// Under a test host (`spec.hooks`), the instance runs on the calling thread instead, in
+/// a `LocalSet` of its own inside the caller's (which must be running one): everything
+/// else is the same (the load, the job loop, the drain and `shutdown()`), and it shares
+/// the test's paused clock. Its timers and tasks end with its `LocalSet`, as they end
+/// with the thread in the server.
 pub async fn spawn(
     spec: LoadSpec,
     state: AppState,
@@ -205,11 +211,20 @@ pub async fn spawn(
 ) -> Result<PluginHandle, LoadError> {
     let (loaded_tx, loaded_rx) = oneshot::channel();
     let main = tokio::runtime::Handle::current();
-    let name = format!("plugin-{}", spec.folder);
-    std::thread::Builder::new()
-        .name(name)
-        .spawn(move || thread_main(spec, state, runtime, main, loaded_tx))
-        .map_err(|e| LoadError::Host(format!("cannot start plugin thread: {e}")))?;
+    if spec.hooks.is_some() {
+        let local = tokio::task::LocalSet::new();
+        tokio::task::spawn_local(async move {
+            local
+                .run_until(run(spec, state, runtime, main, loaded_tx))
+                .await;
+        });
+    } else {
+        let name = format!("plugin-{}", spec.folder);
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || thread_main(spec, state, runtime, main, loaded_tx))
+            .map_err(|e| LoadError::Host(format!("cannot start plugin thread: {e}")))?;
+    }
     loaded_rx
         .await
         .unwrap_or_else(|_| Err(LoadError::Host("plugin thread exited during load".into())))
@@ -250,26 +265,36 @@ fn thread_main(
         }
     };
     let local = tokio::task::LocalSet::new();
-    // Dropped when this thread ends: `PluginHandle::stopped` waits for that.
+    local.block_on(&rt, run(spec, state, runtime, main, loaded_tx));
+}
+
+/// The life of an instance on its thread (inside its `LocalSet`): the load, then its jobs
+/// until it is shut down.
+async fn run(
+    spec: LoadSpec,
+    state: AppState,
+    runtime: Arc<dyn PluginRuntime>,
+    main: tokio::runtime::Handle,
+    loaded_tx: LoadedTx,
+) {
+    // Dropped when this ends: `PluginHandle::stopped` waits for that.
     let (done_tx, done_rx) = tokio::sync::watch::channel(());
-    local.block_on(&rt, async move {
-        let _done = done_tx;
-        let (tx, rx) = mpsc::unbounded_channel();
-        let vm = match load::load(&spec, state, runtime, main).await {
-            Ok(loaded) => {
-                let (vm, handle) = seal(&spec, loaded, tx, done_rx);
-                if loaded_tx.send(Ok(handle)).is_err() {
-                    return;
-                }
-                vm
-            }
-            Err(e) => {
-                let _ = loaded_tx.send(Err(e));
+    let _done = done_tx;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let vm = match load::load(&spec, state, runtime, main).await {
+        Ok(loaded) => {
+            let (vm, handle) = seal(&spec, loaded, tx, done_rx);
+            if loaded_tx.send(Ok(handle)).is_err() {
                 return;
             }
-        };
-        serve_jobs(Rc::new(vm), rx).await;
-    });
+            vm
+        }
+        Err(e) => {
+            let _ = loaded_tx.send(Err(e));
+            return;
+        }
+    };
+    serve_jobs(Rc::new(vm), rx).await;
 }
 
 /// Seals registration (it is only open during `setup` or `on_load_error`) and builds the

@@ -24,7 +24,7 @@ use super::listener::Listeners;
 use super::load::{LoadError, LoadSpec};
 use super::set::collision;
 use crate::config::plugin_file::{self, PluginPaths};
-use crate::lua::host::{Limits, PluginRuntime};
+use crate::lua::host::{Limits, PluginRuntime, TestHooks};
 use crate::lua::registry::StatusMap;
 use crate::metrics;
 use crate::state::AppState;
@@ -59,6 +59,10 @@ struct Inner {
     without: BTreeSet<String>,
     /// The scrape listeners plugins asked for, by folder.
     listeners: Listeners,
+    /// Under a test host (`rackscope plugin test`): its clock and fakes, handed to every
+    /// instance, which then runs on the test's thread; no scrape listener is opened (a
+    /// test reads the registry), and reloads a plugin asks for run through the hooks.
+    hooks: Option<Arc<dyn TestHooks>>,
 }
 
 /// Why `POST /api/plugins/{id}/config` did not apply.
@@ -84,6 +88,17 @@ impl PluginManager {
         PluginManager {
             inner: Arc::new(Inner {
                 without,
+                ..Inner::default()
+            }),
+        }
+    }
+
+    /// A manager for a test host: every instance gets `hooks` and runs on the calling
+    /// thread (inside its `LocalSet`), and no socket is opened.
+    pub fn for_tests(hooks: Arc<dyn TestHooks>) -> PluginManager {
+        PluginManager {
+            inner: Arc::new(Inner {
+                hooks: Some(hooks),
                 ..Inner::default()
             }),
         }
@@ -386,6 +401,7 @@ impl PluginManager {
             limits: limits_for(state, folder),
             generation,
             fallback_for: None,
+            hooks: self.inner.hooks.clone(),
         };
         let result = self.spawn_checked(state, spec.clone(), others).await;
         match result {
@@ -481,6 +497,9 @@ impl PluginManager {
     /// serves the registry of whatever instance is current for its folder, so a reload
     /// that keeps the address keeps the port open.
     fn ensure_listener(&self, slot: &PluginSlot) {
+        if self.inner.hooks.is_some() {
+            return; // A test host opens no socket: its tests read the registry.
+        }
         let Some(h) = &slot.handle else { return };
         let current = || -> metrics::CurrentRegistry {
             let me = self.clone();
@@ -509,10 +528,24 @@ impl PluginRuntime for PluginManager {
 
     fn request_reload(&self, main: &tokio::runtime::Handle, state: AppState, folder: String) {
         let me = self.clone();
-        main.spawn(async move { me.reload_forced(&state, &folder).await });
+        let reload = async move { me.reload_forced(&state, &folder).await };
+        match &self.inner.hooks {
+            Some(hooks) => hooks.spawn(Box::pin(reload)),
+            None => {
+                main.spawn(reload);
+            }
+        }
     }
 
     fn listener_addr(&self, folder: &str) -> Option<std::net::SocketAddr> {
+        if self.inner.hooks.is_some() {
+            // No socket under a test host: the address asked for counts as open.
+            return self
+                .current()
+                .slot_by_folder(folder)
+                .and_then(|s| s.handle.as_ref())
+                .and_then(|h| h.metrics_listen);
+        }
         self.inner.listeners.open_addr(folder)
     }
 }
@@ -553,7 +586,7 @@ impl<'a> Attempt<'a> {
 
 /// The first line of a load error, without Lua's `runtime error: ` prefix: what a
 /// plugin's `on_load_error` gets to show its users (the log has the traceback).
-fn headline(error: &str) -> String {
+pub fn headline(error: &str) -> String {
     let first = error.lines().next().unwrap_or_default();
     first
         .strip_prefix("runtime error: ")
@@ -570,7 +603,7 @@ fn config_file_in_use(slot: Option<&PluginSlot>, paths: &PluginPaths) -> PathBuf
 
 /// Limits from `plugins.<folder>.memory_limit_mb`, `.instruction_limit` and
 /// `.request_timeout_seconds`, else defaults.
-fn limits_for(state: &AppState, folder: &str) -> Limits {
+pub fn limits_for(state: &AppState, folder: &str) -> Limits {
     let snap = state.snapshot();
     let mut l = Limits::default();
     if let Some(m) = snap.config.plugins.get(folder) {

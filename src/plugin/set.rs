@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::instance::PluginHandle;
-use crate::lua::registry::MenuSection;
+use crate::lua::registry::{MenuSection, RouteDef};
 use crate::lua::routes::PathPattern;
 
 /// How long `GET /api/plugins/menu` waits for a plugin's menu functions.
@@ -193,20 +193,26 @@ pub fn collision(h: &PluginHandle, others: &[PluginSlot]) -> Option<String> {
                 h.meta.id, o.folder
             ));
         }
-        for r in &h.routes {
-            if oh.routes.iter().any(|x| {
-                x.method == r.method
-                    && x.pattern.overlaps(&r.pattern)
-                    && x.pattern.specificity() == r.pattern.specificity()
-            }) {
-                return Some(format!(
-                    "route {} {} is already registered by plugin '{}'",
-                    r.method,
-                    r.pattern.as_str(),
-                    oh.meta.id
-                ));
-            }
+        if let Some(r) = route_clash(&h.routes, &oh.routes) {
+            return Some(format!(
+                "route {} {} is already registered by plugin '{}'",
+                r.method,
+                r.pattern.as_str(),
+                oh.meta.id
+            ));
         }
     }
     None
+}
+
+/// The first of `mine` that another plugin's `theirs` already registers: the same method
+/// and paths that overlap with equal specificity (D2).
+pub fn route_clash<'a>(mine: &'a [RouteDef], theirs: &[RouteDef]) -> Option<&'a RouteDef> {
+    mine.iter().find(|r| {
+        theirs.iter().any(|x| {
+            x.method == r.method
+                && x.pattern.overlaps(&r.pattern)
+                && x.pattern.specificity() == r.pattern.specificity()
+        })
+    })
 }

@@ -2,14 +2,18 @@
 
 local config = require("lib.config")
 
-local function demo()
-  return rackscope.yaml.decode(assert(rackscope.fs.read("config/plugin.yaml")))
-end
-
 describe("validate", function()
-  it("accepts an empty config and the demo's", function()
+  it("accepts an empty config and one in Rackscope's form", function()
     assert.truthy(config.validate({}))
-    assert.truthy(config.validate(demo()))
+    assert.same({ config.validate({
+      listen = "127.0.0.1:9000", update_interval_seconds = 20, seed = 42, incident_mode = "custom",
+      changes_per_hour = 2, custom_incidents = { devices_crit = 1, devices_warn = 2, racks_crit = 0, aisles_hot = 0 },
+      overrides_path = "config/plugins/simulator/overrides/overrides.yaml", default_ttl_seconds = 120,
+      metrics_catalog_path = "config/plugins/simulator/metrics/metrics_full.yaml",
+      metrics_catalogs = { { id = "slurm", path = "config/plugins/simulator/metrics/metrics_slurm.yaml", enabled = true } },
+      slurm_random_statuses = { drain = 1 }, slurm_random_match = { "compute*" }, slurm_alloc_percent = 70,
+      profiles = { compute = { load_min = 20, load_max = 90 } },
+    }) }, { true })
   end)
   it("names the first problem", function()
     for _, case in ipairs({
@@ -43,6 +47,7 @@ describe("paths", function()
     assert.same({ config.resolve_path(5, "state_path") }, { nil, "state_path must be a non-empty string" })
   end)
   it("locates a catalog in the config folder, else the bundled one of that name", function()
+    assert(rackscope.fs.write("metrics/metrics_full.yaml", "metrics: []\n"))
     assert.same(config.locate_catalog("metrics/metrics_full.yaml"), { path = "metrics/metrics_full.yaml" })
     assert.same(config.locate_catalog("gone/metrics_slurm.yaml"),
       { path = "gone/metrics_slurm.yaml", bundled = "catalogs/metrics_slurm.yaml" })

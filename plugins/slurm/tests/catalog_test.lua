@@ -5,6 +5,8 @@ local config = require("lib.config")
 
 describe("load", function()
   it("reads the configured files, Rackscope's path form included", function()
+    -- The config folder's own copy of the bundled catalog.
+    assert(rackscope.fs.write("metrics/metrics.yaml", assert(rackscope.fs.read_bundled("catalogs/metrics.yaml"))))
     local cfg = config.with_defaults({
       metrics_catalogs = { "metrics.yaml", { id = "abs", path = "config/plugins/slurm/metrics/metrics.yaml" } },
     })

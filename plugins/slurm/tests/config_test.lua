@@ -3,10 +3,17 @@
 local config = require("lib.config")
 
 describe("validate", function()
-  it("accepts an empty config and the demo's", function()
+  it("accepts an empty config and one that sets every key", function()
     assert.truthy(config.validate({}))
-    local demo = rackscope.yaml.decode(assert(rackscope.fs.read("config.yml")))
-    assert.same({ config.validate(demo) }, { true })
+    local full = {
+      enabled = true, metric = "slurm_node_status", label_node = "node", label_status = "status",
+      label_partition = "partition", roles = { "compute", "visu" }, include_unlabeled = false,
+      mapping_path = "config/plugins/slurm/node_mapping.yaml", metrics_catalog_dir = "metrics",
+      metrics_catalogs = { "metrics.yaml", { id = "extra", path = "metrics/extra.yaml", enabled = false } },
+      status_map = { ok = { "idle" }, warn = { "mixed" }, crit = { "down*" }, info = {} },
+      severity_colors = { ok = "#000000" }, cache_ttl_seconds = 30, stale_seconds = 60,
+    }
+    assert.same({ config.validate(full) }, { true })
   end)
   it("names the first problem", function()
     for _, case in ipairs({

@@ -1,6 +1,7 @@
 //! The functions at the root of `rackscope` that belong to no namespace: `route` and
 //! `menu` (registration, open only during `setup`), `http_error`, `every` (timers),
-//! `sleep`, `now`, and JSON's `array`, `is_array` and `null`.
+//! `sleep`, `now` (the host's clock: [`HostCtx::now`]), and JSON's `array`, `is_array`
+//! and `null`.
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -24,7 +25,8 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
     root.set("is_array", lua.create_function(is_array)?)?;
     root.set("null", lua.null())?;
     root.set("sleep", lua.create_async_function(sleep)?)?;
-    root.set("now", lua.create_function(now)?)?;
+    let c = ctx.clone();
+    root.set("now", lua.create_function(move |_, ()| Ok(c.now()))?)?;
     Ok(())
 }
 
@@ -192,14 +194,6 @@ async fn sleep(lua: Lua, secs: Value) -> mlua::Result<()> {
         tokio::time::sleep(Duration::from_secs_f64(s)).await;
     }
     Ok(())
-}
-
-/// `rackscope.now()`: Unix time in seconds.
-fn now(_: &Lua, (): ()) -> mlua::Result<f64> {
-    Ok(std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0))
 }
 
 fn default_reason(status: u16) -> &'static str {

@@ -26,9 +26,10 @@ fn logger(c: Rc<HostCtx>, level: &'static str) -> impl Fn(&Lua, MultiValue) -> m
     }
 }
 
-fn emit(lua: &Lua, ctx: &HostCtx, level: &str, args: MultiValue) {
-    let msg = args
-        .iter()
+/// The arguments of `print`-like functions as text, joined by `sep` (what `tostring`
+/// gives; a value without a text form by its type name).
+pub fn joined(args: &MultiValue, sep: &str) -> String {
+    args.iter()
         .map(|v| match v {
             Value::String(s) => s.to_string_lossy(),
             other => other
@@ -36,7 +37,11 @@ fn emit(lua: &Lua, ctx: &HostCtx, level: &str, args: MultiValue) {
                 .unwrap_or_else(|_| errors::type_name(other).into()),
         })
         .collect::<Vec<_>>()
-        .join(" ");
+        .join(sep)
+}
+
+fn emit(lua: &Lua, ctx: &HostCtx, level: &str, args: MultiValue) {
+    let msg = joined(&args, " ");
     let at = errors::caller_location(lua);
     let at = at.trim_end_matches(": ");
     let plugin = ctx.plugin_id.borrow();

@@ -7,7 +7,9 @@
 //! message = ...}` that also prints as its message. An answer a clustered engine marks as
 //! partial carries `partial = true` beside `result` (and Prometheus's `warnings`, if any).
 //! The HTTP request runs on the server's main runtime; the calling handler yields
-//! meanwhile, so other requests to the plugin go on.
+//! meanwhile, so other requests to the plugin go on. Under a test host the query goes to
+//! its fake Prometheus instead ([`crate::lua::host::TestHooks::prometheus`]), and the
+//! answer takes the same path back (columns, error tables).
 //!
 //! With `columns`, an instant vector comes back in a columnar form, for plugins that read
 //! every series of a large answer:
@@ -37,7 +39,7 @@ use serde_json::Value as Json;
 use super::support::{arg_number, arg_string};
 use crate::lua::convert::to_lua;
 use crate::lua::errors;
-use crate::lua::host::HostCtx;
+use crate::lua::host::{HostCtx, PromCall};
 use crate::prometheus::{CacheKind, PromError};
 
 pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> {
@@ -66,11 +68,15 @@ async fn query(lua: Lua, c: Rc<HostCtx>, (q, opts): (Value, Value)) -> mlua::Res
         _ => None,
     };
     let kind = cache_kind(&lua, F, &opts)?;
-    let prom = c.state.prometheus().clone();
-    let joined = c
-        .main
-        .spawn(async move { prom.query(&q, kind).await })
-        .await;
+    let joined = match &c.hooks {
+        Some(h) => Ok(h.prometheus(call(&c, q, None, kind)).await),
+        None => {
+            let prom = c.state.prometheus().clone();
+            c.main
+                .spawn(async move { prom.query(&q, kind).await })
+                .await
+        }
+    };
     match (columns, joined) {
         (Some(cols), Ok(Ok(data))) => match to_columns(&lua, &data, &cols).await {
             Ok(t) => Ok(MultiValue::from_iter([Value::Table(t?)])),
@@ -139,12 +145,34 @@ async fn query_range(
         }
         other => arg_string(&lua, F, 4, other)?,
     };
-    let prom = c.state.prometheus().clone();
-    let joined = c
-        .main
-        .spawn(async move { prom.query_range(&q, start, end, &step).await })
-        .await;
+    let joined = match &c.hooks {
+        Some(h) => {
+            let range = Some((start, end, step));
+            Ok(h.prometheus(call(&c, q, range, CacheKind::Generic)).await)
+        }
+        None => {
+            let prom = c.state.prometheus().clone();
+            c.main
+                .spawn(async move { prom.query_range(&q, start, end, &step).await })
+                .await
+        }
+    };
     answer(&lua, joined)
+}
+
+/// A query as a test host's fake Prometheus sees it.
+fn call(
+    c: &HostCtx,
+    query: String,
+    range: Option<(f64, f64, String)>,
+    cache: CacheKind,
+) -> PromCall {
+    PromCall {
+        query,
+        range,
+        cache,
+        timeout: c.state.prometheus().settings().timeout,
+    }
 }
 
 fn answer(

@@ -13,7 +13,11 @@
 //! starts with none.
 
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Tokio's clock, which is the system's in the server and the test's paused one under a
+// test host, so answers expire when a test advances its clock.
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use mlua::{Lua, Table, Value};
