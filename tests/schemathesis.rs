@@ -5,9 +5,9 @@
 //! list, no answer that breaks its schema, no route that ignores the token. Bounded in
 //! time (`--max-time`), about two and a half minutes in all.
 //!
-//! Two runs, because some routes can end the session they are fuzzed with: the first
-//! leaves out `PUT /api/config` and the credential changes (which can turn auth off or
-//! rename the user); the second fuzzes only those, without the checks that assume auth
+//! Two runs, because some routes reconfigure the server: the first leaves out
+//! `PUT /api/config`, the credential changes (which can turn auth off or rename the user)
+//! and plugin configs; the second fuzzes only those, without the checks that assume auth
 //! stays on. Left out of both: `GET /api/logs/stream`, an event stream that lasts 10
 //! minutes per request. Also left out: `negative_data_rejection` and
 //! `positive_data_acceptance`, which hold the server to the schema's strictness: it
@@ -30,11 +30,15 @@ use support::server::{Api, ConfigDir, TestServer};
 
 const PASSWORD: &str = "fuzz-password-1";
 
-/// Routes that can end the session they are fuzzed with (turn auth off, rename the user).
-const SESSION_ENDERS: [&str; 3] = [
+/// Routes that change how the server is configured: they can end the session they are
+/// fuzzed with (turn auth off, rename the user), and a random plugin config can take a
+/// plugin's resources away (its scrape port, its Prometheus query) from the routes
+/// fuzzed after it. Fuzzed last, in a run of their own.
+const RECONFIGURING: [&str; 4] = [
     "/api/config",
     "/api/auth/change-password",
     "/api/auth/change-username",
+    "/api/plugins/{id}/config",
 ];
 
 /// Runs schemathesis with `args`; panics with its report (and the server's log) unless
@@ -111,7 +115,7 @@ async fn schemathesis_finds_nothing_to_report() {
     slurm_ready(&api).await;
 
     let flag = |flag: &str| -> Vec<String> {
-        SESSION_ENDERS
+        RECONFIGURING
             .iter()
             .flat_map(|p| [flag.to_string(), p.to_string()])
             .collect()
