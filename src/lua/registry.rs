@@ -1,7 +1,8 @@
 //! What a plugin registers while it loads, and the shapes the host serves from it: routes
 //! ([`RouteDef`], with their description for the API document), sidebar menu sections,
-//! status maps, the metrics listener, and the plugin's own description ([`PluginMeta`]). The Lua API ([`super::api`]) writes into a
-//! [`Registrar`]; the plugin runtime reads it once `setup` has returned and seals it.
+//! status maps, the metrics listener, and the plugin's own description ([`PluginMeta`]).
+//! The Lua API ([`super::api`]) writes into a [`Registrar`]; the plugin runtime reads it
+//! once `setup` has returned and seals it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
