@@ -185,6 +185,17 @@ where
     }
 }
 
+/// The path parameters of the routes on one device, read and described for the API
+/// document.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RackDevice {
+    /// The rack's id.
+    pub rack_id: String,
+    /// The device's id in that rack.
+    pub device_id: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

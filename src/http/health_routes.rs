@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::PathParam;
+use super::extract::{PathParam, RackDevice};
 use super::query::QueryParams;
 use super::shapes::health::{
     ActiveAlerts, DeviceMetrics, GlobalStats, PrometheusStats, RackState, RoomState, TelemetryStats,
@@ -199,10 +199,7 @@ async fn telemetry(State(state): State<AppState>) -> Json<Value> {
 /// are queried and an unknown rack or device is a 404.
 #[utoipa::path(get, path = "/api/devices/{rack_id}/{device_id}/metrics", tag = "health", summary = "A device's metrics now",
     description = "Each metric of the device's template (from the metrics library), for each of its instances.",
-    params(
-        ("rack_id" = String, Path, description = "The rack's id"),
-        ("device_id" = String, Path, description = "The device's id in that rack"),
-    ),
+    params(RackDevice),
     responses(
         (status = 200, description = "Instance to metric id to value", body = DeviceMetrics),
         (status = 404, description = "No such rack, or no such device in it"),
@@ -210,7 +207,7 @@ async fn telemetry(State(state): State<AppState>) -> Json<Value> {
     ))]
 async fn device_metrics(
     State(state): State<AppState>,
-    PathParam((rack_id, device_id)): PathParam<(String, String)>,
+    PathParam(RackDevice { rack_id, device_id }): PathParam<RackDevice>,
 ) -> ApiResult<Json<Value>> {
     let snap = state.snapshot();
     let layout = &snap.health.layout;

@@ -15,6 +15,27 @@ use super::extract::{JsonBody, PathParam};
 use super::guard::Admin;
 use super::shapes::health::{Maintenance, MaintenanceChange, Maintenances, NewMaintenance};
 use super::shapes::AdminRefused;
+
+/// The path parameter of the routes on one maintenance (read and described).
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+struct MaintenanceId {
+    /// The maintenance's id.
+    id: String,
+}
+
+/// What a change of one maintenance may answer besides its own errors.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Only described: the answers come from `api_error`.
+enum OneMaintenanceErrors {
+    #[response(status = 404, description = "No maintenance with that id")]
+    NotFound,
+    #[response(
+        status = 500,
+        description = "The maintenances file could not be written"
+    )]
+    Unwritten,
+}
 use super::AppState;
 use crate::app::App;
 use crate::config::{FieldError, Loc};
@@ -79,19 +100,18 @@ async fn create(
 }
 
 #[utoipa::path(put, path = "/api/maintenances/{id}", tag = "maintenances", summary = "Change a maintenance",
-    params(("id" = String, Path, description = "The maintenance's id")),
+    params(MaintenanceId),
     request_body(content = MaintenanceChange, example = json!({"reason": "PDU swap, part 2"})),
     responses(
         (status = 200, description = "Changed", body = Maintenance),
         (status = 400, description = "`reason` blank"),
         AdminRefused,
-        (status = 404, description = "No maintenance with that id"),
+        OneMaintenanceErrors,
         (status = 422, description = "A field of the wrong type, an unknown `effect`, a time that does not parse"),
-        (status = 500, description = "The maintenances file could not be written"),
     ))]
 async fn update(
     State(state): State<AppState>,
-    PathParam(id): PathParam<String>,
+    PathParam(MaintenanceId { id }): PathParam<MaintenanceId>,
     _admin: Admin,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
@@ -100,17 +120,16 @@ async fn update(
 }
 
 #[utoipa::path(post, path = "/api/maintenances/{id}/stop", tag = "maintenances", summary = "End a maintenance now",
-    params(("id" = String, Path, description = "The maintenance's id")),
+    params(MaintenanceId),
     responses(
         (status = 200, description = "Ended", body = Maintenance),
         (status = 400, description = "Already ended"),
         AdminRefused,
-        (status = 404, description = "No maintenance with that id"),
-        (status = 500, description = "The maintenances file could not be written"),
+        OneMaintenanceErrors,
     ))]
 async fn stop(
     State(state): State<AppState>,
-    PathParam(id): PathParam<String>,
+    PathParam(MaintenanceId { id }): PathParam<MaintenanceId>,
     _admin: Admin,
 ) -> ApiResult<Json<Value>> {
     changed(&state, state.health().maintenances().stop(&id))
@@ -119,17 +138,16 @@ async fn stop(
 }
 
 #[utoipa::path(post, path = "/api/maintenances/{id}/reactivate", tag = "maintenances", summary = "Undo the end of a maintenance",
-    params(("id" = String, Path, description = "The maintenance's id")),
+    params(MaintenanceId),
     responses(
         (status = 200, description = "Reactivated (still EXPIRED if its expiry is past)", body = Maintenance),
         (status = 400, description = "Not ended"),
         AdminRefused,
-        (status = 404, description = "No maintenance with that id"),
-        (status = 500, description = "The maintenances file could not be written"),
+        OneMaintenanceErrors,
     ))]
 async fn reactivate(
     State(state): State<AppState>,
-    PathParam(id): PathParam<String>,
+    PathParam(MaintenanceId { id }): PathParam<MaintenanceId>,
     _admin: Admin,
 ) -> ApiResult<Json<Value>> {
     changed(&state, state.health().maintenances().reactivate(&id))
@@ -138,16 +156,15 @@ async fn reactivate(
 }
 
 #[utoipa::path(delete, path = "/api/maintenances/{id}", tag = "maintenances", summary = "Delete a maintenance",
-    params(("id" = String, Path, description = "The maintenance's id")),
+    params(MaintenanceId),
     responses(
         (status = 204, description = "Deleted"),
         AdminRefused,
-        (status = 404, description = "No maintenance with that id"),
-        (status = 500, description = "The maintenances file could not be written"),
+        OneMaintenanceErrors,
     ))]
 async fn remove(
     State(state): State<AppState>,
-    PathParam(id): PathParam<String>,
+    PathParam(MaintenanceId { id }): PathParam<MaintenanceId>,
     _admin: Admin,
 ) -> ApiResult<Response> {
     changed(&state, state.health().maintenances().delete(&id)).await?;

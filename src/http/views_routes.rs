@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::PathParam;
+use super::extract::{PathParam, RackDevice};
 use super::query::QueryParams;
 use super::shapes::views::{
     CatalogAnswer, Categories, CheckFiles, ChecksAnswer, DeviceContext, FileContent, Files,
@@ -155,18 +155,15 @@ async fn rack(
 
 #[utoipa::path(get, path = "/api/racks/{rack_id}/devices/{device_id}", tag = "topology",
     summary = "One device with its context",
-    params(
-        ("rack_id" = String, Path, description = "The rack's id: lowercase letters, digits, `.`, `-`, `_`, at most 128 characters"),
-        ("device_id" = String, Path, description = "The device's id in that rack"),
-    ),
+    params(RackDevice),
     responses(
         (status = 200, description = "The device, its template, its rack, room, site and aisle", body = DeviceContext),
-        (status = 400, description = "The rack id has characters an id may not have"),
+        (status = 400, description = "The rack id has characters an id may not have (lowercase letters, digits, `.`, `-`, `_`, at most 128)"),
         (status = 404, description = "No such rack, or no such device in it"),
     ))]
 async fn device(
     State(state): State<AppState>,
-    PathParam((rack_id, device_id)): PathParam<(String, String)>,
+    PathParam(RackDevice { rack_id, device_id }): PathParam<RackDevice>,
 ) -> ApiResult<Response> {
     if !is_safe_id(&rack_id) {
         return Err(ApiError::BadRequest(format!(
