@@ -9,7 +9,8 @@
 -- lib/slurm (Slurm states and aggregates), lib/racks (cooling, PDUs), lib/incidents
 -- (incident modes), lib/overrides (overrides store and API checks), lib/state (saved
 -- state), lib/sync (send only what changed), lib/rng (deterministic randomness),
--- lib/sim (build and tick), lib/routes (REST API and menu).
+-- lib/sim (build and tick), lib/routes (REST API and menu), lib/api_doc (what the routes
+-- take and answer, for the API document).
 --
 -- Continuity across reloads: setup builds every family and runs a first tick before it
 -- returns, so the new instance's registry is complete when it replaces the old one, and

@@ -12,6 +12,7 @@
 --   cache.lua    TTL cache with shared computation and stale-while-revalidate
 --   catalog.lua  metrics catalog files
 --   routes.lua   the /api/slurm routes, the menu and the running state
+--   api_doc.lua  what the routes take and answer, for the API document
 
 local config = require("lib.config")
 local routes = require("lib.routes")
