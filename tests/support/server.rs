@@ -13,14 +13,19 @@ pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/fixtures/rackscope` next to the project, where Rackscope's example configs
-/// are (read in place, never copied). Fails, naming the folder, when it is not there.
+/// `../shared/fixtures/rackscope` next to the project (or `$RACKSCOPE_FIXTURES`), where
+/// Rackscope's example configs are (read in place, never copied). Fails, naming the
+/// folder, when it is not there.
 pub fn fixtures_dir() -> PathBuf {
-    let dir = project_root().join("../shared/fixtures/rackscope");
+    // `RACKSCOPE_FIXTURES` names another place (.ci/run sets it when the checkout does not
+    // sit next to `shared/`); otherwise the folder next to the project.
+    let dir = std::env::var_os("RACKSCOPE_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("../shared/fixtures/rackscope"));
     assert!(
         dir.is_dir(),
         "the Rackscope fixtures are missing: expected them in ../shared/fixtures/rackscope \
-         next to the project ({})",
+         next to the project, or where RACKSCOPE_FIXTURES says ({})",
         dir.display()
     );
     dir
