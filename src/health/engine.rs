@@ -73,7 +73,6 @@ struct Report {
     total_ids: usize,
     max_ids: usize,
     errors: Vec<String>,
-    last_error_at: Option<SystemTime>,
     queries_ms: f64,
     assemble_ms: f64,
     answers_ms: f64,
@@ -260,9 +259,6 @@ impl HealthEngine {
             r.assemble_ms = snapshot.report.assemble_took.as_secs_f64() * 1000.0;
             r.total_ids = snapshot.inputs.layout.total_target_ids();
             r.max_ids = snapshot.inputs.settings.max_ids_per_query;
-            if snapshot.report.failed > 0 {
-                r.last_error_at = Some(snapshot.computed_at);
-            }
         }
         let reason = |s: &HealthSnapshot| {
             format!(
@@ -337,17 +333,5 @@ impl HealthEngine {
                 "stale": self.inner.view.load().as_ref().is_some_and(|v| v.stale.is_some()),
             },
         })
-    }
-
-    /// The last failure of a recompute: (errors, unix ms), if the last recompute had one.
-    pub fn last_failure(&self) -> Option<(Vec<String>, f64)> {
-        let r = self.inner.report.lock();
-        if r.last_failed == 0 {
-            return None;
-        }
-        Some((
-            r.errors.clone(),
-            r.last_error_at.map(unix_ms).unwrap_or(0.0),
-        ))
     }
 }
