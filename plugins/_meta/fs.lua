@@ -52,6 +52,19 @@ function rackscope.fs.list(path) end
 ---@return string|nil err
 function rackscope.fs.read_bundled(path) end
 
+---Reads the user's file from the config folder, or, when it does not exist there, the
+---plugin's own default from its code folder: `text, "config"` or `text, "bundled"`, or
+---`nil, err` naming both. A file that exists but cannot be read is that error.
+---
+---```lua
+---local text, source = rackscope.fs.read_or_bundled("metrics/catalog.yaml", "catalogs/catalog.yaml")
+---```
+---@param path string
+---@param bundled string
+---@return string|nil text
+---@return string|nil source_or_err
+function rackscope.fs.read_or_bundled(path, bundled) end
+
 ---A read-modify-write that no other process can interleave (an advisory lock on
 ---`.<name>.lock` next to the file, held from the read to the write): `fn(text)` gets the
 ---current text (nil when the file does not exist) and returns the new text, or nil to

@@ -7,7 +7,7 @@
 -- The primary catalog (metrics_catalog_path) is read first, then each enabled entry of
 -- metrics_catalogs, in order; a later definition of a name replaces an earlier one but
 -- keeps its position. A catalog path with no file in the plugin's config folder is read
--- from the bundled catalog of the same file name (lib/config.locate_catalog). A catalog
+-- from the bundled catalog of the same file name (lib/config.read_catalog). A catalog
 -- that is in neither place or is not valid YAML fails the load (the previous instance
 -- keeps serving, and the error shows in GET /api/plugins/simulator).
 --
@@ -97,20 +97,12 @@ M.RACK_BASE = { "site_id", "room_id", "rack_id", "instance", "job" }
 -- The text of catalog `p` ({path, configured}), from the config folder or bundled;
 -- records where it came from in p.source.
 local function read_text(p)
-  local where, why = config.locate_catalog(p.path, p.configured or p.path)
-  if not where then error(why, 0) end
-  local text, err
-  if where.bundled then
-    text, err = rackscope.fs.read_bundled(where.bundled)
-    p.source = "bundled"
+  local text, source, bundled = config.read_catalog(p.path, p.configured or p.path)
+  if not text then error(source, 0) end
+  p.source = source
+  if source == "bundled" then
     rackscope.log.info(("metrics catalog %s: %s/%s does not exist; using the bundled %s/%s"):format(
-      p.configured or p.path, rackscope.plugin.config_dir, p.path, rackscope.plugin.code_dir, where.bundled))
-  else
-    text, err = rackscope.fs.read(p.path)
-    p.source = "config"
-  end
-  if not text then
-    error("metrics catalog " .. p.path .. " cannot be read: " .. tostring(err), 0)
+      p.configured or p.path, rackscope.plugin.config_dir, p.path, rackscope.plugin.code_dir, bundled))
   end
   return text
 end

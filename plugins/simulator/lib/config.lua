@@ -64,19 +64,17 @@ function M.resolve_path(p, key)
   return rel
 end
 
--- Where the catalog at `rel` (a path inside the config folder, as resolve_path gives it)
--- is read from: { path = rel } when the config folder has it, else { path = rel, bundled =
--- "catalogs/<file name>" } when the plugin ships a catalog of that name; nil and the
--- reason (naming `shown`, the path as configured) when neither exists.
-function M.locate_catalog(rel, shown)
-  if rackscope.fs.exists(rel) then return { path = rel } end
-  local base = rel:match("([^/]+)$")
-  if base then
-    local bundled = M.BUNDLED_DIR .. "/" .. base
-    if rackscope.fs.read_bundled(bundled) then return { path = rel, bundled = bundled } end
+-- The text of the catalog at `rel` (a path inside the config folder, as resolve_path
+-- gives it) and where it came from: the config folder ("config"), else the bundled
+-- catalog of the same file name ("bundled"); nil and the reason, naming `shown` (the path
+-- as configured), when neither exists.
+function M.read_catalog(rel, shown)
+  local bundled = M.BUNDLED_DIR .. "/" .. (rel:match("([^/]+)$") or rel)
+  local text, source = rackscope.fs.read_or_bundled(rel, bundled)
+  if not text then
+    return nil, ("metrics catalog '%s' not found: %s"):format(tostring(shown), tostring(source))
   end
-  return nil, ("metrics catalog '%s' not found: %s is not in the plugin's config folder (%s), and no bundled catalog is named %s"):format(
-    tostring(shown), rel, rackscope.plugin.config_dir, tostring(base))
+  return text, source, bundled
 end
 
 -- The enabled extra catalogs of a config: { {id, path (as configured)} ... }.
@@ -164,7 +162,7 @@ function M.validate(c)
   for _, e in ipairs(enabled_catalogs(c.metrics_catalogs)) do wanted[#wanted + 1] = e end
   for _, e in ipairs(wanted) do
     local rel = assert(M.resolve_path(e.path, "metrics catalog"))
-    ok, err = M.locate_catalog(rel, e.path)
+    ok, err = M.read_catalog(rel, e.path)
     if not ok then return nil, err end
   end
   if not is_null(c.slurm_random_statuses) then

@@ -57,18 +57,14 @@ function M.load(cfg)
       if not it.rel then
         problems[#problems + 1] = it.err
       else
-        local ok, text, err = pcall(rackscope.fs.read, it.rel)
+        -- The config folder's file, else the bundled catalog of the same file name.
+        local bundled = "catalogs/" .. (it.rel:match("([^/]+)$") or it.rel)
+        local ok, text, err = pcall(rackscope.fs.read_or_bundled, it.rel, bundled)
         if not ok then
           problems[#problems + 1] = tostring(text)
           text = nil
-        elseif not text and rackscope.fs.exists(it.rel) then
-          problems[#problems + 1] = tostring(err)
         elseif not text then
-          -- Not in the config folder: the bundled catalog of the same file name.
-          text = rackscope.fs.read_bundled("catalogs/" .. (it.rel:match("([^/]+)$") or it.rel))
-          if not text then
-            problems[#problems + 1] = it.path .. ": not in the plugin's config folder, and no bundled catalog has its name"
-          end
+          problems[#problems + 1] = it.path .. ": " .. tostring(err)
         end
         if text then
           local doc, derr = rackscope.yaml.decode(text)

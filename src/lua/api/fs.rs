@@ -3,6 +3,10 @@
 //! Paths are relative to it; `..`, absolute paths and symlinks leading out are refused.
 //! Writes are atomic.
 //!
+//! `rackscope.fs.read_or_bundled(path, bundled)` reads the user's file from the config folder
+//! and, when it does not exist there, the plugin's own default from the code folder: the
+//! one rule both seed plugins use for their catalogs.
+//!
 //! `rackscope.fs.read_bundled(path)` reads a file the plugin ships in its own code folder
 //! (`<paths.plugins>/<folder>/`: default catalogs, templates), with the same path rules;
 //! a plugin never writes there.
@@ -42,6 +46,10 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
         "read_bundled",
         lua.create_function(read_bundled(ctx.clone()))?,
     )?;
+    ns.set(
+        "read_or_bundled",
+        lua.create_function(read_or_bundled(ctx.clone()))?,
+    )?;
     root.set("fs", ns)
 }
 
@@ -72,6 +80,43 @@ fn read(c: Rc<HostCtx>) -> impl Fn(&Lua, Value) -> mlua::Result<MultiValue> {
             &p,
         )?;
         read_text(lua, &c.config_dir(), &path)
+    }
+}
+
+/// `rackscope.fs.read_or_bundled(path, bundled)`: `text, "config"` from the config folder,
+/// else (the file does not exist there) `text, "bundled"` from the code folder, else
+/// `nil, err` naming both. A file of the config folder that exists but cannot be read is
+/// that error, not a fallback.
+fn read_or_bundled(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value)) -> mlua::Result<MultiValue> {
+    move |lua, (p, b)| {
+        const F: &str = "rackscope.fs.read_or_bundled";
+        let (config_dir, code_dir) = (c.config_dir(), c.code_dir());
+        let path = confined(lua, &config_dir, Folder::Config, F, &p)?;
+        let bundled = match &b {
+            Value::String(_) => confined(lua, &code_dir, Folder::Code, F, &b)?,
+            other => return Err(errors::type_error(lua, F, 2, "string", other)),
+        };
+        let tag = |text: MultiValue, source: &str| -> mlua::Result<MultiValue> {
+            let mut v: Vec<Value> = text.into_iter().collect();
+            if matches!(v.first(), Some(Value::String(_))) {
+                v.push(Value::String(lua.create_string(source)?));
+            }
+            Ok(MultiValue::from_iter(v))
+        };
+        if path.exists() {
+            return tag(read_text(lua, &config_dir, &path)?, "config");
+        }
+        if bundled.is_file() {
+            return tag(read_text(lua, &code_dir, &bundled)?, "bundled");
+        }
+        fail(
+            lua,
+            format!(
+                "{} is not in the plugin's config folder, and {} is not in its code folder",
+                display(&config_dir, &path),
+                display(&code_dir, &bundled)
+            ),
+        )
     }
 }
 
@@ -367,6 +412,24 @@ mod tests {
         assert!(
             none.is_nil() && err.starts_with("catalogs/b.yaml: "),
             "{err}"
+        );
+        // The config folder's file wins; without it, the bundled one; neither: an error.
+        std::fs::write(h.dir.path().join("mine.yaml"), "mine").unwrap();
+        let (a, sa, b, sb, none, why): (String, String, String, String, mlua::Value, String) = h
+            .eval(
+                r#"local fs = rackscope.fs
+                   local a, sa = fs.read_or_bundled("mine.yaml", "catalogs/a.yaml")
+                   local b, sb = fs.read_or_bundled("other.yaml", "catalogs/a.yaml")
+                   local none, why = fs.read_or_bundled("other.yaml", "catalogs/b.yaml")
+                   return a, sa, b, sb, none, why"#,
+            )
+            .unwrap();
+        assert_eq!((a.as_str(), sa.as_str()), ("mine", "config"));
+        assert_eq!((b.as_str(), sb.as_str()), ("metrics: []\n", "bundled"));
+        assert!(none.is_nil(), "{none:?}");
+        assert!(
+            why.contains("other.yaml") && why.contains("catalogs/b.yaml"),
+            "{why}"
         );
         let err = h.error("rackscope.fs.read_bundled('../secret.txt')");
         assert!(

@@ -18,7 +18,7 @@
 //! | `json` (`encode`, `decode`, `raw`) | [`json`] |
 //! | `yaml` (`encode`, `decode`) | [`yaml`] |
 //! | `log` (`debug`, `info`, `warn`, `error`; and the global `print`) | [`log`] |
-//! | `fs` (`read`, `write`, `update`, `exists`, `list`, `read_bundled`) | [`fs`] |
+//! | `fs` (`read`, `write`, `update`, `exists`, `list`, `read_bundled`, `read_or_bundled`) | [`fs`] |
 //! | `metrics` (`serve`, `listening`, `gauge`, `counter`, `clear`, `label_table`) | [`metrics`] |
 //! | `spawn`, `single_flight` | [`task`] |
 //! | `publish`, `unpublish` | [`publish`] |
