@@ -22,7 +22,7 @@ use rackscope::state::AppState;
 use serde_json::{json, Value};
 use support::openapi::{cut, demo_with_plugins, python_tools, slurm_ready, Doc, OpKey};
 use support::prometheus::RealPrometheus;
-use support::server::{project_root, Api, ConfigDir, TestServer};
+use support::server::{Api, ConfigDir, TestServer};
 use support::wait::until;
 
 /// `path` with every `{param}` (and `{*param}`) replaced by `value`.
@@ -468,10 +468,10 @@ fn contract_examples(text: &str) -> (Vec<Example>, Vec<(usize, String)>) {
 
 #[tokio::test]
 async fn the_contract_examples_fit_the_document() {
-    let path = project_root().join("../shared/spec/api-reference.md");
+    let path = support::server::shared_dir().join("spec/api-reference.md");
     let text = fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "the contract is missing: expected it in ../shared/spec/api-reference.md next to the project ({}): {e}",
+            "the contract is missing: expected it in ../shared/spec/api-reference.md next to the project, or under RACKSCOPE_SHARED ({}): {e}",
             path.display()
         )
     });

@@ -13,19 +13,23 @@ pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/fixtures/rackscope` next to the project (or `$RACKSCOPE_FIXTURES`), where
-/// Rackscope's example configs are (read in place, never copied). Fails, naming the
-/// folder, when it is not there.
-pub fn fixtures_dir() -> PathBuf {
-    // `RACKSCOPE_FIXTURES` names another place (.ci/run sets it when the checkout does not
-    // sit next to `shared/`); otherwise the folder next to the project.
-    let dir = std::env::var_os("RACKSCOPE_FIXTURES")
+/// The workspace's `shared/` folder (the spec and Rackscope's fixtures): `../shared` next
+/// to the project, or where `RACKSCOPE_SHARED` says (.ci/run sets it for a clone made
+/// away from it).
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("RACKSCOPE_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| project_root().join("../shared/fixtures/rackscope"));
+        .unwrap_or_else(|| project_root().join("../shared"))
+}
+
+/// `shared/fixtures/rackscope`, where Rackscope's example configs are (read in place, never
+/// copied). Fails, naming the folder, when it is not there.
+pub fn fixtures_dir() -> PathBuf {
+    let dir = shared_dir().join("fixtures/rackscope");
     assert!(
         dir.is_dir(),
         "the Rackscope fixtures are missing: expected them in ../shared/fixtures/rackscope \
-         next to the project, or where RACKSCOPE_FIXTURES says ({})",
+         next to the project, or under RACKSCOPE_SHARED ({})",
         dir.display()
     );
     dir
