@@ -14,8 +14,9 @@ chassis (slot maps), 1U twin chassis (range patterns such as cn[00001-00002]), 4
 (single names) or 1U servers listed as lists; every 4th rack also holds a management server.
 Each room ends with a standalone storage rack. Templates list the health checks of the demo's
 library (config/checks/library: node_up, node_temperature, ..., rack_power) and its
-metrics (node_temperature, node_power). Instance forms, ranges, slot maps, labels,
-string and {id} rack refs, room discovery and explicit room lists are all exercised.
+metrics (node_temperature, node_power; rack_power and pdu_current on the PDUs).
+Instance forms, ranges, slot maps, labels, string and {id} rack refs, room discovery and
+explicit room lists are all exercised.
 Python 3 standard library only.
 """
 
@@ -152,7 +153,7 @@ TEMPLATES = {
   location: side
   u_height: 20
   checks: [pdu_current]
-  metrics: [pdu_active_power]
+  metrics: [rack_power, pdu_current]
 """,
 }
 

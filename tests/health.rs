@@ -162,7 +162,33 @@ async fn a_simulator_incident_shows_in_states_alerts_and_maintenances() {
         "{}",
         rack["metrics"]
     );
+    // The rack's PDUs list rack_power and pdu_current: their sums over the rack's
+    // inlets, measured with the states, keyed by the component template.
+    let rack = rack_until(
+        &api,
+        "h1-a01?include_metrics=true",
+        "rack component metrics measured",
+        |r| {
+            r["infra_metrics"]["components"]["pdu-metered-40u"]["rack_power"]
+                .as_f64()
+                .unwrap_or(0.0)
+                > 0.0
+        },
+    )
+    .await;
+    let pdu = &rack["infra_metrics"]["components"]["pdu-metered-40u"];
+    assert!(pdu["pdu_current"].as_f64().unwrap() > 0.0, "{pdu}");
+    assert_eq!(
+        rack["infra_metrics"]["components"]
+            .as_object()
+            .unwrap()
+            .len(),
+        1,
+        "two mounts of one template are one key: {}",
+        rack["infra_metrics"]
+    );
     let plain = get_ok(&api, "/api/racks/h1-a01/state").await;
+    assert_eq!(plain["infra_metrics"], json!({"components": {}}));
     assert_eq!(plain["nodes"]["cn0001"]["temperature"], 0);
     assert_eq!(plain["metrics"], json!({"temperature": 0, "power": 0.0}));
     let room_before = get_ok(&api, "/api/rooms/hall-1/state").await;

@@ -72,6 +72,32 @@ fn unix(t: SystemTime) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// A rack's `infra_metrics.components`: per component template it mounts that lists
+/// metrics, the value of each that was measured for the rack (left out otherwise).
+fn components(s: &HealthSnapshot, rack: usize) -> Value {
+    let mut out = Map::new();
+    for c in s
+        .inputs
+        .rack_metrics
+        .components
+        .get(rack)
+        .into_iter()
+        .flatten()
+    {
+        let mut values = Map::new();
+        for (id, index) in &c.metrics {
+            let v = index
+                .and_then(|i| s.rack_metric_values.get(i))
+                .and_then(|by_rack| by_rack.get(&(rack as u32)));
+            if let Some(v) = v {
+                values.insert(id.to_string(), json!(v));
+            }
+        }
+        out.insert(c.id.to_string(), Value::Object(values));
+    }
+    Value::Object(out)
+}
+
 /// The roll-up of a rack (health.md §2.6): `checks` is the worst of its own checks
 /// (`unknown` when none), `nodes` the worst of its nodes (`unknown` when it has none).
 pub fn rack_rollup(checks: Severity, nodes: Severity, unknown: Severity) -> Severity {
@@ -321,7 +347,10 @@ impl HealthView {
                 answer.insert("checks".into(), check_list(own, false, true));
                 answer.insert("alerts".into(), check_list(own, true, true));
                 answer.insert("metrics".into(), metrics);
-                answer.insert("infra_metrics".into(), json!({"components": {}}));
+                answer.insert(
+                    "infra_metrics".into(),
+                    json!({"components": if with_metrics { components(s, k) } else { json!({}) }}),
+                );
                 answer.insert("nodes".into(), Value::Object(nodes));
                 answer.insert(
                     "maintenance".into(),

@@ -83,6 +83,8 @@ pub struct Inputs {
     pub checks: Arc<Vec<Check>>,
     /// Temperatures and power to measure with the states (`include_metrics`).
     pub node_metrics: Vec<super::node_metrics::NodeMetric>,
+    /// Rack component metrics to measure with the states (`infra_metrics.components`).
+    pub rack_metrics: super::rack_metrics::RackMetrics,
     pub settings: Settings,
 }
 
@@ -100,7 +102,7 @@ pub struct QueryReport {
     /// Main queries (discovery excluded), as `last_batch.query_count` counts them.
     pub main: usize,
     pub discovery: usize,
-    /// Node metric queries (temperature, power); their failures are not health failures.
+    /// Node and rack component metric queries; their failures are not health failures.
     pub metrics: usize,
     pub failed: usize,
     /// The distinct reasons of the failures (at most a few).
@@ -128,6 +130,9 @@ pub struct HealthSnapshot {
     /// Per node: its temperature and power when measured (`include_metrics`).
     pub node_temperature: Vec<Option<f64>>,
     pub node_power: Vec<Option<f64>>,
+    /// Per rack metric (`inputs.rack_metrics.metrics`, by index): the summed value of
+    /// each rack it was measured for, by rack index.
+    pub rack_metric_values: Vec<HashMap<u32, f64>>,
     pub report: QueryReport,
 }
 
@@ -144,6 +149,7 @@ impl HealthSnapshot {
             rack_checks: vec![Vec::new(); layout.racks.len()],
             node_temperature: vec![None; layout.nodes.len()],
             node_power: vec![None; layout.nodes.len()],
+            rack_metric_values: Vec::new(),
             report: QueryReport::default(),
             inputs,
         }
@@ -196,6 +202,7 @@ pub async fn compute(
         &inputs.checks,
         &inputs.layout,
         &inputs.node_metrics,
+        &inputs.rack_metrics.metrics,
         s.keys(),
         &s.job_regex,
         s.max_ids_per_query,
@@ -253,7 +260,7 @@ pub fn assemble(
             }
             match pass {
                 Purpose::Main => report.main += 1,
-                Purpose::Discovery | Purpose::Metric => report.discovery += 1,
+                Purpose::Discovery | Purpose::Metric | Purpose::RackMetric => report.discovery += 1,
             }
             let series = match answer {
                 Ok(data) => vector(data),
@@ -370,9 +377,10 @@ pub fn assemble(
         list.sort_by_key(|(c, _)| *c);
     }
     let (node_temperature, node_power) = read_node_metrics(&inputs, plan, answers);
+    let rack_metric_values = read_rack_metrics(&inputs, plan, answers);
     report.metrics = plan
         .iter()
-        .filter(|q| q.uses.iter().all(|u| u.purpose == Purpose::Metric))
+        .filter(|q| q.uses.iter().all(|u| u.purpose.is_metric()))
         .count();
     HealthSnapshot {
         inputs: inputs.clone(),
@@ -384,8 +392,45 @@ pub fn assemble(
         rack_checks,
         node_temperature,
         node_power,
+        rack_metric_values,
         report,
     }
+}
+
+/// Each rack's value of each rack component metric it was measured for: the sum of its
+/// series (one, as queried by rack). A failed query only leaves values out.
+fn read_rack_metrics(
+    inputs: &Inputs,
+    plan: &[Query],
+    answers: &[Answer],
+) -> Vec<HashMap<u32, f64>> {
+    let layout = &inputs.layout;
+    let mut out: Vec<HashMap<u32, f64>> = vec![HashMap::new(); inputs.rack_metrics.metrics.len()];
+    for (q, answer) in plan.iter().zip(answers) {
+        let Ok(data) = answer else { continue };
+        let Ok(series) = vector(data) else { continue };
+        for u in q.uses.iter().filter(|u| u.purpose == Purpose::RackMetric) {
+            let m = &inputs.rack_metrics.metrics[u.check];
+            let Some(li) = q.labels.iter().position(|l| *l == m.label) else {
+                continue;
+            };
+            for item in series {
+                let Some(rack) = item.labels[li].as_deref().and_then(|id| layout.rack(id)) else {
+                    continue;
+                };
+                let Some(v) = item
+                    .value
+                    .as_deref()
+                    .and_then(super::check::parse_sample)
+                    .filter(|v| v.is_finite())
+                else {
+                    continue;
+                };
+                *out[u.check].entry(rack).or_insert(0.0) += v;
+            }
+        }
+    }
+    out
 }
 
 /// Each node's temperature and power from the node metric queries: the best-ranked
@@ -540,7 +585,7 @@ fn read_series(
         };
         let sev = match pass {
             Purpose::Main => check.evaluate(item.value.as_deref()),
-            Purpose::Discovery | Purpose::Metric => check
+            Purpose::Discovery | Purpose::Metric | Purpose::RackMetric => check
                 .expand
                 .as_ref()
                 .and_then(|e| e.absent_state)

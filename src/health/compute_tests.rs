@@ -56,6 +56,7 @@ fn inputs(checks: Vec<Check>) -> (tempfile::TempDir, Arc<Inputs>) {
         layout: Arc::new(layout),
         checks: Arc::new(checks),
         node_metrics: Vec::new(),
+        rack_metrics: Default::default(),
         settings: Settings::from_config(&cfg),
     };
     (dir, Arc::new(inputs))
@@ -66,6 +67,7 @@ fn plan_of(inputs: &Inputs) -> Vec<Query> {
         &inputs.checks,
         &inputs.layout,
         &inputs.node_metrics,
+        &inputs.rack_metrics.metrics,
         inputs.settings.keys(),
         ".*",
         200,

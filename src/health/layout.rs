@@ -39,6 +39,8 @@ pub struct RackInfo {
     pub id: Arc<str>,
     pub name: Arc<str>,
     pub room: u32,
+    /// Its rack template, when it names one.
+    pub template_id: Option<Arc<str>>,
     pub devices: Vec<u32>,
     pub nodes: Vec<u32>,
 }
@@ -173,6 +175,7 @@ impl Layout {
             id: rack_id,
             name: rack.name.as_str().into(),
             room,
+            template_id: rack.template_id.as_deref().map(Arc::from),
             devices: Vec::with_capacity(rack.devices.len()),
             nodes: Vec::new(),
         };

@@ -5,8 +5,8 @@
 //! Layout: [`check`] (a library check compiled for the planner), [`layout`] (the topology
 //! by index, and each check's targets), [`query`] (placeholders and batches), [`compute`]
 //! (one recompute: queries in parallel, `for:` timers, virtual nodes, a snapshot),
-//! [`node_metrics`] (node temperature and power, measured with the states), [`timers`]
-//! (`for:` delays),
+//! [`node_metrics`] (node temperature and power, measured with the states),
+//! [`rack_metrics`] (rack component metrics, likewise), [`timers`] (`for:` delays),
 //! [`answers`] (roll-up and the encoded answers, maintenances applied), [`maintenance`]
 //! (the maintenances file and what each covers), [`engine`] (the background loop and the
 //! answers in force).
@@ -23,6 +23,7 @@ pub mod layout;
 pub mod maintenance;
 pub mod node_metrics;
 pub mod query;
+pub mod rack_metrics;
 pub mod timers;
 
 pub use crate::library::checks::Severity;
@@ -45,11 +46,13 @@ pub fn inputs(
     let compiled: Vec<check::Check> = checks.checks.iter().map(check::Check::compile).collect();
     let layout = layout::Layout::build(topology, catalog, &compiled);
     let node_metrics = node_metrics::plan(&layout, catalog, metrics);
+    let rack_metrics = rack_metrics::plan(&layout, catalog, metrics);
     Inputs {
         generation,
         layout: Arc::new(layout),
         checks: Arc::new(compiled),
         node_metrics,
+        rack_metrics,
         settings: Settings::from_config(config),
     }
 }

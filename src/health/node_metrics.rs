@@ -65,17 +65,20 @@ fn kind_of(def: &MetricDefinition) -> Option<(Kind, usize)> {
         .map(|r| (Kind::Power, r))
 }
 
-fn is_placeholder(v: &str) -> bool {
-    matches!(v.trim(), "{instance}" | "$instance")
+fn is_placeholder(v: &str, name: &str) -> bool {
+    let v = v.trim();
+    v.strip_prefix('$') == Some(name)
+        || v.strip_prefix('{').and_then(|v| v.strip_suffix('}')) == Some(name)
 }
 
-/// The batched form of `def`: (template with [`IDS`], label), or None when its instance
-/// placeholder is not in a label matcher.
-fn template(def: &MetricDefinition) -> Option<(String, String)> {
+/// The batched form of `def` for the placeholder `name` (`instance`, `rack_id`): (template
+/// with [`IDS`], label), or None when that placeholder is not in a label matcher.
+pub(super) fn template(def: &MetricDefinition, name: &str) -> Option<(String, String)> {
     let metric = def.metric.trim();
-    for (open, close) in [("=\"{instance}\"", "\""), ("=\"$instance\"", "\"")] {
-        if let Some(at) = metric.find(open) {
-            // `<label>="{instance}"` inside the selector: the label is the word before.
+    let (braced, dollar) = (format!("{{{name}}}"), format!("${name}"));
+    for open in [format!("=\"{braced}\""), format!("=\"{dollar}\"")] {
+        if let Some(at) = metric.find(&open) {
+            // `<label>="{name}"` inside the selector: the label is the word before.
             let label: String = metric[..at]
                 .chars()
                 .rev()
@@ -84,23 +87,19 @@ fn template(def: &MetricDefinition) -> Option<(String, String)> {
                 .into_iter()
                 .rev()
                 .collect();
-            let t = format!(
-                "{}=~\"{IDS}{close}{}",
-                &metric[..at],
-                &metric[at + open.len()..]
-            );
-            if label.is_empty() || t.contains("{instance}") || t.contains("$instance") {
+            let t = format!("{}=~\"{IDS}\"{}", &metric[..at], &metric[at + open.len()..]);
+            if label.is_empty() || t.contains(&braced) || t.contains(&dollar) {
                 return None;
             }
             return Some((t, label));
         }
     }
-    if metric.contains("{instance}") || metric.contains("$instance") {
+    if metric.contains(&braced) || metric.contains(&dollar) {
         return None;
     }
     // A plain selector with the placeholder in `labels`.
-    let (label, _) = def.labels.iter().find(|(_, v)| is_placeholder(v))?;
-    let (name, inner) = match metric.find('{') {
+    let (label, _) = def.labels.iter().find(|(_, v)| is_placeholder(v, name))?;
+    let (metric_name, inner) = match metric.find('{') {
         Some(i) if metric.ends_with('}') => (&metric[..i], Some(&metric[i + 1..metric.len() - 1])),
         None if metric
             .chars()
@@ -120,13 +119,16 @@ fn template(def: &MetricDefinition) -> Option<(String, String)> {
             continue;
         }
         if v.contains('{') || v.contains('$') {
-            // Another placeholder (pduid, ...): not a node's metric to batch.
+            // Another placeholder (pduid, ...): its series are all taken.
             continue;
         }
         matchers.push(format!("{k}=\"{}\"", super::query::promql_string(v)));
     }
     matchers.push(format!("{label}=~\"{IDS}\""));
-    Some((format!("{name}{{{}}}", matchers.join(",")), label.clone()))
+    Some((
+        format!("{metric_name}{{{}}}", matchers.join(",")),
+        label.clone(),
+    ))
 }
 
 /// The node metrics to measure: for each library metric of temperature or power that a
@@ -146,7 +148,7 @@ pub fn plan(layout: &Layout, catalog: &Catalog, library: &MetricsLibrary) -> Vec
                         continue;
                     };
                     let (Some((kind, rank)), Some((template, label))) =
-                        (kind_of(def), template(def))
+                        (kind_of(def), template(def, "instance"))
                     else {
                         continue;
                     };
@@ -194,37 +196,71 @@ mod tests {
     #[test]
     fn batched_forms() {
         assert_eq!(
-            template(&def(
-                "node_temperature_celsius",
-                &[("instance", "{instance}")]
-            )),
+            template(
+                &def("node_temperature_celsius", &[("instance", "{instance}")]),
+                "instance"
+            ),
             Some((
                 format!("node_temperature_celsius{{instance=~\"{IDS}\"}}"),
                 "instance".into()
             ))
         );
         assert_eq!(
-            template(&def(
-                r#"node_power_watts{job="node",instance="$instance"}"#,
-                &[]
-            )),
+            template(
+                &def(r#"node_power_watts{job="node",instance="$instance"}"#, &[]),
+                "instance"
+            ),
             Some((
                 format!(r#"node_power_watts{{job="node",instance=~"{IDS}"}}"#),
                 "instance".into()
             ))
         );
         assert_eq!(
-            template(&def(
-                "ipmi_power_watts{site=\"a\"}",
-                &[("instance", "$instance"), ("pduid", "{pduid}")]
-            )),
+            template(
+                &def(
+                    "ipmi_power_watts{site=\"a\"}",
+                    &[("instance", "$instance"), ("pduid", "{pduid}")]
+                ),
+                "instance"
+            ),
             Some((
                 format!("ipmi_power_watts{{site=\"a\",instance=~\"{IDS}\"}}"),
                 "instance".into()
             ))
         );
         // The placeholder outside a matcher: not batched.
-        assert_eq!(template(&def("avg(rate(x[5m])) / {instance}", &[])), None);
+        assert_eq!(
+            template(&def("avg(rate(x[5m])) / {instance}", &[]), "instance"),
+            None
+        );
+        // Another placeholder name.
+        assert_eq!(
+            template(
+                &def("pdu_total_load_watts{rack_id=\"$rack_id\"}", &[]),
+                "rack_id"
+            ),
+            Some((
+                format!("pdu_total_load_watts{{rack_id=~\"{IDS}\"}}"),
+                "rack_id".into()
+            ))
+        );
+        assert_eq!(
+            template(
+                &def(
+                    "raritan_pdu_activepower_watt{inletid!=\"\"}",
+                    &[("rack_id", "{rack_id}"), ("pduid", "{pduid}")]
+                ),
+                "rack_id"
+            ),
+            Some((
+                format!("raritan_pdu_activepower_watt{{inletid!=\"\",rack_id=~\"{IDS}\"}}"),
+                "rack_id".into()
+            ))
+        );
+        assert_eq!(
+            template(&def("x{instance=\"$instance\"}", &[]), "rack_id"),
+            None
+        );
         assert_eq!(
             kind_of(&def("node_temperature_celsius", &[])),
             Some((Kind::Temperature, 1))

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use super::check::Check;
 use super::layout::Layout;
 use super::node_metrics::{NodeMetric, IDS};
+use super::rack_metrics::RackMetric;
 use crate::library::checks::Scope;
 
 /// What a query is for.
@@ -26,6 +27,15 @@ pub enum Purpose {
     Discovery,
     /// A node metric (`node_metrics`, by index): temperatures or power, not states.
     Metric,
+    /// A rack component metric (`rack_metrics`, by index): values, not states.
+    RackMetric,
+}
+
+impl Purpose {
+    /// Whether the answer gives measured values rather than states.
+    pub fn is_metric(self) -> bool {
+        matches!(self, Purpose::Metric | Purpose::RackMetric)
+    }
 }
 
 /// One use of a query's answer: which check (or node metric, for [`Purpose::Metric`])
@@ -70,11 +80,13 @@ impl KeyLabels<'_> {
 /// Names per node metric query (at least; `planner.max_ids_per_query` when larger).
 pub const METRIC_BATCH: usize = 2_000;
 
-/// Every query of one recompute: the checks' in check order, then the node metrics'.
+/// Every query of one recompute: the checks' in check order, then the node metrics', then
+/// the rack component metrics'.
 pub fn plan(
     checks: &[Check],
     layout: &Layout,
     metrics: &[NodeMetric],
+    rack_metrics: &[RackMetric],
     keys: KeyLabels<'_>,
     job_regex: &str,
     max_ids: usize,
@@ -167,6 +179,20 @@ pub fn plan(
                 Use {
                     check: mi,
                     purpose: Purpose::Metric,
+                    ids: chunk.to_vec(),
+                },
+                &[m.label.as_str()],
+            );
+        }
+    }
+    for (mi, m) in rack_metrics.iter().enumerate() {
+        for chunk in m.racks.chunks(metric_batch) {
+            let regex = alternation(chunk.iter().map(|&i| &*layout.racks[i as usize].id));
+            push(
+                m.template.replace(IDS, &regex),
+                Use {
+                    check: mi,
+                    purpose: Purpose::RackMetric,
                     ids: chunk.to_vec(),
                 },
                 &[m.label.as_str()],
@@ -268,7 +294,7 @@ mod tests {
             chassis: "chassis_id",
             rack: "rack_id",
         };
-        let q = plan(&checks, &layout, &[], keys, ".*", 100);
+        let q = plan(&checks, &layout, &[], &[], keys, ".*", 100);
         assert_eq!(q[0].labels, ["instance"]);
         let node_batches = layout.nodes.len().div_ceil(100);
         assert_eq!(q.len(), node_batches + 1, "a and b share their queries");

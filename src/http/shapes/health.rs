@@ -89,7 +89,9 @@ pub struct RackMetrics {
     pub power: f64,
 }
 
-/// Rack component metrics (none are measured yet: always empty).
+/// Rack component metrics, with `include_metrics` (else empty): per component template
+/// the rack mounts that lists metrics, each metric measured for the rack (its series
+/// summed); a metric without a value is left out.
 #[derive(ToSchema)]
 pub struct InfraMetrics {
     pub components: HashMap<String, HashMap<String, f64>>,
