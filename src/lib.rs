@@ -6,6 +6,7 @@
 //! checked by `scripts/check-layers.py`).
 //!
 //! - [`fsutil`]: atomic file writes, one lock per config file, clean-up of interrupted writes.
+//! - [`gzip`]: gzip of answers encoded ahead.
 //! - [`coerce`]: lax integers, numbers and booleans, one rule for every file of a config
 //!   folder (pydantic v2's lax mode).
 //! - [`metrics`]: the Prometheus exposition registry and the scrape listener plugins ask for.
@@ -18,6 +19,8 @@
 //! - [`views`]: the read views' answers, encoded once per state generation.
 //! - [`prometheus`]: the Prometheus HTTP API client with its TTL cache and merged in-flight
 //!   queries; the primitive that plugins use.
+//! - [`health`]: the health engine: checks into node, rack and room states through
+//!   Prometheus, alerts, maintenances, and the answers built from each snapshot.
 //! - [`state`]: the running state (config, topology, catalog, libraries, views) behind one atomic pointer, and
 //!   the reload path that rebuilds it from disk.
 //! - [`auth`]: the single user, bcrypt passwords and policy, JWT session tokens bound to the
@@ -39,6 +42,7 @@ pub mod check;
 pub mod coerce;
 pub mod config;
 pub mod fsutil;
+pub mod gzip;
 pub mod health;
 pub mod http;
 pub mod kit;

@@ -1239,6 +1239,91 @@ return {
 }
 
 #[tokio::test]
+async fn large_published_answers_are_served_gzipped() {
+    // A 5,000-row answer (~200 KB) published twice with different rows: a client that
+    // accepts gzip gets the gzip of the answer in force, with one Content-Encoding, once
+    // it is made; one that does not gets the plain bytes; a small answer is left to the
+    // compression layer.
+    let source = r#"
+return {
+  id = "big",
+  setup = function()
+    -- Served from the published answers; the handlers answer only before a publish.
+    rackscope.route("GET", "/api/big/nodes", function() return { nodes = {} } end)
+    rackscope.route("GET", "/api/big/small", function() return {} end)
+    rackscope.route("POST", "/api/big/publish", function(req)
+      local rows = {}
+      for i = 1, 5000 do rows[i] = { node = "n" .. i, state = req.body.state } end
+      rackscope.publish("/api/big/nodes", { nodes = rows }, 60)
+      rackscope.publish("/api/big/small", { state = req.body.state }, 60)
+      return { ok = true }
+    end)
+  end,
+}
+"#;
+    let cd = config_with(&[("big", source)]);
+    let server = TestServer::start(&cd.app_yaml());
+    let api = Api::new(&server);
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let fetch = |path: &'static str, gzip: bool| {
+        let mut req = raw.get(server.url(path));
+        if gzip {
+            req = req.header("accept-encoding", "gzip");
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            let encodings: Vec<String> = resp
+                .headers()
+                .get_all("content-encoding")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_string())
+                .collect();
+            let body = resp.bytes().await.unwrap();
+            let json: Value = if encodings.is_empty() {
+                serde_json::from_slice(&body).unwrap()
+            } else {
+                let mut out = Vec::new();
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut out)
+                    .unwrap();
+                serde_json::from_slice(&out).unwrap()
+            };
+            (encodings, body.len(), json)
+        }
+    };
+    for state in ["OK", "CRIT"] {
+        let (s, b) = api.post("/api/big/publish", &json!({"state": state})).await;
+        assert_eq!(s, 200, "{b}");
+        let (enc, plain_len, plain) = fetch("/api/big/nodes", false).await;
+        assert!(enc.is_empty());
+        assert_eq!(
+            plain["nodes"][4999],
+            json!({"node": "n5000", "state": state})
+        );
+        // The first clients may get the plain answer, as it is, while its gzip is made
+        // in the background; then every one gets that gzip.
+        let (enc, len, body) = fetch("/api/big/nodes", true).await;
+        assert!(
+            (enc.is_empty() && len == plain_len) || enc == ["gzip"],
+            "{enc:?}"
+        );
+        assert_eq!(body, plain);
+        eventually("the gzip is made", 10, || async {
+            fetch("/api/big/nodes", true).await.0 == ["gzip"]
+        })
+        .await;
+        for _ in 0..3 {
+            let (enc, len, body) = fetch("/api/big/nodes", true).await;
+            assert_eq!(enc, ["gzip"]);
+            assert!(len * 10 < plain_len, "{len} vs {plain_len}");
+            assert_eq!(body, plain, "the gzip of the answer in force");
+        }
+        let (enc, _, small) = fetch("/api/big/small", true).await;
+        assert!(enc.len() <= 1, "{enc:?}");
+        assert_eq!(small, json!({"state": state}));
+    }
+}
+
+#[tokio::test]
 async fn a_plugin_that_cannot_load_serves_its_fallback_until_it_does() {
     // `setup` fails while the config lacks `ready`; `on_load_error` registers a status
     // route that says why, with a setting read from the raw config.

@@ -18,13 +18,13 @@ use serde_json::{json, Map, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::encoded::json_bytes;
 use super::error::{ApiError, ApiResult};
 use super::extract::{PathParam, RackDevice};
 use super::query::QueryParams;
 use super::shapes::health::{
     ActiveAlerts, DeviceMetrics, GlobalStats, PrometheusStats, RackState, RoomState, TelemetryStats,
 };
-use super::views_routes::json_bytes;
 use super::AppState;
 use crate::app::App;
 use crate::health::HealthView;

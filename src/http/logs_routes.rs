@@ -23,12 +23,12 @@ use tokio::time::Instant;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::encoded::json_bytes;
 use super::error::{ApiError, ApiResult};
 use super::guard::Admin;
 use super::query::QueryParams;
 use super::shapes::health::{LogRecord, Logs};
 use super::shapes::{AdminRefused, OkMessage};
-use super::views_routes::json_bytes;
 use crate::app::App;
 use crate::logs::{self, Entry, Filter};
 

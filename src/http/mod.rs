@@ -7,6 +7,7 @@
 pub mod auth_routes;
 pub mod config_routes;
 pub mod docs_routes;
+pub mod encoded;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -61,8 +62,9 @@ pub fn app(app: App) -> Router {
             crate::auth::gate::gate,
         ))
         // Answers are gzipped for clients that accept it, except those that set their
-        // own Content-Encoding (the precomputed `/api/sites`) and event streams.
-        .layer(CompressionLayer::new());
+        // own Content-Encoding (the precomputed `/api/sites`), event streams, and large
+        // published answers sent plain while their gzip is being made.
+        .layer(CompressionLayer::new().compress_when(encoded::compress_when()));
     access_log(router).with_state(app)
 }
 

@@ -267,13 +267,8 @@ async fn dispatch_inner(app: App, req: Request) -> ApiResult<Response> {
             parts.uri.path(),
             parts.uri.query(),
         );
-        if let Some(body) = published {
-            return Ok((
-                StatusCode::OK,
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response());
+        if let Some(answer) = published {
+            return Ok(super::encoded::published(answer, &parts.headers));
         }
     } else {
         Admin::from_request_parts(&mut parts, &app).await?;

@@ -13,13 +13,14 @@ use std::path::{Path, PathBuf};
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
-use bytes::Bytes;
+
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::encoded::{accepts_gzip, gzipped_json, json_bytes};
 use super::error::{ApiError, ApiResult};
 use super::extract::{PathParam, RackDevice};
 use super::query::QueryParams;
@@ -54,37 +55,6 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(tags))
 }
 
-/// A pre-encoded JSON answer.
-pub fn json_bytes(body: Bytes) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
-}
-
-/// Whether the client accepts gzip (`Accept-Encoding: gzip`, not with `q=0`).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|item| {
-            let mut parts = item.split(';').map(str::trim);
-            let coding = parts.next().unwrap_or("");
-            let refused = parts.any(|p| {
-                p.strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q == 0.0)
-            });
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-        })
-}
-
 /// `GET /api/sites`: the whole tree; the gzip body (encoded once per state generation)
 /// for clients that accept it. Sets its own `Content-Encoding`, which the compression
 /// layer then leaves alone.
@@ -94,22 +64,15 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
     responses((status = 200, description = "The sites", body = Vec<Site>)))]
 async fn sites(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let views = &state.snapshot().views;
-    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
-    let json = (
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
     match views.sites_gzip().filter(|_| accepts_gzip(&headers)) {
-        Some(gz) => (
-            [
-                json,
-                vary,
-                (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
-            ],
-            gz,
-        )
-            .into_response(),
-        None => ([json, vary], views.sites()).into_response(),
+        Some(gz) => gzipped_json(gz),
+        None => {
+            let mut answer = json_bytes(views.sites());
+            answer
+                .headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            answer
+        }
     }
 }
 
@@ -364,24 +327,4 @@ fn catalog_files(dirs: &[PathBuf]) -> Vec<Value> {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gzip_acceptance() {
-        let h = |v: &str| {
-            let mut m = HeaderMap::new();
-            m.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
-            accepts_gzip(&m)
-        };
-        assert!(h("gzip"));
-        assert!(h("br, GZIP;q=0.5"));
-        assert!(h("*"));
-        assert!(!h("gzip;q=0"));
-        assert!(!h("br, deflate"));
-        assert!(!accepts_gzip(&HeaderMap::new()));
-    }
 }

@@ -188,6 +188,8 @@ impl HostCtx {
 pub struct PublishedAnswer {
     /// The JSON body, encoded once.
     pub body: bytes::Bytes,
+    /// Its gzip, made when a client that accepts gzip first asks for it.
+    pub gzip: Arc<crate::gzip::Lazy>,
     /// On tokio's clock (the test's clock under a test host).
     pub expires: tokio::time::Instant,
 }

@@ -16,7 +16,6 @@ mod library;
 pub mod topology;
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::ops::Range;
 
 use bytes::Bytes;
@@ -68,7 +67,7 @@ impl Views {
         metrics: &MetricsLibrary,
     ) -> Views {
         let written = topology::write_sites(topology);
-        let sites_gzip = gzip(&written.json);
+        let sites_gzip = crate::gzip::gzip(&written.json);
         let (catalog_json, templates) = library::write_catalog(catalog);
         Views {
             sites: Bytes::from(written.json),
@@ -218,22 +217,6 @@ struct RackPlace<'a> {
     site: &'a [u8],
     room: &'a [u8],
     aisle: Option<&'a [u8]>,
-}
-
-/// Gzip at the default level (what a browser would get from a compressing proxy).
-fn gzip(data: &[u8]) -> Option<Vec<u8>> {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(data.len() / 8),
-        flate2::Compression::default(),
-    );
-    // Writing into a Vec cannot fail.
-    match enc.write_all(data).and_then(|()| enc.finish()) {
-        Ok(out) => Some(out),
-        Err(e) => {
-            tracing::error!(error = %e, "views: gzip failed");
-            None
-        }
-    }
 }
 
 #[cfg(test)]

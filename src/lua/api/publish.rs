@@ -82,6 +82,7 @@ fn publish(c: Rc<HostCtx>) -> impl Fn(&Lua, (Value, Value, Value)) -> mlua::Resu
             path,
             PublishedAnswer {
                 body,
+                gzip: Default::default(),
                 expires: Instant::now() + Duration::from_secs_f64(ttl),
             },
         );
@@ -108,7 +109,7 @@ pub fn lookup(
     answers: &crate::lua::host::Published,
     path: &str,
     query: Option<&str>,
-) -> Option<Bytes> {
+) -> Option<PublishedAnswer> {
     let answers = answers.read();
     if answers.is_empty() {
         return None;
@@ -117,9 +118,7 @@ pub fn lookup(
         Some(q) => answers.get(&format!("{path}?{q}")),
         None => answers.get(path),
     };
-    found
-        .filter(|a| a.expires > Instant::now())
-        .map(|a| a.body.clone())
+    found.filter(|a| a.expires > Instant::now()).cloned()
 }
 
 #[cfg(test)]
@@ -137,9 +136,11 @@ mod tests {
         )
         .unwrap();
         let p = &h.ctx.published;
-        let body = lookup(p, "/api/p/summary", None).unwrap();
+        let body = lookup(p, "/api/p/summary", None).unwrap().body;
         assert_eq!(&body[..], br#"{"total":3}"#);
-        let body = lookup(p, "/api/p/summary", Some("room_id=r1")).unwrap();
+        let body = lookup(p, "/api/p/summary", Some("room_id=r1"))
+            .unwrap()
+            .body;
         assert_eq!(&body[..], br#"{"total":1}"#);
         assert!(lookup(p, "/api/p/summary", Some("room_id=r2")).is_none());
         std::thread::sleep(std::time::Duration::from_millis(5));
