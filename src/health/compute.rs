@@ -397,45 +397,59 @@ pub fn assemble(
     }
 }
 
+/// Calls `f(metric, key, value)` for every finite sample of the answered queries of
+/// `purpose` (a metric kind), `key` being the series' value of `label(metric)`. Failed
+/// queries are skipped: a metric query says nothing of health.
+fn for_each_value<'a>(
+    plan: &'a [Query],
+    answers: &'a [Answer],
+    purpose: Purpose,
+    label: impl Fn(usize) -> &'a str,
+    mut f: impl FnMut(usize, &'a str, f64),
+) {
+    for (q, answer) in plan.iter().zip(answers) {
+        let Ok(data) = answer else { continue };
+        let Ok(series) = vector(data) else { continue };
+        for u in q.uses.iter().filter(|u| u.purpose == purpose) {
+            let Some(li) = q.labels.iter().position(|l| l == label(u.check)) else {
+                continue;
+            };
+            for item in series {
+                let key = item.labels[li].as_deref();
+                let value = item
+                    .value
+                    .as_deref()
+                    .and_then(super::check::parse_sample)
+                    .filter(|v| v.is_finite());
+                if let (Some(key), Some(v)) = (key, value) {
+                    f(u.check, key, v);
+                }
+            }
+        }
+    }
+}
+
 /// Each rack's value of each rack component metric it was measured for: the sum of its
-/// series (one, as queried by rack). A failed query only leaves values out.
+/// series (one, as queried by rack).
 fn read_rack_metrics(
     inputs: &Inputs,
     plan: &[Query],
     answers: &[Answer],
 ) -> Vec<HashMap<u32, f64>> {
     let layout = &inputs.layout;
-    let mut out: Vec<HashMap<u32, f64>> = vec![HashMap::new(); inputs.rack_metrics.metrics.len()];
-    for (q, answer) in plan.iter().zip(answers) {
-        let Ok(data) = answer else { continue };
-        let Ok(series) = vector(data) else { continue };
-        for u in q.uses.iter().filter(|u| u.purpose == Purpose::RackMetric) {
-            let m = &inputs.rack_metrics.metrics[u.check];
-            let Some(li) = q.labels.iter().position(|l| *l == m.label) else {
-                continue;
-            };
-            for item in series {
-                let Some(rack) = item.labels[li].as_deref().and_then(|id| layout.rack(id)) else {
-                    continue;
-                };
-                let Some(v) = item
-                    .value
-                    .as_deref()
-                    .and_then(super::check::parse_sample)
-                    .filter(|v| v.is_finite())
-                else {
-                    continue;
-                };
-                *out[u.check].entry(rack).or_insert(0.0) += v;
-            }
+    let metrics = &inputs.rack_metrics.metrics;
+    let mut out: Vec<HashMap<u32, f64>> = vec![HashMap::new(); metrics.len()];
+    let label = |i: usize| metrics[i].label.as_str();
+    for_each_value(plan, answers, Purpose::RackMetric, label, |m, id, v| {
+        if let Some(rack) = layout.rack(id) {
+            *out[m].entry(rack).or_insert(0.0) += v;
         }
-    }
+    });
     out
 }
 
 /// Each node's temperature and power from the node metric queries: the best-ranked
-/// metric of each kind that answered for it. A failed metric query only leaves values
-/// out: it says nothing of health.
+/// metric of each kind that answered for it.
 fn read_node_metrics(
     inputs: &Inputs,
     plan: &[Query],
@@ -445,38 +459,18 @@ fn read_node_metrics(
     let layout = &inputs.layout;
     let n = layout.nodes.len();
     let mut best: [Vec<Option<(usize, f64)>>; 2] = [vec![None; n], vec![None; n]];
-    for (q, answer) in plan.iter().zip(answers) {
-        let Ok(data) = answer else { continue };
-        let Ok(series) = vector(data) else { continue };
-        for u in q.uses.iter().filter(|u| u.purpose == Purpose::Metric) {
-            let m = &inputs.node_metrics[u.check];
-            let slot = &mut best[usize::from(m.kind == Kind::Power)];
-            let Some(li) = q.labels.iter().position(|l| *l == m.label) else {
-                continue;
-            };
-            for item in series {
-                let Some(node) = item.labels[li]
-                    .as_deref()
-                    .and_then(|name| layout.node(name))
-                else {
-                    continue;
-                };
-                let Some(v) = item
-                    .value
-                    .as_deref()
-                    .and_then(super::check::parse_sample)
-                    .filter(|v| v.is_finite())
-                else {
-                    continue;
-                };
-                let cur = &mut slot[node as usize];
-                // The best rank wins; a zero gives way to any other value ("first truthy").
-                if cur.is_none_or(|(r, old)| m.rank < r || (old == 0.0 && v != 0.0)) {
-                    *cur = Some((m.rank, v));
-                }
-            }
+    let label = |i: usize| inputs.node_metrics[i].label.as_str();
+    for_each_value(plan, answers, Purpose::Metric, label, |mi, name, v| {
+        let m = &inputs.node_metrics[mi];
+        let Some(node) = layout.node(name) else {
+            return;
+        };
+        let cur = &mut best[usize::from(m.kind == Kind::Power)][node as usize];
+        // The best rank wins; a zero gives way to any other value ("first truthy").
+        if cur.is_none_or(|(r, old)| m.rank < r || (old == 0.0 && v != 0.0)) {
+            *cur = Some((m.rank, v));
         }
-    }
+    });
     let [t, p] = best;
     (
         t.into_iter().map(|x| x.map(|(_, v)| v)).collect(),

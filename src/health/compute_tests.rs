@@ -3,47 +3,34 @@
 
 use super::*;
 use crate::health::check::tests::check;
+use crate::health::fixture;
 use serde_json::json;
 
 /// One rack `k1` in room `r1`: a twin `d1` (nodes n1, n2), a switch `d2` without
 /// instances, an enclosure `d3` (node e1); the rack template runs `power`.
 fn inputs(checks: Vec<Check>) -> (tempfile::TempDir, Arc<Inputs>) {
-    let dir = tempfile::tempdir().unwrap();
-    let w = |rel: &str, text: &str| {
-        let p = dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    };
-    w(
-        "topology/sites.yaml",
-        "sites:\n  - id: s1\n    name: S1\n    rooms:\n      - id: r1\n",
-    );
-    w(
-        "topology/datacenters/s1/rooms/r1/room.yaml",
-        "name: R1\naisles:\n  - id: a1\n    name: A1\n",
-    );
-    w(
-        "topology/datacenters/s1/rooms/r1/aisles/a1/aisle.yaml",
-        "racks: [k1]\n",
-    );
-    w(
-        "topology/datacenters/s1/rooms/r1/aisles/a1/racks/k1.yaml",
-        "id: k1\nname: K1\ntemplate_id: rk\ndevices:\n\
-         - {id: d1, name: D1, template_id: twin, u_position: 1, instance: 'n[1-2]'}\n\
-         - {id: d2, name: D2, template_id: sw, u_position: 3}\n\
-         - {id: d3, name: D3, template_id: encl, u_position: 5, instance: e1}\n",
-    );
-    w(
-        "templates/devices.yaml",
-        "templates:\n\
-         - {id: twin, name: T, type: server, u_height: 1, checks: [up, temp, psu], layout: {type: grid, rows: 1, cols: 2, matrix: [[1, 2]]}}\n\
-         - {id: sw, name: S, type: switch, u_height: 1, checks: [up]}\n\
-         - {id: encl, name: E, type: storage, u_height: 4, checks: [drives]}\n",
-    );
-    w(
-        "templates/racks.yaml",
-        "rack_templates:\n- {id: rk, name: RK, u_height: 42, checks: [power]}\n",
-    );
+    let files = [
+        (
+            fixture::rack_file("k1"),
+            "id: k1\nname: K1\ntemplate_id: rk\ndevices:\n\
+             - {id: d1, name: D1, template_id: twin, u_position: 1, instance: 'n[1-2]'}\n\
+             - {id: d2, name: D2, template_id: sw, u_position: 3}\n\
+             - {id: d3, name: D3, template_id: encl, u_position: 5, instance: e1}\n",
+        ),
+        (
+            "templates/devices.yaml".into(),
+            "templates:\n\
+             - {id: twin, name: T, type: server, u_height: 1, checks: [up, temp, psu], layout: {type: grid, rows: 1, cols: 2, matrix: [[1, 2]]}}\n\
+             - {id: sw, name: S, type: switch, u_height: 1, checks: [up]}\n\
+             - {id: encl, name: E, type: storage, u_height: 4, checks: [drives]}\n",
+        ),
+        (
+            "templates/racks.yaml".into(),
+            "rack_templates:\n- {id: rk, name: RK, u_height: 42, checks: [power]}\n",
+        ),
+    ]
+    .map(|(p, t)| (p, t.to_string()));
+    let dir = fixture::one_aisle(&["k1"], &files);
     let topology = crate::topology::load_topology(&dir.path().join("topology")).unwrap();
     let (catalog, _) = crate::topology::load_catalog(&dir.path().join("templates"));
     let layout = Layout::build(&topology, &catalog, &checks);

@@ -56,3 +56,44 @@ pub fn inputs(
         settings: Settings::from_config(config),
     }
 }
+
+/// Config folders for the engine's unit tests.
+#[cfg(test)]
+pub(crate) mod fixture {
+    /// A temporary folder with one site `s1`, room `r1` and aisle `a1` listing `racks`,
+    /// and `files` (path inside the folder, text) beside: the rack files, templates and
+    /// libraries of the test.
+    pub fn one_aisle(racks: &[&str], files: &[(String, String)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let aisle = format!("racks: [{}]\n", racks.join(", "));
+        let base = [
+            (
+                "topology/sites.yaml",
+                "sites:\n  - id: s1\n    name: S1\n    rooms:\n      - id: r1\n",
+            ),
+            (
+                "topology/datacenters/s1/rooms/r1/room.yaml",
+                "name: R1\naisles:\n  - id: a1\n    name: A1\n",
+            ),
+            (
+                "topology/datacenters/s1/rooms/r1/aisles/a1/aisle.yaml",
+                &aisle,
+            ),
+        ];
+        let all = base
+            .iter()
+            .map(|(p, t)| (*p, *t))
+            .chain(files.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+        for (rel, text) in all {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        dir
+    }
+
+    /// The path of rack `id`'s file in [`one_aisle`]'s aisle.
+    pub fn rack_file(id: &str) -> String {
+        format!("topology/datacenters/s1/rooms/r1/aisles/a1/racks/{id}.yaml")
+    }
+}

@@ -168,34 +168,34 @@ pub fn plan(
             }
         }
     }
-    // Node metrics are plain selectors, one series per node whatever the batch: larger
-    // batches (sent as POSTs) cost Prometheus the same work in far fewer queries.
+    // Node and rack component metrics are plain selectors, one series per node or rack
+    // whatever the batch: larger batches (sent as POSTs) cost Prometheus the same work
+    // in far fewer queries.
     let metric_batch = max_ids.max(METRIC_BATCH);
-    for (mi, m) in metrics.iter().enumerate() {
-        for chunk in m.nodes.chunks(metric_batch) {
-            let regex = alternation(chunk.iter().map(|&i| &*layout.nodes[i as usize].name));
+    let measured = metrics
+        .iter()
+        .enumerate()
+        .map(|(mi, m)| (mi, Purpose::Metric, &m.template, &m.label, &m.nodes))
+        .chain(
+            rack_metrics
+                .iter()
+                .enumerate()
+                .map(|(mi, m)| (mi, Purpose::RackMetric, &m.template, &m.label, &m.racks)),
+        );
+    for (mi, purpose, template, label, ids) in measured {
+        for chunk in ids.chunks(metric_batch) {
+            let regex = alternation(chunk.iter().map(|&i| match purpose {
+                Purpose::RackMetric => &*layout.racks[i as usize].id,
+                _ => &*layout.nodes[i as usize].name,
+            }));
             push(
-                m.template.replace(IDS, &regex),
+                template.replace(IDS, &regex),
                 Use {
                     check: mi,
-                    purpose: Purpose::Metric,
+                    purpose,
                     ids: chunk.to_vec(),
                 },
-                &[m.label.as_str()],
-            );
-        }
-    }
-    for (mi, m) in rack_metrics.iter().enumerate() {
-        for chunk in m.racks.chunks(metric_batch) {
-            let regex = alternation(chunk.iter().map(|&i| &*layout.racks[i as usize].id));
-            push(
-                m.template.replace(IDS, &regex),
-                Use {
-                    check: mi,
-                    purpose: Purpose::RackMetric,
-                    ids: chunk.to_vec(),
-                },
-                &[m.label.as_str()],
+                &[label.as_str()],
             );
         }
     }

@@ -106,58 +106,50 @@ pub fn plan(layout: &Layout, catalog: &Catalog, library: &MetricsLibrary) -> Rac
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::fixture;
     use crate::health::layout::Layout;
 
     #[test]
     fn racks_measure_what_their_components_list() {
-        let dir = tempfile::tempdir().unwrap();
-        let w = |rel: &str, text: &str| {
-            let p = dir.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        };
-        w(
-            "topology/sites.yaml",
-            "sites:\n  - id: s1\n    name: S1\n    rooms:\n      - id: r1\n",
-        );
-        w(
-            "topology/datacenters/s1/rooms/r1/room.yaml",
-            "name: R1\naisles:\n  - id: a1\n    name: A1\n",
-        );
-        w(
-            "topology/datacenters/s1/rooms/r1/aisles/a1/aisle.yaml",
-            "racks: [k2, k1, k3]\n",
-        );
-        for (id, template) in [("k1", "rk"), ("k2", "rk"), ("k3", "bare")] {
-            w(
-                &format!("topology/datacenters/s1/rooms/r1/aisles/a1/racks/{id}.yaml"),
-                &format!("id: {id}\nname: {id}\ntemplate_id: {template}\ndevices: []\n"),
-            );
+        let mut files: Vec<(String, String)> = [("k1", "rk"), ("k2", "rk"), ("k3", "bare")]
+            .iter()
+            .map(|(id, template)| {
+                (
+                    fixture::rack_file(id),
+                    format!("id: {id}\nname: {id}\ntemplate_id: {template}\ndevices: []\n"),
+                )
+            })
+            .collect();
+        for (path, text) in [
+            (
+                "templates/racks.yaml",
+                "rack_templates:\n\
+                 - id: rk\n  name: RK\n  infrastructure:\n    rack_components:\n\
+                 \x20     - {template_id: pdu, side: left}\n\
+                 \x20     - {template_id: pdu, side: right}\n\
+                 \x20     - {template_id: hmc}\n\
+                 \x20     - {template_id: plain}\n\
+                 - {id: bare, name: Bare}\n",
+            ),
+            (
+                "templates/components.yaml",
+                "rack_component_templates:\n\
+                 - {id: pdu, name: PDU, u_height: 1, metrics: [load, everywhere, missing]}\n\
+                 - {id: hmc, name: HMC, u_height: 1, metrics: [load, coolant]}\n\
+                 - {id: plain, name: Plain, u_height: 1}\n",
+            ),
+            (
+                "metrics/lib.yaml",
+                "metrics:\n\
+                 - {id: load, name: L, metric: 'pdu_load_watts{rack_id=\"$rack_id\"}', display: {unit: W}}\n\
+                 - {id: coolant, name: C, metric: hmc_temp, labels: {rack: '{rack_id}', side: a}, display: {unit: C}}\n\
+                 - {id: everywhere, name: E, metric: pdu_current_total, display: {unit: A}}\n",
+            ),
+        ] {
+            files.push((path.into(), text.into()));
         }
-        w(
-            "templates/racks.yaml",
-            "rack_templates:\n\
-             - id: rk\n  name: RK\n  infrastructure:\n    rack_components:\n\
-             \x20     - {template_id: pdu, side: left}\n\
-             \x20     - {template_id: pdu, side: right}\n\
-             \x20     - {template_id: hmc}\n\
-             \x20     - {template_id: plain}\n\
-             - {id: bare, name: Bare}\n",
-        );
-        w(
-            "templates/components.yaml",
-            "rack_component_templates:\n\
-             - {id: pdu, name: PDU, u_height: 1, metrics: [load, everywhere, missing]}\n\
-             - {id: hmc, name: HMC, u_height: 1, metrics: [load, coolant]}\n\
-             - {id: plain, name: Plain, u_height: 1}\n",
-        );
-        w(
-            "metrics/lib.yaml",
-            "metrics:\n\
-             - {id: load, name: L, metric: 'pdu_load_watts{rack_id=\"$rack_id\"}', display: {unit: W}}\n\
-             - {id: coolant, name: C, metric: hmc_temp, labels: {rack: '{rack_id}', side: a}, display: {unit: C}}\n\
-             - {id: everywhere, name: E, metric: pdu_current_total, display: {unit: A}}\n",
-        );
+        // Listed out of order: plans sort by id.
+        let dir = fixture::one_aisle(&["k2", "k1", "k3"], &files);
         let topology = crate::topology::load_topology(&dir.path().join("topology")).unwrap();
         let (catalog, errors) = crate::topology::load_catalog(&dir.path().join("templates"));
         assert!(errors.is_empty(), "{errors:?}");
