@@ -60,7 +60,8 @@ function rackscope.health.room(id) end
 
 ---One rack's state answer (`{rack_id, state, checks, alerts, metrics, infra_metrics, nodes,
 ---maintenance, generated_at, stale, error}`), or nil for an unknown rack. With
----`{metrics = true}`, node temperatures and power are filled in.
+---`{metrics = true}`, node temperatures and power are filled in, and
+---`infra_metrics.components` (per rack component template, its metrics measured for the rack).
 ---@param id string
 ---@param opts? {metrics: boolean}
 ---@return table|nil
