@@ -524,16 +524,25 @@ async fn demo_views_have_the_spec_shapes() {
         .iter()
         .map(|f| f["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["node.yaml", "pdu/rack_power.yaml"]);
+    assert_eq!(
+        names,
+        ["node.yaml", "pdu/pdu_current.yaml", "pdu/rack_power.yaml"]
+    );
     let t = ok(&api, "/api/metrics/library/node_temperature").await;
     assert_eq!(
         t["display"]["thresholds"],
         json!({"warn": 75.0, "crit": 90.0})
     );
     let power = ok(&api, "/api/metrics/library?category=power").await;
-    assert_eq!(power["count"], 2);
+    assert_eq!(power["count"], 3);
     let pdu = ok(&api, "/api/metrics/library?tag=pdu&category=").await;
-    assert_eq!(pdu["metrics"][0]["id"], "rack_power");
+    let ids: Vec<&str> = pdu["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["pdu_current", "rack_power"], "in load order");
     let catalogs = ok(&api, "/api/metrics/files").await;
     assert!(catalogs["files"]
         .as_array()
