@@ -1,6 +1,6 @@
 //! Gzip of answers encoded ahead: the `/api/sites` tree once per state generation, a
-//! plugin's large published answer once per publish ([`Lazy`]). The compression layer would otherwise
-//! gzip the same megabytes again for every browser request.
+//! plugin's large published answer once per publish ([`Lazy`]). The compression layer
+//! would otherwise gzip the same megabytes again for every browser request.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};

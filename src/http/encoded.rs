@@ -78,14 +78,20 @@ pub fn compress_when() -> impl Predicate {
 /// each of them, which for a 5 MB answer caps a route at about a hundred requests a
 /// second).
 pub fn published(answer: PublishedAnswer, headers: &HeaderMap) -> Response {
-    if answer.body.len() < GZIP_AHEAD_FROM || !accepts_gzip(headers) {
+    if answer.body.len() < GZIP_AHEAD_FROM {
         return json_bytes(answer.body);
     }
-    match answer.gzip.get_or_start(&answer.body) {
+    let made = accepts_gzip(headers)
+        .then(|| answer.gzip.get_or_start(&answer.body))
+        .flatten();
+    match made {
         Some(gz) => gzipped_json(gz),
         None => {
             let mut plain = json_bytes(answer.body);
             plain.extensions_mut().insert(AsIs);
+            plain
+                .headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
             plain
         }
     }
