@@ -6,7 +6,8 @@
 //! - every example answer of the contract (`../shared/spec/api-reference.md`) and every
 //!   request example of the document fits its schema;
 //! - every answer of a run that calls each core and seed-plugin route (successes and
-//!   errors, with auth off then on) has a documented status and fits its schema;
+//!   errors, with auth off then on) has a documented status and fits its schema, with
+//!   no field the schema does not describe;
 //! - the document and its page are public, work offline, and nothing else is.
 
 mod support;

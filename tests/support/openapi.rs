@@ -16,6 +16,26 @@ use super::wait::until;
 /// The HTTP methods an OpenAPI path item may hold.
 pub const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 
+/// Closes every object schema that lists its `properties` and says nothing of others
+/// (`additionalProperties: false`), so that an answer with a field the document does not
+/// describe fails: the document must say everything an answer holds. Schemas composed
+/// with `allOf` are left open (closing a part would refuse the other parts' fields).
+fn closed(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.contains_key("properties")
+                && !m.contains_key("additionalProperties")
+                && !m.contains_key("allOf")
+            {
+                m.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            m.values_mut().for_each(closed);
+        }
+        Value::Array(a) => a.iter_mut().for_each(closed),
+        _ => {}
+    }
+}
+
 /// A parsed `/api/openapi.json`.
 pub struct Doc {
     pub doc: Value,
@@ -117,14 +137,16 @@ impl Doc {
             .map(|_| answer["content"]["application/json"]["schema"].clone()))
     }
 
-    /// Checks `body` against `schema` (which may use the document's `$ref`s); the errors.
+    /// Checks `body` against `schema` (which may use the document's `$ref`s), every object
+    /// schema closed ([`closed`]); the errors.
     pub fn check(&self, schema: &Value, body: &Value) -> Vec<String> {
-        let root = json!({
+        let mut root = json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$ref": "#/x-target",
             "components": self.doc["components"],
             "x-target": schema,
         });
+        closed(&mut root);
         let validator = match jsonschema::validator_for(&root) {
             Ok(v) => v,
             Err(e) => return vec![format!("the schema does not compile: {e}")],

@@ -39,6 +39,7 @@ local PROBLEMS = {
               loc = { type = "array", items = { type = { "string", "integer" } } },
               msg = { type = "string" },
               input = {},
+              ctx = { type = "object", description = "The rule's parameters, when it has any" },
             },
           },
         },

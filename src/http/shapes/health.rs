@@ -226,6 +226,8 @@ pub struct PlannerReport {
     pub last_assemble_ms: Option<f64>,
     pub last_answers_ms: Option<f64>,
     pub discovery_queries: u64,
+    /// Queries for `include_metrics` (node temperature and power, rack components).
+    pub metric_queries: u64,
     pub failed_queries: u64,
     pub errors: Vec<String>,
     pub stale: bool,
