@@ -3,9 +3,8 @@
 //! ([`errors`]), host values as Lua values ([`convert`]), what a plugin registers
 //! ([`registry`], with route patterns in [`routes`] and route descriptions for the API
 //! document in [`route_doc`]), the host a plugin's API is built from ([`host`]), and the
-//! `rackscope.*` host API, one module per namespace ([`api`]). Plugins' own Lua tests run
-//! on this same embedding, through the plugin runtime, by `crate::kit`
-//! (`rackscope plugin test`).
+//! `rackscope.*` host API, one module per namespace ([`api`]). Plugins' own Lua tests
+//! (`rackscope plugin test`) run on this same embedding, through the plugin runtime.
 //!
 //! Lua 5.4 (built from source by mlua's `vendored` feature) rather than LuaJIT: the
 //! sandbox needs a memory limit and an instruction budget that always fire. mlua cannot
