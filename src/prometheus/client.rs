@@ -340,17 +340,7 @@ impl PromClient {
         ];
         let started = Instant::now();
         let result = transport.get("/api/v1/query_range", &params).await;
-        let mut stats = self.inner.stats.lock();
-        stats.query_count += 1;
-        // As in the reference, only successful range queries count towards latency.
-        match &result {
-            Ok(_) => stats.record(started),
-            Err(e) => stats.fail(e),
-        }
-        drop(stats);
-        if let Err(e) = &result {
-            tracing::debug!(error = %e, kind = e.kind(), "Prometheus range query failed");
-        }
+        self.account(started, &result, "Prometheus range query failed");
         result.map(Arc::new)
     }
 
@@ -401,18 +391,25 @@ impl PromClient {
                 // An error, or an answer the fast path leaves to the full parse.
                 parse_answer(status, &body).map(|data| super::vector::from_value(&data, labels))
             });
+        self.account(started, &result, "Prometheus query failed");
+        result
+    }
+
+    /// Counts a request that started at `started`: its latency when it was answered (as
+    /// in the reference, a failed request says nothing of how fast Prometheus answers, and
+    /// must not look like a recent contact), else the failure, logged at debug as `what`.
+    fn account<T>(&self, started: Instant, result: &Result<T, PromError>, what: &str) {
         {
             let mut stats = self.inner.stats.lock();
             stats.query_count += 1;
-            match &result {
+            match result {
                 Ok(_) => stats.record(started),
                 Err(e) => stats.fail(e),
             }
         }
-        if let Err(e) = &result {
-            tracing::debug!(error = %e, kind = e.kind(), "Prometheus query failed");
+        if let Err(e) = result {
+            tracing::debug!(error = %e, kind = e.kind(), "{what}");
         }
-        result
     }
 
     /// The latest failed request, `(error, epoch ms)`, when it is more recent than the
@@ -427,19 +424,7 @@ impl PromClient {
         let transport = self.inner.transport.load_full();
         let started = Instant::now();
         let result = transport.get("/api/v1/query", &[("query", promql)]).await;
-        {
-            let mut stats = self.inner.stats.lock();
-            stats.query_count += 1;
-            // Only answers count towards latency: a failed request says nothing of how
-            // fast Prometheus answers, and must not look like a recent contact.
-            match &result {
-                Ok(_) => stats.record(started),
-                Err(e) => stats.fail(e),
-            }
-        }
-        if let Err(e) = &result {
-            tracing::debug!(error = %e, kind = e.kind(), "Prometheus query failed");
-        }
+        self.account(started, &result, "Prometheus query failed");
         result.map(Arc::new)
     }
 }

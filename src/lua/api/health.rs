@@ -36,10 +36,7 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
         "room",
         lua.create_function(move |lua, id: Value| {
             let id = arg_string(lua, "rackscope.health.room", 1, &id)?;
-            match view(&c).room_answers.get(id.as_str()) {
-                Some(body) => decode(lua, body),
-                None => Ok(Value::Nil),
-            }
+            decode_found(lua, view(&c).room_answers.get(id.as_str()))
         })?,
     )?;
     let c = ctx.clone();
@@ -66,10 +63,7 @@ pub fn register(lua: &Lua, root: &Table, ctx: &Rc<HostCtx>) -> mlua::Result<()> 
             } else {
                 &v.rack_answers
             };
-            match answers.get(id.as_str()) {
-                Some(body) => decode(lua, body),
-                None => Ok(Value::Nil),
-            }
+            decode_found(lua, answers.get(id.as_str()))
         })?,
     )?;
     let c = ctx.clone();
@@ -110,6 +104,11 @@ fn view(c: &HostCtx) -> Arc<HealthView> {
 fn decode(lua: &Lua, body: &[u8]) -> mlua::Result<Value> {
     let v: serde_json::Value = serde_json::from_slice(body).map_err(mlua::Error::external)?;
     to_lua(lua, &v)
+}
+
+/// An answer looked up by id, decoded; nil for an unknown id.
+fn decode_found(lua: &Lua, body: Option<&bytes::Bytes>) -> mlua::Result<Value> {
+    body.map_or(Ok(Value::Nil), |b| decode(lua, b))
 }
 
 /// One node's state, its checks and where it is.
