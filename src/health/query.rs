@@ -170,7 +170,10 @@ pub fn plan(
     }
     // Node and rack component metrics are plain selectors, one series per node or rack
     // whatever the batch: larger batches (sent as POSTs) cost Prometheus the same work
-    // in far fewer queries.
+    // in far fewer queries. Where checks already read the same selector (as the CPU and
+    // GPU temperature checks read `node_temperature_celsius`) on targets that all have
+    // the metric, the metric takes their batches for those: the texts are then equal, and
+    // each is sent once for both.
     let metric_batch = max_ids.max(METRIC_BATCH);
     let measured = metrics
         .iter()
@@ -183,7 +186,36 @@ pub fn plan(
                 .map(|(mi, m)| (mi, Purpose::RackMetric, &m.template, &m.label, &m.racks)),
         );
     for (mi, purpose, template, label, ids) in measured {
-        for chunk in ids.chunks(metric_batch) {
+        let (scope, placeholder) = match purpose {
+            Purpose::RackMetric => (Scope::Rack, "$racks"),
+            _ => (Scope::Node, "$instances"),
+        };
+        // Each check reading the same selector on targets that all still want the metric
+        // lends its batches for them; the rest get batches of their own.
+        let mut left: std::collections::HashSet<u32> = ids.iter().copied().collect();
+        let mut batches: Vec<&[u32]> = Vec::new();
+        for (c, t) in checks.iter().zip(&layout.targets) {
+            let targets = if scope == Scope::Rack {
+                &t.racks
+            } else {
+                &t.nodes
+            };
+            if c.scope() == scope
+                && c.expand.is_none()
+                && keys.of(c) == label
+                && !targets.is_empty()
+                && targets.iter().all(|i| left.contains(i))
+                && fill(&c.def.expr, &jobs, placeholder, IDS) == *template
+            {
+                targets.iter().for_each(|i| {
+                    left.remove(i);
+                });
+                batches.extend(targets.chunks(max_ids));
+            }
+        }
+        let rest: Vec<u32> = ids.iter().copied().filter(|i| left.contains(i)).collect();
+        batches.extend(rest.chunks(metric_batch));
+        for chunk in batches {
             let regex = alternation(chunk.iter().map(|&i| match purpose {
                 Purpose::RackMetric => &*layout.racks[i as usize].id,
                 _ => &*layout.nodes[i as usize].name,
@@ -303,5 +335,76 @@ mod tests {
         assert!(q[node_batches]
             .text
             .starts_with("sum by (rack_id) (x{rack_id=~\""));
+
+        // A node metric with check a's selector on a's nodes rides on a's queries; one on
+        // other nodes gets batches of its own.
+        let mut by_name = layout.targets[0].nodes.clone();
+        by_name.sort_by(|x, y| {
+            layout.nodes[*x as usize]
+                .name
+                .cmp(&layout.nodes[*y as usize].name)
+        });
+        layout.targets[0].nodes = by_name;
+        layout.targets[1].nodes = layout.targets[0].nodes.clone();
+        let metric = |nodes: Vec<u32>| NodeMetric {
+            kind: crate::health::node_metrics::Kind::Temperature,
+            rank: 0,
+            template: format!("up{{instance=~\"{IDS}\"}}"),
+            label: "instance".into(),
+            nodes,
+        };
+        let same = metric(layout.targets[0].nodes.clone());
+        let q = plan(&checks, &layout, &[same], &[], keys, ".*", 100);
+        assert_eq!(q.len(), node_batches + 1, "no query of its own");
+        assert!(q[..node_batches].iter().all(|q| q.uses.len() == 3
+            && q.uses[2].purpose == Purpose::Metric
+            && q.uses[2].ids == q.uses[0].ids));
+        // On fewer nodes than the check: batches of its own.
+        let fewer = metric(layout.targets[0].nodes[1..].to_vec());
+        let q = plan(&checks, &layout, &[fewer], &[], keys, ".*", 100);
+        let own = (layout.nodes.len() - 1).div_ceil(METRIC_BATCH);
+        assert_eq!(q.len(), node_batches + 1 + own);
+        // On more nodes (the check's and others): the check's batches, then its own for
+        // the others.
+        let mut checked = layout.targets[0].nodes.clone();
+        let others = checked.split_off(checked.len() - 5);
+        layout.targets[0].nodes = checked.clone();
+        layout.targets[1].nodes = checked.clone();
+        let more = metric(
+            layout.targets[0]
+                .nodes
+                .iter()
+                .chain(&others)
+                .copied()
+                .collect(),
+        );
+        let q = plan(
+            &checks,
+            &layout,
+            std::slice::from_ref(&more),
+            &[],
+            keys,
+            ".*",
+            100,
+        );
+        let batches = checked.len().div_ceil(100);
+        assert_eq!(q.len(), batches + 1 + 1);
+        assert!(q[..batches].iter().all(|q| q.uses.len() == 3));
+        assert_eq!(q.last().unwrap().uses[0].ids, others);
+        // Two checks with that selector on parts of its nodes (as the CPU and GPU
+        // temperature checks): their batches cover it, and it has none of its own.
+        layout.targets[1].nodes = others.clone();
+        let q = plan(&checks, &layout, &[more], &[], keys, ".*", 100);
+        assert_eq!(q.len(), batches + 1 + 1);
+        let metric_ids: Vec<u32> = q
+            .iter()
+            .flat_map(|q| &q.uses)
+            .filter(|u| u.purpose == Purpose::Metric)
+            .flat_map(|u| u.ids.clone())
+            .collect();
+        assert_eq!(
+            metric_ids,
+            checked.iter().chain(&others).copied().collect::<Vec<_>>()
+        );
     }
 }
