@@ -202,8 +202,17 @@ async fn health_on(name: &str, url: &str, load: impl std::future::Future<Output 
          expr: 'up{instance=~\"$instances\"}', rules: [{op: '==', value: 0, severity: CRIT}]}\n",
     )
     .unwrap();
+    // The PDUs' metric, summed per rack by the engine (two series per rack here).
+    fs::create_dir_all(dir.path().join("metrics")).unwrap();
+    fs::write(
+        dir.path().join("metrics/pdu.yaml"),
+        "metrics:\n  - {id: tls_pdu_power, name: PDU power, \
+         metric: 'tls_pdu_watts{rack_id=\"$rack_id\"}', display: {unit: W}}\n",
+    )
+    .unwrap();
     let mut app: Value =
         serde_norway::from_str(&fs::read_to_string(dir.path().join("app.yaml")).unwrap()).unwrap();
+    app["paths"]["metrics"] = json!("metrics");
     app["telemetry"] = json!({"prometheus_url": url});
     app["planner"] = json!({"cache_ttl_seconds": 1, "max_ids_per_query": 2000});
     fs::write(
@@ -251,13 +260,41 @@ async fn health_on(name: &str, url: &str, load: impl std::future::Future<Output 
         .await
         .1;
     assert_eq!(room["state"], "CRIT", "{name}");
+    // Rack component metrics, measured with the states: each rack's two PDU series summed
+    // under the component template, only with include_metrics.
+    for (k, rack) in cluster.racks.iter().enumerate().step_by(13) {
+        let path = format!("/api/racks/{rack}/state?include_metrics=true");
+        let state = api.get(&path).await.1;
+        assert_eq!(
+            state["infra_metrics"],
+            json!({"components": {"tls-pdu": {"tls_pdu_power": pdu_watts(k) * 2.0}}}),
+            "{name}: {rack}"
+        );
+        let plain = api.get(&format!("/api/racks/{rack}/state")).await.1;
+        assert_eq!(plain["infra_metrics"], json!({"components": {}}));
+    }
 }
 
-fn up_exposition(cluster_nodes: &[String], down: &[&str]) -> String {
+/// What each of rack `k`'s two PDUs reports.
+fn pdu_watts(k: usize) -> f64 {
+    1000.0 + k as f64
+}
+
+/// `up` of every node (0 for `down`), and two PDUs' `tls_pdu_watts` per rack.
+fn exposition(cluster_nodes: &[String], down: &[&str], racks: &[String]) -> String {
     let mut text = String::from("# TYPE up gauge\n");
     for n in cluster_nodes {
         let v = if down.contains(&n.as_str()) { 0 } else { 1 };
         text.push_str(&format!("up{{instance=\"{n}\",job=\"node\"}} {v}\n"));
+    }
+    text.push_str("# TYPE tls_pdu_watts gauge\n");
+    for (k, rack) in racks.iter().enumerate() {
+        for side in ["left", "right"] {
+            text.push_str(&format!(
+                "tls_pdu_watts{{rack_id=\"{rack}\",side=\"{side}\"}} {}\n",
+                pdu_watts(k)
+            ));
+        }
     }
     text
 }
@@ -273,7 +310,7 @@ async fn the_health_engine_on_prometheus_and_victoria_metrics() {
         nodes[2500].as_str(),
         nodes[nodes.len() - 1].as_str(),
     ];
-    let text = up_exposition(&nodes, &down);
+    let text = exposition(&nodes, &down, &c.racks);
 
     let exposition = Exposition::start(&text);
     let prom = RealPrometheus::start(&[exposition.address()]);

@@ -2,7 +2,7 @@
 //! Prometheus, where a simulator incident shows in the states and alerts and a maintenance
 //! changes what it covers; Prometheus stopped, restarted, slow, failing or answering
 //! garbage (through a fault-injecting proxy), where nothing says OK that was not measured;
-//! and the shapes and errors of every endpoint.
+//! the shapes and errors of every endpoint; and Rackscope's example folders as they are.
 
 mod support;
 
@@ -683,4 +683,99 @@ async fn shapes_and_errors_of_every_endpoint() {
         get_ok(&api, "/api/maintenances").await,
         json!({"maintenances": []})
     );
+}
+
+/// The app.yaml of a Rackscope example folder read in place, querying `prometheus` with a
+/// planner recomputing every second.
+fn fixture_app(dir: &std::path::Path, name: &str, prometheus: &str) -> std::path::PathBuf {
+    let fx = support::server::fixtures_dir().join(name);
+    let app = dir.join("app.yaml");
+    fs::write(
+        &app,
+        format!(
+            "paths:\n  topology: {}\n  templates: {}\n  checks: {}\n  metrics: {}\n\
+             telemetry:\n  prometheus_url: {prometheus}\n\
+             planner:\n  cache_ttl_seconds: 1\n",
+            fx.join("topology").display(),
+            fx.join("templates").display(),
+            fx.join("checks/library").display(),
+            fx.join("metrics/library").display(),
+        ),
+    )
+    .unwrap();
+    app
+}
+
+#[tokio::test]
+async fn rackscope_example_folders_serve_every_state_and_their_rack_metrics() {
+    // A real Prometheus with nothing of the fixtures' metrics yet: every room and rack of
+    // every example folder answers, nothing measured is OK, and each rack lists the
+    // component templates its frame mounts that have metrics.
+    let expo = support::exposition::Exposition::start("");
+    let prom = RealPrometheus::start(&[expo.address()]);
+    for name in [
+        "simple-room",
+        "hpc-cluster",
+        "full-datacenter",
+        "hpc-cluster-1912",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = TestServer::start(&fixture_app(dir.path(), name, &prom.url()));
+        let api = Api::new(&server);
+        until(&format!("{name}: a recompute"), 30, || async {
+            let t = api.get("/api/stats/telemetry").await.1;
+            if t["planner"]["recomputes"].as_u64() >= Some(1) {
+                Ok(())
+            } else {
+                Err(t.to_string())
+            }
+        })
+        .await;
+        let rooms = get_ok(&api, "/api/rooms/states").await;
+        assert!(!rooms.as_object().unwrap().is_empty(), "{name}");
+        let mut with_pdu = Vec::new();
+        for room in rooms.as_object().unwrap().keys() {
+            let state = get_ok(&api, &format!("/api/rooms/{room}/state")).await;
+            for rack in state["racks"].as_object().unwrap().keys() {
+                let r = get_ok(
+                    &api,
+                    &format!("/api/racks/{rack}/state?include_metrics=true"),
+                )
+                .await;
+                assert_ne!(r["state"], "OK", "{name}: {rack} was never measured");
+                let components = r["infra_metrics"]["components"].as_object().unwrap();
+                for (component, values) in components {
+                    assert_eq!(
+                        values,
+                        &json!({}),
+                        "{name}: {rack} {component}: nothing measured"
+                    );
+                }
+                if components.contains_key("pdu-1phase") {
+                    with_pdu.push(rack.clone());
+                }
+            }
+        }
+        if name != "hpc-cluster-1912" {
+            continue;
+        }
+        // Its PDUs list `pdu_active_power` (`pdu_total_load_watts{rack_id="$rack_id"}`):
+        // once Prometheus has the series, each rack shows its own sum.
+        assert!(with_pdu.len() >= 2, "{with_pdu:?}");
+        let (a, b) = (&with_pdu[0], &with_pdu[with_pdu.len() - 1]);
+        expo.set(&format!(
+            "pdu_total_load_watts{{rack_id=\"{a}\",pdu=\"left\"}} 400\n\
+             pdu_total_load_watts{{rack_id=\"{a}\",pdu=\"right\"}} 240\n\
+             pdu_total_load_watts{{rack_id=\"{b}\",pdu=\"left\"}} 100\n"
+        ));
+        for (rack, want) in [(a, 640.0), (b, 100.0)] {
+            rack_until(
+                &api,
+                &format!("{rack}?include_metrics=true"),
+                "the PDU power measured",
+                |r| r["infra_metrics"]["components"]["pdu-1phase"]["pdu_active_power"] == want,
+            )
+            .await;
+        }
+    }
 }

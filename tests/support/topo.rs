@@ -87,9 +87,30 @@ const TEMPLATES: &str = "templates:
     u_height: 1
 ";
 
+/// The rack frame every rack uses: two PDUs of one template that lists one metric,
+/// `tls_pdu_power` (a metrics library that defines it is the test's to write).
+const RACK_TEMPLATES: &str = "rack_templates:
+  - id: frame-42u
+    name: Frame 42U
+    u_height: 42
+    infrastructure:
+      rack_components:
+        - {template_id: tls-pdu, side: left}
+        - {template_id: tls-pdu, side: right}
+";
+
+const COMPONENT_TEMPLATES: &str = "rack_component_templates:
+  - id: tls-pdu
+    name: Rack PDU
+    type: pdu
+    location: side
+    u_height: 42
+    metrics: [tls_pdu_power]
+";
+
 /// Writes `<root>/topology` and `<root>/templates` for `aisles` x `racks_per_aisle` racks
-/// with `twins` compute twins each, and an `app.yaml` naming them (plus empty checks),
-/// and returns what it holds.
+/// (frame `frame-42u`) with `twins` compute twins each, and an `app.yaml` naming them
+/// (plus empty checks), and returns what it holds.
 pub fn write_cluster(root: &Path, aisles: usize, racks_per_aisle: usize, twins: usize) -> Cluster {
     let site = "tls";
     let room = "tls-hall";
@@ -145,7 +166,9 @@ pub fn write_cluster(root: &Path, aisles: usize, racks_per_aisle: usize, twins: 
             }
             write(
                 &room_dir.join(format!("aisles/{aisle}/racks/{rack}.yaml")),
-                &format!("id: {rack}\nname: Rack {rack}\nu_height: 42\ndevices:\n{devices}"),
+                &format!(
+                    "id: {rack}\nname: Rack {rack}\nu_height: 42\ntemplate_id: frame-42u\ndevices:\n{devices}"
+                ),
             );
             c.racks.push(rack);
         }
@@ -160,6 +183,11 @@ pub fn write_cluster(root: &Path, aisles: usize, racks_per_aisle: usize, twins: 
         &format!("sites:\n  - id: {site}\n    name: Toulouse\n    rooms:\n      - id: {room}\n"),
     );
     write(&root.join("templates/devices/all.yaml"), TEMPLATES);
+    write(&root.join("templates/racks/frame.yaml"), RACK_TEMPLATES);
+    write(
+        &root.join("templates/rack_components/pdu.yaml"),
+        COMPONENT_TEMPLATES,
+    );
     fs::create_dir_all(root.join("checks")).unwrap();
     write(
         &root.join("app.yaml"),
