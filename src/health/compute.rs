@@ -397,15 +397,16 @@ pub fn assemble(
     }
 }
 
-/// Calls `f(metric, key, value)` for every finite sample of the answered queries of
-/// `purpose` (a metric kind), `key` being the series' value of `label(metric)`. Failed
-/// queries are skipped: a metric query says nothing of health.
+/// Calls `f(metric, ids, key, value)` for every finite sample of the answered queries of
+/// `purpose` (a metric kind): `ids` are the targets the metric reads in that query
+/// (sorted by name; a check's query it shares may hold others), `key` the series' value
+/// of `label(metric)`. Failed queries are skipped: a metric query says nothing of health.
 fn for_each_value<'a>(
     plan: &'a [Query],
     answers: &'a [Answer],
     purpose: Purpose,
     label: impl Fn(usize) -> &'a str,
-    mut f: impl FnMut(usize, &'a str, f64),
+    mut f: impl FnMut(usize, &'a [u32], &'a str, f64),
 ) {
     for (q, answer) in plan.iter().zip(answers) {
         let Ok(data) = answer else { continue };
@@ -422,7 +423,7 @@ fn for_each_value<'a>(
                     .and_then(super::check::parse_sample)
                     .filter(|v| v.is_finite());
                 if let (Some(key), Some(v)) = (key, value) {
-                    f(u.check, key, v);
+                    f(u.check, &u.ids, key, v);
                 }
             }
         }
@@ -440,11 +441,20 @@ fn read_rack_metrics(
     let metrics = &inputs.rack_metrics.metrics;
     let mut out: Vec<HashMap<u32, f64>> = vec![HashMap::new(); metrics.len()];
     let label = |i: usize| metrics[i].label.as_str();
-    for_each_value(plan, answers, Purpose::RackMetric, label, |m, id, v| {
-        if let Some(rack) = layout.rack(id) {
-            *out[m].entry(rack).or_insert(0.0) += v;
-        }
-    });
+    for_each_value(
+        plan,
+        answers,
+        Purpose::RackMetric,
+        label,
+        |m, ids, id, v| {
+            let read = ids
+                .binary_search_by(|k| (*layout.racks[*k as usize].id).cmp(id))
+                .is_ok();
+            if let Some(rack) = layout.rack(id).filter(|_| read) {
+                *out[m].entry(rack).or_insert(0.0) += v;
+            }
+        },
+    );
     out
 }
 
@@ -460,11 +470,12 @@ fn read_node_metrics(
     let n = layout.nodes.len();
     let mut best: [Vec<Option<(usize, f64)>>; 2] = [vec![None; n], vec![None; n]];
     let label = |i: usize| inputs.node_metrics[i].label.as_str();
-    for_each_value(plan, answers, Purpose::Metric, label, |mi, name, v| {
+    for_each_value(plan, answers, Purpose::Metric, label, |mi, ids, name, v| {
         let m = &inputs.node_metrics[mi];
-        let Some(node) = layout.node(name) else {
+        let Ok(at) = ids.binary_search_by(|k| (*layout.nodes[*k as usize].name).cmp(name)) else {
             return;
         };
+        let node = ids[at];
         let cur = &mut best[usize::from(m.kind == Kind::Power)][node as usize];
         // The best rank wins; a zero gives way to any other value ("first truthy").
         if cur.is_none_or(|(r, old)| m.rank < r || (old == 0.0 && v != 0.0)) {

@@ -249,3 +249,40 @@ fn nothing_measured_when_every_query_fails() {
         s.report.errors
     );
 }
+
+#[test]
+fn a_metric_read_by_a_check_shares_its_query_and_reads_only_its_nodes() {
+    // `temp` runs on n1 and n2; the temperature metric is listed for n1 only, with the
+    // same selector: one query for both, and n2 gets no temperature from it.
+    let (_dir, base) = inputs(library());
+    let mut i = Arc::try_unwrap(base).unwrap();
+    let n1 = i.layout.node("n1").unwrap();
+    i.node_metrics = vec![crate::health::node_metrics::NodeMetric {
+        kind: crate::health::node_metrics::Kind::Temperature,
+        rank: 0,
+        template: format!("t{{instance=~\"{}\"}}", crate::health::node_metrics::IDS),
+        label: "instance".into(),
+        nodes: vec![n1],
+    }];
+    let inputs = Arc::new(i);
+    let plan = plan_of(&inputs);
+    assert!(
+        plan.iter()
+            .all(|q| q.uses.iter().any(|u| u.purpose != Purpose::Metric)),
+        "no query of the metric's own: {plan:?}"
+    );
+    let by_check = |id: &str| match id {
+        "temp" => vector(&[(&[("instance", "n1")], "50"), (&[("instance", "n2")], "60")]),
+        _ => vector(&[]),
+    };
+    let s = assemble(
+        inputs.clone(),
+        &plan,
+        &answers(&plan, &inputs.checks, &by_check),
+        &mut ForTimers::default(),
+        Instant::now(),
+    );
+    let n2 = inputs.layout.node("n2").unwrap();
+    assert_eq!(s.node_temperature[n1 as usize], Some(50.0));
+    assert_eq!(s.node_temperature[n2 as usize], None);
+}

@@ -171,9 +171,9 @@ pub fn plan(
     // Node and rack component metrics are plain selectors, one series per node or rack
     // whatever the batch: larger batches (sent as POSTs) cost Prometheus the same work
     // in far fewer queries. Where checks already read the same selector (as the CPU and
-    // GPU temperature checks read `node_temperature_celsius`) on targets that all have
-    // the metric, the metric takes their batches for those: the texts are then equal, and
-    // each is sent once for both.
+    // GPU temperature checks read `node_temperature_celsius`), the metric takes their
+    // batches for the targets they cover: the texts are then equal, and each is sent once
+    // for both.
     let metric_batch = max_ids.max(METRIC_BATCH);
     let measured = metrics
         .iter()
@@ -190,10 +190,11 @@ pub fn plan(
             Purpose::RackMetric => (Scope::Rack, "$racks"),
             _ => (Scope::Node, "$instances"),
         };
-        // Each check reading the same selector on targets that all still want the metric
-        // lends its batches for them; the rest get batches of their own.
+        // Each check reading the same selector lends its batches: the metric reads, in
+        // each, the targets that want it and no earlier batch covered. The rest get
+        // batches of their own. (query text from these ids, ids the metric reads)
         let mut left: std::collections::HashSet<u32> = ids.iter().copied().collect();
-        let mut batches: Vec<&[u32]> = Vec::new();
+        let mut batches: Vec<(&[u32], Vec<u32>)> = Vec::new();
         for (c, t) in checks.iter().zip(&layout.targets) {
             let targets = if scope == Scope::Rack {
                 &t.racks
@@ -203,19 +204,19 @@ pub fn plan(
             if c.scope() == scope
                 && c.expand.is_none()
                 && keys.of(c) == label
-                && !targets.is_empty()
-                && targets.iter().all(|i| left.contains(i))
                 && fill(&c.def.expr, &jobs, placeholder, IDS) == *template
             {
-                targets.iter().for_each(|i| {
-                    left.remove(i);
-                });
-                batches.extend(targets.chunks(max_ids));
+                for chunk in targets.chunks(max_ids) {
+                    let read: Vec<u32> = chunk.iter().copied().filter(|i| left.remove(i)).collect();
+                    if !read.is_empty() {
+                        batches.push((chunk, read));
+                    }
+                }
             }
         }
         let rest: Vec<u32> = ids.iter().copied().filter(|i| left.contains(i)).collect();
-        batches.extend(rest.chunks(metric_batch));
-        for chunk in batches {
+        batches.extend(rest.chunks(metric_batch).map(|c| (c, c.to_vec())));
+        for (chunk, read) in batches {
             let regex = alternation(chunk.iter().map(|&i| match purpose {
                 Purpose::RackMetric => &*layout.racks[i as usize].id,
                 _ => &*layout.nodes[i as usize].name,
@@ -225,7 +226,7 @@ pub fn plan(
                 Use {
                     check: mi,
                     purpose,
-                    ids: chunk.to_vec(),
+                    ids: read,
                 },
                 &[label.as_str()],
             );
@@ -359,11 +360,13 @@ mod tests {
         assert!(q[..node_batches].iter().all(|q| q.uses.len() == 3
             && q.uses[2].purpose == Purpose::Metric
             && q.uses[2].ids == q.uses[0].ids));
-        // On fewer nodes than the check: batches of its own.
+        // On fewer nodes than the check: the check's batches still, reading only its own
+        // nodes in them.
         let fewer = metric(layout.targets[0].nodes[1..].to_vec());
         let q = plan(&checks, &layout, &[fewer], &[], keys, ".*", 100);
-        let own = (layout.nodes.len() - 1).div_ceil(METRIC_BATCH);
-        assert_eq!(q.len(), node_batches + 1 + own);
+        assert_eq!(q.len(), node_batches + 1);
+        assert_eq!(q[0].uses[2].ids, layout.targets[0].nodes[1..100]);
+        assert_eq!(q[1].uses[2].ids, q[1].uses[0].ids);
         // On more nodes (the check's and others): the check's batches, then its own for
         // the others.
         let mut checked = layout.targets[0].nodes.clone();
